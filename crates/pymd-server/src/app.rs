@@ -1,0 +1,225 @@
+//! Assembling the application: the routes (with their OpenAPI document), and the layers every
+//! response passes through — request ids, redacted tracing, metrics, security headers, CORS,
+//! body limits, timeouts and a panic guard that answers in the API's error envelope.
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
+use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
+use tower_http::trace::TraceLayer;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::routes::{documents, health, internal, profile};
+use crate::state::AppState;
+
+/// Largest request body (a 1 MiB document, JSON-escaped, fits comfortably).
+pub const MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "PyMD API", description = "Markdown documents behind Auth0. Access tokens are RS256 JWTs for the audience of AUTH0_AUDIENCE; permissions come from the token's `permissions` or `scope`."),
+    modifiers(&SecuritySchemes),
+    tags((name = "documents"), (name = "profile"), (name = "internal"), (name = "health"))
+)]
+struct ApiDoc;
+
+struct SecuritySchemes;
+
+impl Modify for SecuritySchemes {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            "internal",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(
+            documents::list_documents,
+            documents::create_document
+        ))
+        .routes(routes!(
+            documents::get_document,
+            documents::replace_document,
+            documents::delete_document
+        ))
+        .routes(routes!(profile::get_profile, profile::patch_profile))
+        .routes(routes!(internal::sync_user))
+        .routes(routes!(internal::log_stream))
+        .routes(routes!(health::healthz))
+        .routes(routes!(health::readyz))
+        .split_for_parts()
+}
+
+/// The OpenAPI document generated from the handlers.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    api_routes().1
+}
+
+/// Builds the whole application for `state`.
+pub fn build_app(state: AppState) -> Router {
+    let (api, spec) = api_routes();
+    let spec_json = spec.to_json().unwrap_or_else(|_| "{}".to_owned());
+    let x_request_id = HeaderName::from_static("x-request-id");
+    let https = state.config.is_https();
+    Router::new()
+        .merge(api)
+        .route("/api/openapi.json", get(move || async move {
+            ([(header::CONTENT_TYPE, "application/json")], spec_json.clone())
+        }))
+        .route("/metrics", get(metrics))
+        .route("/", get(landing))
+        .fallback(not_found)
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(middleware::from_fn_with_state(state.clone(), record_metrics))
+        .layer(cors(&state))
+        .layer(middleware::from_fn(move |req, next| security_headers(https, req, next)))
+        .layer(CatchPanicLayer::custom(|_| panic_response()))
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, Duration::from_secs(30)))
+        .layer(
+            TraceLayer::new_for_http().make_span_with(|req: &Request| {
+                let request_id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("");
+                // The path only: a query string may carry what must never be logged.
+                tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id)
+            }),
+        )
+        .layer(SetSensitiveRequestHeadersLayer::new([header::AUTHORIZATION, header::COOKIE]))
+        .layer(PropagateRequestIdLayer::new(x_request_id.clone()))
+        .layer(SetRequestIdLayer::new(x_request_id, MakeRequestUuid))
+        .with_state(state)
+}
+
+/// Serves `app` on `listener` until `shutdown` completes, with the peer address available to
+/// handlers.
+///
+/// # Errors
+/// The listener's I/O errors.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    app: Router,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
+}
+
+fn panic_response() -> Response {
+    crate::error::ApiError::Internal("handler panicked".into()).into_response()
+}
+
+async fn not_found() -> crate::error::ApiError {
+    crate::error::ApiError::NotFound
+}
+
+async fn landing() -> impl IntoResponse {
+    axum::response::Html(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>PyMD</title></head>\
+         <body><h1>PyMD</h1><p>Markdown documents behind Auth0.</p>\
+         <p>API: <a href=\"/api/openapi.json\">/api/openapi.json</a></p></body></html>",
+    )
+}
+
+async fn metrics() -> Response {
+    match crate::telemetry::metrics_handle() {
+        Some(handle) => (
+            [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+            handle.render(),
+        )
+            .into_response(),
+        None => (StatusCode::SERVICE_UNAVAILABLE, Json(serde_json::json!({"error": "upstream_unavailable", "error_description": "metrics are not available"}))).into_response(),
+    }
+}
+
+async fn record_metrics(State(_state): State<AppState>, req: Request, next: Next) -> Response {
+    let start = Instant::now();
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_owned())
+        .unwrap_or_else(|| "unmatched".to_owned());
+    let method = req.method().as_str().to_owned();
+    let response = next.run(req).await;
+    let status = response.status().as_u16().to_string();
+    metrics::counter!("pymd_http_requests_total", "route" => route.clone(), "method" => method.clone(), "status" => status).increment(1);
+    metrics::histogram!("pymd_http_request_duration_seconds", "route" => route, "method" => method)
+        .record(start.elapsed().as_secs_f64());
+    response
+}
+
+async fn security_headers(https: bool, req: Request, next: Next) -> Response {
+    let mut response = next.run(req).await;
+    let h = response.headers_mut();
+    let mut set = |name: HeaderName, value: &'static str| {
+        if !h.contains_key(&name) {
+            h.insert(name, HeaderValue::from_static(value));
+        }
+    };
+    set(
+        header::CONTENT_SECURITY_POLICY,
+        "default-src 'self'; script-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'",
+    );
+    set(header::X_CONTENT_TYPE_OPTIONS, "nosniff");
+    set(header::REFERRER_POLICY, "no-referrer");
+    set(header::X_FRAME_OPTIONS, "DENY");
+    if https {
+        set(
+            header::STRICT_TRANSPORT_SECURITY,
+            "max-age=31536000; includeSubDomains",
+        );
+    }
+    response
+}
+
+fn cors(state: &AppState) -> CorsLayer {
+    let origins: Vec<HeaderValue> = state
+        .config
+        .cors_origins
+        .iter()
+        .filter_map(|o| HeaderValue::from_str(o).ok())
+        .collect();
+    CorsLayer::new()
+        .allow_origin(AllowOrigin::list(origins))
+        .allow_credentials(true)
+        .allow_methods([
+            Method::GET,
+            Method::POST,
+            Method::PUT,
+            Method::PATCH,
+            Method::DELETE,
+        ])
+        .allow_headers([
+            header::AUTHORIZATION,
+            header::CONTENT_TYPE,
+            header::IF_MATCH,
+        ])
+        .expose_headers([header::ETAG, header::LOCATION, header::RETRY_AFTER])
+        .max_age(Duration::from_secs(600))
+}

@@ -1,0 +1,291 @@
+//! The `pymd` command line: `serve`, `dev-tenant`, `token` and `migrate` (spec §1).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use pymd_tenant::{DevTenant, TenantOptions, TenantSource, Webhook};
+use secrecy::{ExposeSecret, SecretString};
+use url::Url;
+
+use crate::config::{Config, Environment, Idp};
+
+/// PyMD: Markdown documents behind Auth0.
+#[derive(Debug, Parser)]
+#[command(name = "pymd", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the web app and API (and the dev tenant when no IdP is configured).
+    Serve,
+    /// Run only the dev tenant (an offline Auth0 emulator), for any Auth0 app.
+    DevTenant {
+        /// Tenant file in the Auth0 Deploy CLI layout (default: the built-in PyMD tenant).
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Address to listen on (default: PYMD_DEV_TENANT_BIND or 127.0.0.1:3001).
+        #[arg(long)]
+        bind: Option<SocketAddr>,
+        /// Public issuer base URL, if not http://{bind}/.
+        #[arg(long)]
+        issuer: Option<Url>,
+    },
+    /// Mint a dev-tenant access token for curl / HTTPie (never against a real Auth0 domain).
+    Token {
+        /// The user (email or user_id) to mint for.
+        #[arg(long, default_value = "alice@example.com")]
+        user: String,
+        /// Space-separated scopes to ask for.
+        #[arg(
+            long,
+            default_value = "read:documents write:documents delete:documents read:profile write:profile"
+        )]
+        scope: String,
+        /// A machine-to-machine token (client credentials) instead of a user's.
+        #[arg(long)]
+        m2m: bool,
+        /// Audience (default: AUTH0_AUDIENCE).
+        #[arg(long)]
+        audience: Option<String>,
+    },
+    /// Apply database migrations and exit.
+    Migrate,
+}
+
+/// Entry point of the binary.
+///
+/// # Errors
+/// Whatever the command fails with; configuration errors list every problem.
+pub async fn run() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let config = Config::from_env().map_err(|e| anyhow::anyhow!("{e}"))?;
+    crate::telemetry::init_logging(config.log_format);
+    match cli.command {
+        Command::Serve => crate::runtime::run_serve(config).await,
+        Command::Migrate => {
+            pymd_storage::migrate(&config.database_url())
+                .await
+                .context("migrating")?;
+            println!("migrations applied");
+            Ok(())
+        }
+        Command::DevTenant {
+            config: file,
+            bind,
+            issuer,
+        } => run_dev_tenant(config, file, bind, issuer).await,
+        Command::Token {
+            user,
+            scope,
+            m2m,
+            audience,
+        } => run_token(config, user, scope, m2m, audience).await,
+    }
+}
+
+/// Starts the dev tenant inside `pymd serve`, wired to this app: its callbacks and logout URLs
+/// come from `AUTH0_BASE_URL`, it calls the sync webhook with the app's internal token and
+/// streams its logs to the app.
+///
+/// # Errors
+/// Bind failures and invalid tenant files.
+pub async fn start_embedded_tenant(
+    config: &Config,
+    bind: SocketAddr,
+    internal_token: &SecretString,
+) -> anyhow::Result<DevTenant> {
+    if config.environment == Environment::Production {
+        anyhow::bail!("the dev tenant never runs with PYMD_ENV=production");
+    }
+    let listener = tokio::net::TcpListener::bind(bind)
+        .await
+        .with_context(|| format!("binding PYMD_DEV_TENANT_BIND {bind}"))?;
+    let mut options = TenantOptions::new(config.data_dir.clone());
+    options.app_base_url = config.base_url.clone();
+    options.roles_claim = config.roles_claim.clone();
+    if let Some(file) = &config.tenant_file {
+        options.source = TenantSource::File(file.clone());
+    }
+    let webhook = |path: &str| -> anyhow::Result<Webhook> {
+        Ok(Webhook {
+            url: config.base_url.join(path).context("AUTH0_BASE_URL")?,
+            bearer: internal_token.expose_secret().to_owned(),
+        })
+    };
+    options.sync_webhook = Some(webhook("internal/auth/sync-user")?);
+    options.log_stream = Some(webhook("internal/auth0/log-stream")?);
+    pymd_tenant::start(listener, options)
+        .await
+        .context("starting the dev tenant")
+}
+
+/// Prints where things are and how to sign in.
+pub fn print_banner(config: &Config, tenant: Option<&DevTenant>) {
+    println!();
+    println!("  PyMD is running");
+    println!(
+        "  app:        {}  (listening on {})",
+        config.base_url, config.bind
+    );
+    println!(
+        "  API docs:   {}api/openapi.json",
+        with_slash(&config.base_url)
+    );
+    match tenant {
+        Some(t) => {
+            println!(
+                "  dev tenant: {}  (an offline Auth0 emulator; not for production)",
+                t.issuer()
+            );
+            println!("  demo logins:");
+            for login in t.demo_logins() {
+                println!(
+                    "    {:<22} {:<18} roles: {}",
+                    login.email,
+                    login.password,
+                    login.roles.join(", ")
+                );
+            }
+            println!("  a token for curl: cargo run -- token --user alice@example.com");
+        }
+        None => {
+            if let Idp::External { issuer_base_url } = &config.idp {
+                println!("  identity provider: {issuer_base_url}");
+            }
+        }
+    }
+    println!();
+}
+
+fn with_slash(u: &Url) -> String {
+    let s = u.as_str();
+    if s.ends_with('/') {
+        s.to_owned()
+    } else {
+        format!("{s}/")
+    }
+}
+
+async fn run_dev_tenant(
+    config: Config,
+    file: Option<PathBuf>,
+    bind: Option<SocketAddr>,
+    issuer: Option<Url>,
+) -> anyhow::Result<()> {
+    if config.environment == Environment::Production {
+        anyhow::bail!("the dev tenant never runs with PYMD_ENV=production");
+    }
+    let bind = bind.unwrap_or(match config.idp {
+        Idp::DevTenant { bind } => bind,
+        Idp::External { .. } => SocketAddr::from(([127, 0, 0, 1], 3001)),
+    });
+    let listener = tokio::net::TcpListener::bind(bind)
+        .await
+        .with_context(|| format!("binding {bind}"))?;
+    let mut options = TenantOptions::new(config.data_dir.clone());
+    options.app_base_url = config.base_url.clone();
+    options.roles_claim = config.roles_claim.clone();
+    options.issuer = issuer;
+    if let Some(file) = file.or(config.tenant_file.clone()) {
+        options.source = TenantSource::File(file);
+    }
+    let tenant = pymd_tenant::start(listener, options)
+        .await
+        .context("starting the dev tenant")?;
+    println!("dev tenant listening: issuer {}", tenant.issuer());
+    for login in tenant.demo_logins() {
+        println!(
+            "  {:<22} {:<18} roles: {}",
+            login.email,
+            login.password,
+            login.roles.join(", ")
+        );
+    }
+    crate::runtime::shutdown_signal().await;
+    tenant.shutdown().await;
+    Ok(())
+}
+
+/// The dev tenant's issuer for `pymd token`, refusing anything that is not a local dev tenant.
+fn dev_tenant_issuer(config: &Config) -> anyhow::Result<Url> {
+    match &config.idp {
+        Idp::DevTenant { bind } => {
+            Url::parse(&format!("http://{bind}/")).context("PYMD_DEV_TENANT_BIND")
+        }
+        Idp::External { issuer_base_url } => {
+            let local = matches!(issuer_base_url.host(), Some(url::Host::Ipv4(ip)) if ip.is_loopback())
+                || matches!(issuer_base_url.host(), Some(url::Host::Ipv6(ip)) if ip.is_loopback())
+                || issuer_base_url.host_str() == Some("localhost");
+            if local && issuer_base_url.scheme() == "http" {
+                Ok(issuer_base_url.clone())
+            } else {
+                anyhow::bail!(
+                    "pymd token only mints tokens from a local dev tenant, not from {issuer_base_url}"
+                )
+            }
+        }
+    }
+}
+
+async fn run_token(
+    config: Config,
+    user: String,
+    scope: String,
+    m2m: bool,
+    audience: Option<String>,
+) -> anyhow::Result<()> {
+    let issuer = dev_tenant_issuer(&config)?;
+    let audience = audience.unwrap_or_else(|| config.audience.clone());
+    let http = crate::runtime::idp_http_client()?;
+    let response = if m2m {
+        let (client_id, client_secret) = match (&config.m2m_client_id, &config.m2m_client_secret) {
+            (Some(id), Some(secret)) => (id.clone(), secret.expose_secret().to_owned()),
+            _ => {
+                let tenant = pymd_tenant::parse_tenant(pymd_tenant::DEFAULT_TENANT_YAML, issuer.as_str(), config.base_url.as_str().trim_end_matches('/'))
+                    .map_err(|e| anyhow::anyhow!("{e}"))?;
+                let c = tenant.first_client_of_type("non_interactive").context("the default tenant has no M2M client")?;
+                (c.client_id.clone(), c.client_secret.clone().unwrap_or_default())
+            }
+        };
+        http.post(issuer.join("oauth/token")?)
+            .form(&[
+                ("grant_type", "client_credentials"),
+                ("client_id", client_id.as_str()),
+                ("client_secret", client_secret.as_str()),
+                ("audience", audience.as_str()),
+                ("scope", scope.as_str()),
+            ])
+            .send()
+            .await
+    } else {
+        http.post(issuer.join("__dev/token")?)
+            .json(&serde_json::json!({ "user": user, "scope": scope, "audience": audience }))
+            .send()
+            .await
+    }
+    .with_context(|| format!("the dev tenant at {issuer} is not reachable (is `pymd serve` or `pymd dev-tenant` running?)"))?;
+    let status = response.status();
+    let body: serde_json::Value = response
+        .json()
+        .await
+        .context("reading the dev tenant's answer")?;
+    if !status.is_success() {
+        anyhow::bail!("the dev tenant refused: {status} {body}");
+    }
+    let token = body
+        .get("access_token")
+        .and_then(|t| t.as_str())
+        .context("no access_token in the answer")?;
+    println!("{token}");
+    Ok(())
+}
+
+/// The secret as a `SecretString` (helper for callers holding plain strings).
+pub fn secret(s: impl Into<String>) -> SecretString {
+    SecretString::from(s.into())
+}

@@ -1,0 +1,273 @@
+//! `/api/v1/documents`: a user's Markdown documents (spec §3), with permissions, ownership,
+//! keyset paging and optimistic concurrency (`ETag` / `If-Match`).
+
+use axum::Json;
+use axum::extract::{FromRequestParts, Path, Query, State};
+use axum::http::header::{ETAG, IF_MATCH, LOCATION};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use pymd_domain::{Document, DocumentDraft, DocumentId, PageRequest, Permission, VersionCheck};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::error::{ApiError, ApiResult};
+use crate::extract::ApiJson;
+use crate::principal::Principal;
+use crate::state::AppState;
+
+/// A document as the API shows it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DocumentView {
+    #[schema(value_type = String, format = Uuid)]
+    id: String,
+    title: String,
+    content: String,
+    #[schema(value_type = String, format = Uuid)]
+    owner_id: String,
+    #[schema(value_type = String, format = DateTime)]
+    created_at: String,
+    #[schema(value_type = String, format = DateTime)]
+    updated_at: String,
+    version: i64,
+    /// Sanitised HTML rendering, with `?format=html`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    content_html: Option<String>,
+}
+
+fn rfc3339(t: time::OffsetDateTime) -> String {
+    t.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}
+
+impl DocumentView {
+    fn new(d: Document, html: bool) -> Self {
+        DocumentView {
+            content_html: html.then(|| pymd_domain::markdown::render_html(&d.content)),
+            id: d.id.to_string(),
+            owner_id: d.owner_id.to_string(),
+            created_at: rfc3339(d.created_at),
+            updated_at: rfc3339(d.updated_at),
+            version: d.version,
+            title: d.title,
+            content: d.content,
+        }
+    }
+}
+
+/// `{"document": …}`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DocumentEnvelope {
+    document: DocumentView,
+}
+
+/// One page of documents.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DocumentList {
+    documents: Vec<DocumentView>,
+    /// Pass as `?cursor=` for the next page; `null` on the last page.
+    next_cursor: Option<String>,
+}
+
+/// Body of create and replace.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DocumentInput {
+    /// 1–200 characters.
+    title: String,
+    /// Markdown, at most 1 MiB.
+    content: String,
+}
+
+/// Paging parameters.
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct ListParams {
+    /// 1–100, default 50.
+    limit: Option<String>,
+    /// The `next_cursor` of the previous page.
+    cursor: Option<String>,
+}
+
+/// Rendering parameters.
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct FormatParams {
+    /// `html` adds `content_html`.
+    format: Option<String>,
+}
+
+fn with_etag(mut response: Response, doc_etag: &str) -> Response {
+    if let Ok(v) = HeaderValue::from_str(doc_etag) {
+        response.headers_mut().insert(ETAG, v);
+    }
+    response
+}
+
+/// A document the caller owns, loaded after checking the permission its method needs:
+/// GET → `read:documents`, PUT → `write:documents`, DELETE → `delete:documents`.
+pub struct OwnedDocument {
+    pub principal: Principal,
+    pub document: Document,
+}
+
+impl FromRequestParts<AppState> for OwnedDocument {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let principal = Principal::from_request_parts(parts, state).await?;
+        let needed = match parts.method {
+            Method::GET | Method::HEAD => Permission::ReadDocuments,
+            Method::DELETE => Permission::DeleteDocuments,
+            _ => Permission::WriteDocuments,
+        };
+        principal.require(needed)?;
+        let Path(raw_id) = Path::<String>::from_request_parts(parts, state)
+            .await
+            .map_err(|_| ApiError::NotFound)?;
+        let id = DocumentId::parse(&raw_id).map_err(|_| ApiError::NotFound)?;
+        let document = state
+            .store
+            .get_document(id)
+            .await?
+            .ok_or(ApiError::NotFound)?;
+        if document.owner_id != principal.user.id {
+            return Err(ApiError::Forbidden("this document belongs to another user"));
+        }
+        Ok(OwnedDocument {
+            principal,
+            document,
+        })
+    }
+}
+
+/// List the caller's documents, newest first.
+#[utoipa::path(get, path = "/api/v1/documents", tag = "documents", params(ListParams),
+    responses((status = 200, body = DocumentList), (status = 401), (status = 403)),
+    security(("bearer" = ["read:documents"])))]
+pub async fn list_documents(
+    State(state): State<AppState>,
+    principal: Principal,
+    Query(params): Query<ListParams>,
+) -> ApiResult<Json<DocumentList>> {
+    principal.require(Permission::ReadDocuments)?;
+    let page = PageRequest::new(params.limit.as_deref(), params.cursor.as_deref())?;
+    let page = state.store.list_documents(principal.user.id, page).await?;
+    Ok(Json(DocumentList {
+        documents: page
+            .documents
+            .into_iter()
+            .map(|d| DocumentView::new(d, false))
+            .collect(),
+        next_cursor: page.next_cursor.map(|c| c.encode()),
+    }))
+}
+
+/// Create a document.
+#[utoipa::path(post, path = "/api/v1/documents", tag = "documents", request_body = DocumentInput,
+    responses((status = 201, body = DocumentEnvelope), (status = 401), (status = 403), (status = 413), (status = 422)),
+    security(("bearer" = ["write:documents"])))]
+pub async fn create_document(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiJson(input): ApiJson<DocumentInput>,
+) -> ApiResult<Response> {
+    principal.require(Permission::WriteDocuments)?;
+    let draft = DocumentDraft::new(&input.title, input.content)?;
+    let doc = state
+        .store
+        .create_document(principal.user.id, &draft)
+        .await?;
+    let etag = doc.etag();
+    let location = format!("/api/v1/documents/{}", doc.id);
+    let mut response = (
+        StatusCode::CREATED,
+        Json(DocumentEnvelope {
+            document: DocumentView::new(doc, false),
+        }),
+    )
+        .into_response();
+    if let Ok(v) = HeaderValue::from_str(&location) {
+        response.headers_mut().insert(LOCATION, v);
+    }
+    Ok(with_etag(response, &etag))
+}
+
+/// Read one of the caller's documents.
+#[utoipa::path(get, path = "/api/v1/documents/{id}", tag = "documents", params(("id" = String, Path, format = Uuid), FormatParams),
+    responses((status = 200, body = DocumentEnvelope), (status = 401), (status = 403), (status = 404)),
+    security(("bearer" = ["read:documents"])))]
+pub async fn get_document(
+    owned: OwnedDocument,
+    Query(params): Query<FormatParams>,
+) -> ApiResult<Response> {
+    let html = match params.format.as_deref() {
+        None | Some("markdown") => false,
+        Some("html") => true,
+        Some(_) => {
+            return Err(ApiError::Validation {
+                field: "format".into(),
+                message: "must be html or markdown".into(),
+            });
+        }
+    };
+    let etag = owned.document.etag();
+    let body = Json(DocumentEnvelope {
+        document: DocumentView::new(owned.document, html),
+    });
+    Ok(with_etag(body.into_response(), &etag))
+}
+
+/// Replace a document's title and content. With `If-Match`, a stale version gets 412 and
+/// nothing changes.
+#[utoipa::path(put, path = "/api/v1/documents/{id}", tag = "documents", params(("id" = String, Path, format = Uuid)),
+    request_body = DocumentInput,
+    responses((status = 200, body = DocumentEnvelope), (status = 401), (status = 403), (status = 404), (status = 412), (status = 413), (status = 422)),
+    security(("bearer" = ["write:documents"])))]
+pub async fn replace_document(
+    State(state): State<AppState>,
+    owned: OwnedDocument,
+    headers: HeaderMap,
+    ApiJson(input): ApiJson<DocumentInput>,
+) -> ApiResult<Response> {
+    let if_match = headers.get(IF_MATCH).map(|v| v.to_str().unwrap_or("\u{0}"));
+    let checks = VersionCheck::from_if_match(if_match)?;
+    let current = owned.document.version;
+    let expected = if checks.contains(&VersionCheck::Any) {
+        None
+    } else if checks.contains(&VersionCheck::Exactly(current)) {
+        Some(current)
+    } else {
+        return Err(ApiError::PreconditionFailed);
+    };
+    let draft = DocumentDraft::new(&input.title, input.content)?;
+    let doc = state
+        .store
+        .update_document(owned.document.id, owned.principal.user.id, &draft, expected)
+        .await?;
+    let etag = doc.etag();
+    Ok(with_etag(
+        Json(DocumentEnvelope {
+            document: DocumentView::new(doc, false),
+        })
+        .into_response(),
+        &etag,
+    ))
+}
+
+/// Delete a document.
+#[utoipa::path(delete, path = "/api/v1/documents/{id}", tag = "documents", params(("id" = String, Path, format = Uuid)),
+    responses((status = 204), (status = 401), (status = 403), (status = 404)),
+    security(("bearer" = ["delete:documents"])))]
+pub async fn delete_document(
+    State(state): State<AppState>,
+    owned: OwnedDocument,
+) -> ApiResult<StatusCode> {
+    if state
+        .store
+        .delete_document(owned.document.id, owned.principal.user.id)
+        .await?
+    {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::NotFound)
+    }
+}

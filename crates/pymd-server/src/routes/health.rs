@@ -1,0 +1,41 @@
+//! Liveness and readiness (spec §8): `/healthz` says the process is up; `/readyz` says the
+//! database answers, and reports the IdP's keys as degraded rather than failing, since verified
+//! keys stay cached and the app keeps serving.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use serde_json::{Value, json};
+
+use crate::state::AppState;
+
+/// Process is up.
+#[utoipa::path(get, path = "/healthz", tag = "health", responses((status = 200)))]
+pub async fn healthz() -> Json<Value> {
+    Json(json!({ "status": "ok" }))
+}
+
+/// Ready to serve: the database answers.
+#[utoipa::path(get, path = "/readyz", tag = "health", responses((status = 200), (status = 503)))]
+pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
+    let database = state.store.ping().await;
+    let jwks = state.verifier.health();
+    let idp = if jwks.keys > 0 && jwks.last_refresh_ok != Some(false) {
+        "ok"
+    } else {
+        "degraded"
+    };
+    let (status, text) = match &database {
+        Ok(()) => (StatusCode::OK, "ready"),
+        Err(_) => (StatusCode::SERVICE_UNAVAILABLE, "not_ready"),
+    };
+    let body = json!({
+        "status": text,
+        "checks": {
+            "database": if database.is_ok() { "ok" } else { "unavailable" },
+            "idp": idp,
+            "idp_keys": jwks.keys,
+        }
+    });
+    (status, Json(body))
+}

@@ -1,0 +1,7 @@
+//! The HTTP routes, one module per resource. Handlers stay short: extractors authenticate and
+//! authorise, the domain validates, storage persists.
+
+pub mod documents;
+pub mod health;
+pub mod internal;
+pub mod profile;

@@ -1,0 +1,121 @@
+//! `/api/v1/profile`: the caller's profile, read from the token and the stored user, and changed
+//! through Auth0's Management API first (so Auth0 stays the source of truth), then locally.
+
+use axum::Json;
+use axum::extract::State;
+use pymd_domain::{Permission, ProfilePatch, User};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::error::ApiResult;
+use crate::extract::ApiJson;
+use crate::principal::Principal;
+use crate::state::AppState;
+
+/// The caller's profile.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ProfileView {
+    /// The IdP's user id (`sub`).
+    user_id: String,
+    email: Option<String>,
+    name: Option<String>,
+    picture: Option<String>,
+    bio: Option<String>,
+    email_verified: bool,
+    roles: Vec<String>,
+    permissions: Vec<String>,
+}
+
+impl ProfileView {
+    fn new(user: User, principal: &Principal, roles_claim: &str) -> Self {
+        ProfileView {
+            user_id: user.auth0_id,
+            email: user.email,
+            name: user.name,
+            picture: user.picture,
+            bio: user.bio,
+            email_verified: user.email_verified,
+            roles: principal.roles(roles_claim),
+            permissions: principal
+                .permissions()
+                .into_iter()
+                .map(str::to_owned)
+                .collect(),
+        }
+    }
+}
+
+/// Body of a profile change: any of the three fields.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProfileInput {
+    name: Option<String>,
+    picture: Option<String>,
+    bio: Option<String>,
+}
+
+/// The caller's profile.
+#[utoipa::path(get, path = "/api/v1/profile", tag = "profile",
+    responses((status = 200, body = ProfileView), (status = 401), (status = 403)),
+    security(("bearer" = ["read:profile"])))]
+pub async fn get_profile(
+    State(state): State<AppState>,
+    principal: Principal,
+) -> ApiResult<Json<ProfileView>> {
+    principal.require(Permission::ReadProfile)?;
+    let user = principal.user.clone();
+    Ok(Json(ProfileView::new(
+        user,
+        &principal,
+        &state.config.roles_claim,
+    )))
+}
+
+/// Change name, picture or bio: written to Auth0 (`PATCH /api/v2/users/{id}`, `bio` in
+/// `user_metadata`), then locally. If Auth0 refuses or is down: 502/503 and nothing changed.
+#[utoipa::path(patch, path = "/api/v1/profile", tag = "profile", request_body = ProfileInput,
+    responses((status = 200, body = ProfileView), (status = 401), (status = 403), (status = 422), (status = 502), (status = 503)),
+    security(("bearer" = ["write:profile"])))]
+pub async fn patch_profile(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiJson(input): ApiJson<ProfileInput>,
+) -> ApiResult<Json<ProfileView>> {
+    principal.require(Permission::WriteProfile)?;
+    let patch = ProfilePatch {
+        name: input.name,
+        picture: input.picture,
+        bio: input.bio,
+    }
+    .validate()?;
+    state
+        .management
+        .update_user(&principal.user.auth0_id, &patch)
+        .await?;
+    let user = state
+        .store
+        .update_profile(principal.user.id, &patch)
+        .await?;
+    let fields: Vec<&str> = [
+        patch.name.as_ref().map(|_| "name"),
+        patch.picture.as_ref().map(|_| "picture"),
+        patch.bio.as_ref().map(|_| "bio"),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    let subject = principal.user.auth0_id.as_str();
+    crate::audit::record(
+        &state,
+        "profile_update",
+        "success",
+        Some(subject),
+        serde_json::json!({ "fields": fields }),
+    )
+    .await;
+    Ok(Json(ProfileView::new(
+        user,
+        &principal,
+        &state.config.roles_claim,
+    )))
+}

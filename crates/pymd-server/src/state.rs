@@ -1,0 +1,23 @@
+//! The shared state every handler receives: configuration, storage, the token verifier and the
+//! outbound clients. Cheap to clone (everything is behind `Arc`).
+
+use std::sync::Arc;
+
+use pymd_auth::Verifier;
+use pymd_storage::Store;
+use secrecy::SecretString;
+
+use crate::config::Config;
+use crate::management::ManagementClient;
+
+/// Handler state.
+#[derive(Clone)]
+pub struct AppState {
+    pub config: Arc<Config>,
+    pub store: Arc<dyn Store>,
+    pub verifier: Verifier,
+    /// Bearer secret of the `/internal/*` webhooks.
+    pub internal_token: Arc<SecretString>,
+    /// Auth0 Management API client (profile changes).
+    pub management: Arc<ManagementClient>,
+}

@@ -1,0 +1,476 @@
+//! The at-scale back end: PostgreSQL, shared by several `pymd serve` instances.
+//!
+//! Every change that must not race is one statement (a conditional `UPDATE … WHERE version = $n
+//! RETURNING …`, an `INSERT … ON CONFLICT …`): under READ COMMITTED the row lock taken by the
+//! first writer makes the second re-check its `WHERE` against the committed row, so a stale
+//! version never applies. Timestamps are `timestamptz` (microseconds, like the domain, so values
+//! equal SQLite's), ids `uuid`, audit detail `jsonb` (see `migrations/postgres`). Migrations take
+//! sqlx's advisory lock, so instances starting together migrate once.
+
+use async_trait::async_trait;
+use pymd_domain::paging::from_micros;
+use pymd_domain::{
+    Document, DocumentDraft, DocumentId, PageRequest, ProfilePatch, SyncUser, User, UserId,
+};
+use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::types::Json;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::error::{map_migrate, map_sqlx};
+use crate::page::page_of;
+use crate::{
+    AuditEvent, AuditFilter, ConnectOptions, DocumentPage, NewAuditEvent, Store, StoreError,
+};
+
+/// The PostgreSQL implementation of [`Store`].
+#[derive(Debug, Clone)]
+pub struct PgStore {
+    pool: PgPool,
+}
+
+impl PgStore {
+    /// Connects to `url` (`postgres://…` / `postgresql://…`; TLS per its `sslmode`) with a pool
+    /// of up to `options.max_connections`, and applies pending migrations when `options.migrate`
+    /// is set. Fails fast: one connection is opened before returning.
+    ///
+    /// # Errors
+    /// [`StoreError::Config`] for a malformed URL, refused credentials or a missing database;
+    /// [`StoreError::Unavailable`] when the server cannot be reached within
+    /// `options.acquire_timeout` (refused, TLS failure, shutting down); [`StoreError::Internal`]
+    /// when a migration fails.
+    pub async fn connect(url: &str, options: &ConnectOptions) -> Result<Self, StoreError> {
+        let pool = PgPoolOptions::new()
+            .max_connections(options.max_connections.max(1))
+            .acquire_timeout(options.acquire_timeout)
+            .connect(url)
+            .await
+            .map_err(|e| map_sqlx("connect", e))?;
+        if options.migrate {
+            sqlx::migrate!("migrations/postgres")
+                .run(&pool)
+                .await
+                .map_err(|e| map_migrate("migrate", &e))?;
+        }
+        tracing::info!(
+            backend = "postgres",
+            migrated = options.migrate,
+            "database ready"
+        );
+        Ok(PgStore { pool })
+    }
+
+    /// Closes every pooled connection; later calls fail as `Unavailable`.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct UserRow {
+    id: Uuid,
+    auth0_id: String,
+    email: Option<String>,
+    name: Option<String>,
+    picture: Option<String>,
+    bio: Option<String>,
+    email_verified: bool,
+    created_at: OffsetDateTime,
+    updated_at: OffsetDateTime,
+}
+
+impl From<UserRow> for User {
+    fn from(r: UserRow) -> Self {
+        User {
+            id: UserId(r.id),
+            auth0_id: r.auth0_id,
+            email: r.email,
+            name: r.name,
+            picture: r.picture,
+            bio: r.bio,
+            email_verified: r.email_verified,
+            created_at: utc(r.created_at),
+            updated_at: utc(r.updated_at),
+        }
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct DocumentRow {
+    id: Uuid,
+    owner_id: Uuid,
+    title: String,
+    content: String,
+    created_at: OffsetDateTime,
+    updated_at: OffsetDateTime,
+    version: i64,
+}
+
+impl From<DocumentRow> for Document {
+    fn from(r: DocumentRow) -> Self {
+        Document {
+            id: DocumentId(r.id),
+            owner_id: UserId(r.owner_id),
+            title: r.title,
+            content: r.content,
+            created_at: utc(r.created_at),
+            updated_at: utc(r.updated_at),
+            version: r.version,
+        }
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct AuditRow {
+    id: i64,
+    at: OffsetDateTime,
+    event: String,
+    outcome: String,
+    subject: Option<String>,
+    ip: Option<String>,
+    user_agent: Option<String>,
+    request_id: Option<String>,
+    detail: Json<serde_json::Value>,
+}
+
+impl From<AuditRow> for AuditEvent {
+    fn from(r: AuditRow) -> Self {
+        AuditEvent {
+            id: r.id,
+            at: utc(r.at),
+            event: NewAuditEvent {
+                event: r.event,
+                outcome: r.outcome,
+                subject: r.subject,
+                ip: r.ip,
+                user_agent: r.user_agent,
+                request_id: r.request_id,
+                detail: r.detail.0,
+            },
+        }
+    }
+}
+
+/// Normalizes a decoded `timestamptz` to UTC (as SQLite's values are).
+fn utc(t: OffsetDateTime) -> OffsetDateTime {
+    t.to_offset(time::UtcOffset::UTC)
+}
+
+// Column lists are spelled out in each statement: sqlx 0.9 only takes `&'static str` SQL.
+
+const UPSERT_USER: &str = "INSERT INTO users (id, auth0_id, email, name, picture, email_verified, created_at, updated_at) \
+     VALUES ($1, $2, $3, $4, $5, COALESCE($6, false), $7, $7) \
+     ON CONFLICT (auth0_id) DO UPDATE SET \
+       email = COALESCE(excluded.email, users.email), \
+       name = COALESCE(excluded.name, users.name), \
+       picture = COALESCE(excluded.picture, users.picture), \
+       email_verified = COALESCE($6, users.email_verified), \
+       updated_at = CASE WHEN excluded.email IS NOT NULL AND excluded.email IS DISTINCT FROM users.email \
+                           OR excluded.name IS NOT NULL AND excluded.name IS DISTINCT FROM users.name \
+                           OR excluded.picture IS NOT NULL AND excluded.picture IS DISTINCT FROM users.picture \
+                           OR $6 IS NOT NULL AND $6 IS DISTINCT FROM users.email_verified \
+                         THEN excluded.updated_at ELSE users.updated_at END \
+     RETURNING id, auth0_id, email, name, picture, bio, email_verified, created_at, updated_at";
+
+const INSERT_BARE_USER: &str = "INSERT INTO users (id, auth0_id, email_verified, created_at, updated_at) \
+     VALUES ($1, $2, false, $3, $3) ON CONFLICT (auth0_id) DO NOTHING";
+
+const SELECT_USER_BY_AUTH0_ID: &str = "SELECT id, auth0_id, email, name, picture, bio, email_verified, created_at, updated_at \
+     FROM users WHERE auth0_id = $1";
+
+const UPDATE_PROFILE: &str = "UPDATE users SET name = COALESCE($2, name), picture = COALESCE($3, picture), \
+       bio = COALESCE($4, bio), updated_at = $5 \
+     WHERE id = $1 \
+     RETURNING id, auth0_id, email, name, picture, bio, email_verified, created_at, updated_at";
+
+const LIST_USERS_FIRST: &str = "SELECT id, auth0_id, email, name, picture, bio, email_verified, created_at, updated_at \
+     FROM users ORDER BY id LIMIT $1";
+
+const LIST_USERS_AFTER: &str = "SELECT id, auth0_id, email, name, picture, bio, email_verified, created_at, updated_at \
+     FROM users WHERE id > $1 ORDER BY id LIMIT $2";
+
+const INSERT_DOCUMENT: &str = "INSERT INTO documents (id, owner_id, title, content, created_at, updated_at, version) \
+     VALUES ($1, $2, $3, $4, $5, $5, 1) \
+     RETURNING id, owner_id, title, content, created_at, updated_at, version";
+
+const SELECT_DOCUMENT: &str = "SELECT id, owner_id, title, content, created_at, updated_at, version \
+     FROM documents WHERE id = $1";
+
+const LIST_DOCUMENTS_FIRST: &str = "SELECT id, owner_id, title, content, created_at, updated_at, version \
+     FROM documents WHERE owner_id = $1 \
+     ORDER BY created_at DESC, id DESC LIMIT $2";
+
+const LIST_DOCUMENTS_AFTER: &str = "SELECT id, owner_id, title, content, created_at, updated_at, version \
+     FROM documents WHERE owner_id = $1 AND (created_at, id) < ($2, $3) \
+     ORDER BY created_at DESC, id DESC LIMIT $4";
+
+const UPDATE_DOCUMENT_ANY: &str = "UPDATE documents SET title = $3, content = $4, updated_at = $5, version = version + 1 \
+     WHERE id = $1 AND owner_id = $2 \
+     RETURNING id, owner_id, title, content, created_at, updated_at, version";
+
+const UPDATE_DOCUMENT_IF_VERSION: &str = "UPDATE documents SET title = $3, content = $4, updated_at = $5, version = version + 1 \
+     WHERE id = $1 AND owner_id = $2 AND version = $6 \
+     RETURNING id, owner_id, title, content, created_at, updated_at, version";
+
+const SELECT_DOCUMENT_VERSION: &str =
+    "SELECT version FROM documents WHERE id = $1 AND owner_id = $2";
+
+const DELETE_DOCUMENT: &str = "DELETE FROM documents WHERE id = $1 AND owner_id = $2";
+
+const INSERT_AUDIT: &str = "INSERT INTO audit_events (at, event, outcome, subject, ip, user_agent, request_id, detail) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
+
+/// One statement per combination of the two indexed equality filters, so each can use its index.
+macro_rules! audit_query {
+    ($where:literal) => {
+        concat!(
+            "SELECT id, at, event, outcome, subject, ip, user_agent, request_id, detail \
+             FROM audit_events WHERE ",
+            $where,
+            " ($3::timestamptz IS NULL OR at >= $3) AND ($4::timestamptz IS NULL OR at <= $4) \
+             AND ($5::bigint IS NULL OR id < $5) \
+             ORDER BY id DESC LIMIT $6"
+        )
+    };
+}
+const AUDIT_ALL: &str = audit_query!("($1::text IS NULL) AND ($2::text IS NULL) AND");
+const AUDIT_BY_SUBJECT: &str = audit_query!("subject = $1 AND ($2::text IS NULL) AND");
+const AUDIT_BY_EVENT: &str = audit_query!("($1::text IS NULL) AND event = $2 AND");
+const AUDIT_BY_BOTH: &str = audit_query!("subject = $1 AND event = $2 AND");
+
+#[async_trait]
+impl Store for PgStore {
+    async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1")
+            .execute(&self.pool)
+            .await
+            .map(|_| ())
+            .map_err(|e| match map_sqlx("ping", e) {
+                StoreError::Internal(m) => StoreError::Unavailable(m),
+                other => other,
+            })
+    }
+
+    async fn upsert_user(&self, user: &SyncUser) -> Result<User, StoreError> {
+        sqlx::query_as::<_, UserRow>(UPSERT_USER)
+            .bind(Uuid::now_v7())
+            .bind(&user.auth0_id)
+            .bind(&user.email)
+            .bind(&user.name)
+            .bind(&user.picture)
+            .bind(user.email_verified)
+            .bind(pymd_domain::now())
+            .fetch_one(&self.pool)
+            .await
+            .map(User::from)
+            .map_err(|e| map_sqlx("upsert_user", e))
+    }
+
+    async fn ensure_user(&self, auth0_id: &str) -> Result<User, StoreError> {
+        // Read first: the user almost always exists.
+        if let Some(user) = self.find_user_by_auth0_id(auth0_id).await? {
+            return Ok(user);
+        }
+        sqlx::query(INSERT_BARE_USER)
+            .bind(Uuid::now_v7())
+            .bind(auth0_id)
+            .bind(pymd_domain::now())
+            .execute(&self.pool)
+            .await
+            .map_err(|e| map_sqlx("ensure_user", e))?;
+        self.find_user_by_auth0_id(auth0_id).await?.ok_or_else(|| {
+            StoreError::Internal("ensure_user: the user vanished right after its insert".into())
+        })
+    }
+
+    async fn find_user_by_auth0_id(&self, auth0_id: &str) -> Result<Option<User>, StoreError> {
+        sqlx::query_as::<_, UserRow>(SELECT_USER_BY_AUTH0_ID)
+            .bind(auth0_id)
+            .fetch_optional(&self.pool)
+            .await
+            .map(|r| r.map(User::from))
+            .map_err(|e| map_sqlx("find_user_by_auth0_id", e))
+    }
+
+    async fn update_profile(&self, id: UserId, patch: &ProfilePatch) -> Result<User, StoreError> {
+        sqlx::query_as::<_, UserRow>(UPDATE_PROFILE)
+            .bind(id.0)
+            .bind(&patch.name)
+            .bind(&patch.picture)
+            .bind(&patch.bio)
+            .bind(pymd_domain::now())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(|e| map_sqlx("update_profile", e))?
+            .map(User::from)
+            .ok_or(StoreError::NotFound)
+    }
+
+    async fn list_users(&self, after: Option<UserId>, limit: u32) -> Result<Vec<User>, StoreError> {
+        let limit = i64::from(limit.clamp(1, 1000));
+        let rows = match after {
+            None => {
+                sqlx::query_as::<_, UserRow>(LIST_USERS_FIRST)
+                    .bind(limit)
+                    .fetch_all(&self.pool)
+                    .await
+            }
+            Some(after) => {
+                sqlx::query_as::<_, UserRow>(LIST_USERS_AFTER)
+                    .bind(after.0)
+                    .bind(limit)
+                    .fetch_all(&self.pool)
+                    .await
+            }
+        };
+        rows.map(|rows| rows.into_iter().map(User::from).collect())
+            .map_err(|e| map_sqlx("list_users", e))
+    }
+
+    async fn create_document(
+        &self,
+        owner: UserId,
+        draft: &DocumentDraft,
+    ) -> Result<Document, StoreError> {
+        sqlx::query_as::<_, DocumentRow>(INSERT_DOCUMENT)
+            .bind(DocumentId::new_random().0)
+            .bind(owner.0)
+            .bind(draft.title())
+            .bind(draft.content())
+            .bind(pymd_domain::now())
+            .fetch_one(&self.pool)
+            .await
+            .map(Document::from)
+            .map_err(|e| map_sqlx("create_document", e))
+    }
+
+    async fn get_document(&self, id: DocumentId) -> Result<Option<Document>, StoreError> {
+        sqlx::query_as::<_, DocumentRow>(SELECT_DOCUMENT)
+            .bind(id.0)
+            .fetch_optional(&self.pool)
+            .await
+            .map(|r| r.map(Document::from))
+            .map_err(|e| map_sqlx("get_document", e))
+    }
+
+    async fn list_documents(
+        &self,
+        owner: UserId,
+        page: PageRequest,
+    ) -> Result<DocumentPage, StoreError> {
+        let limit = page.limit.clamp(1, crate::page::MAX_PAGE);
+        let fetch = i64::from(limit) + 1;
+        let rows = match page.after {
+            None => {
+                sqlx::query_as::<_, DocumentRow>(LIST_DOCUMENTS_FIRST)
+                    .bind(owner.0)
+                    .bind(fetch)
+                    .fetch_all(&self.pool)
+                    .await
+            }
+            Some(cursor) => {
+                sqlx::query_as::<_, DocumentRow>(LIST_DOCUMENTS_AFTER)
+                    .bind(owner.0)
+                    .bind(from_micros(cursor.created_at_micros))
+                    .bind(cursor.id)
+                    .bind(fetch)
+                    .fetch_all(&self.pool)
+                    .await
+            }
+        }
+        .map_err(|e| map_sqlx("list_documents", e))?;
+        Ok(page_of(
+            rows.into_iter().map(Document::from).collect(),
+            limit,
+        ))
+    }
+
+    async fn update_document(
+        &self,
+        id: DocumentId,
+        owner: UserId,
+        draft: &DocumentDraft,
+        expected_version: Option<i64>,
+    ) -> Result<Document, StoreError> {
+        let sql = if expected_version.is_some() {
+            UPDATE_DOCUMENT_IF_VERSION
+        } else {
+            UPDATE_DOCUMENT_ANY
+        };
+        let mut query = sqlx::query_as::<_, DocumentRow>(sql)
+            .bind(id.0)
+            .bind(owner.0)
+            .bind(draft.title())
+            .bind(draft.content())
+            .bind(pymd_domain::now());
+        if let Some(expected) = expected_version {
+            query = query.bind(expected);
+        }
+        let updated = query
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(|e| map_sqlx("update_document", e))?;
+        if let Some(row) = updated {
+            return Ok(row.into());
+        }
+        if expected_version.is_none() {
+            return Err(StoreError::NotFound);
+        }
+        let current: Option<i64> = sqlx::query_scalar(SELECT_DOCUMENT_VERSION)
+            .bind(id.0)
+            .bind(owner.0)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(|e| map_sqlx("update_document", e))?;
+        Err(match current {
+            Some(current) => StoreError::VersionConflict { current },
+            None => StoreError::NotFound,
+        })
+    }
+
+    async fn delete_document(&self, id: DocumentId, owner: UserId) -> Result<bool, StoreError> {
+        sqlx::query(DELETE_DOCUMENT)
+            .bind(id.0)
+            .bind(owner.0)
+            .execute(&self.pool)
+            .await
+            .map(|r| r.rows_affected() > 0)
+            .map_err(|e| map_sqlx("delete_document", e))
+    }
+
+    async fn record_audit(&self, event: &NewAuditEvent) -> Result<(), StoreError> {
+        sqlx::query(INSERT_AUDIT)
+            .bind(pymd_domain::now())
+            .bind(&event.event)
+            .bind(&event.outcome)
+            .bind(&event.subject)
+            .bind(&event.ip)
+            .bind(&event.user_agent)
+            .bind(&event.request_id)
+            .bind(Json(&event.detail))
+            .execute(&self.pool)
+            .await
+            .map(|_| ())
+            .map_err(|e| map_sqlx("record_audit", e))
+    }
+
+    async fn list_audit(&self, filter: &AuditFilter) -> Result<Vec<AuditEvent>, StoreError> {
+        let sql = match (&filter.subject, &filter.event) {
+            (None, None) => AUDIT_ALL,
+            (Some(_), None) => AUDIT_BY_SUBJECT,
+            (None, Some(_)) => AUDIT_BY_EVENT,
+            (Some(_), Some(_)) => AUDIT_BY_BOTH,
+        };
+        sqlx::query_as::<_, AuditRow>(sql)
+            .bind(&filter.subject)
+            .bind(&filter.event)
+            .bind(filter.since)
+            .bind(filter.until)
+            .bind(filter.before_id)
+            .bind(i64::from(filter.limit.clamp(1, 1000)))
+            .fetch_all(&self.pool)
+            .await
+            .map(|rows| rows.into_iter().map(AuditEvent::from).collect())
+            .map_err(|e| map_sqlx("list_audit", e))
+    }
+}

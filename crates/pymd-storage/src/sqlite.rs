@@ -1,0 +1,509 @@
+//! The embedded back end: one SQLite file in WAL mode, what `pymd serve` uses out of the box.
+//!
+//! SQLite serializes writers, so every change that must not race is one statement (a conditional
+//! `UPDATE … WHERE version = $n RETURNING …`, an `INSERT … ON CONFLICT …`): the statement takes
+//! the write lock before it reads, so two of them can never interleave. `busy_timeout` makes a
+//! writer wait for the lock instead of failing. Timestamps are stored as INTEGER microseconds and
+//! UUIDs as 16-byte BLOBs (see `migrations/sqlite`).
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use pymd_domain::paging::{from_micros, micros};
+use pymd_domain::{
+    Document, DocumentDraft, DocumentId, PageRequest, ProfilePatch, SyncUser, User, UserId,
+};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+use uuid::Uuid;
+
+use crate::error::map_sqlx;
+use crate::page::page_of;
+use crate::{
+    AuditEvent, AuditFilter, ConnectOptions, DocumentPage, NewAuditEvent, Store, StoreError,
+};
+
+/// How long a writer waits for SQLite's write lock before giving up (then `Unavailable`).
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The SQLite implementation of [`Store`].
+#[derive(Debug, Clone)]
+pub struct SqliteStore {
+    pool: SqlitePool,
+}
+
+impl SqliteStore {
+    /// Opens (creating if missing, with its parent directory) the SQLite database at `url`
+    /// (`sqlite:path`, `sqlite://path` or `sqlite::memory:`), in WAL mode with
+    /// `synchronous=NORMAL`, foreign keys on and a 5 s busy timeout, and applies pending migrations
+    /// when `options.migrate` is set. An in-memory database lives in one pooled connection that is
+    /// never recycled, so every caller sees the same data for the life of the store.
+    ///
+    /// # Errors
+    /// [`StoreError::Config`] for a malformed URL; [`StoreError::Unavailable`] when the file or its
+    /// directory cannot be created or opened; [`StoreError::Internal`] when a migration fails.
+    pub async fn connect(url: &str, options: &ConnectOptions) -> Result<Self, StoreError> {
+        let in_memory = url.contains(":memory:") || url.contains("mode=memory");
+        let mut connect_options = SqliteConnectOptions::from_str(url)
+            .map_err(|e| StoreError::Config(format!("invalid SQLite URL: {e}")))?
+            .foreign_keys(true)
+            .busy_timeout(BUSY_TIMEOUT);
+        let mut pool_options = SqlitePoolOptions::new().acquire_timeout(options.acquire_timeout);
+        if in_memory {
+            pool_options = pool_options
+                .max_connections(1)
+                .min_connections(1)
+                .idle_timeout(None)
+                .max_lifetime(None);
+        } else {
+            connect_options = connect_options
+                .create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Normal);
+            if let Some(dir) = connect_options.get_filename().parent()
+                && !dir.as_os_str().is_empty()
+            {
+                std::fs::create_dir_all(dir).map_err(|e| {
+                    StoreError::Unavailable(format!(
+                        "cannot create the database directory {}: {e}",
+                        dir.display()
+                    ))
+                })?;
+            }
+            pool_options = pool_options.max_connections(options.max_connections.max(1));
+        }
+        let pool = pool_options
+            .connect_with(connect_options)
+            .await
+            .map_err(|e| map_sqlx("connect", e))?;
+        if options.migrate {
+            sqlx::migrate!("migrations/sqlite")
+                .run(&pool)
+                .await
+                .map_err(|e| crate::error::map_migrate("migrate", &e))?;
+        }
+        tracing::info!(
+            backend = "sqlite",
+            in_memory,
+            migrated = options.migrate,
+            "database ready"
+        );
+        Ok(SqliteStore { pool })
+    }
+
+    /// Closes every pooled connection (checkpointing the WAL); later calls fail as `Unavailable`.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct UserRow {
+    id: Uuid,
+    auth0_id: String,
+    email: Option<String>,
+    name: Option<String>,
+    picture: Option<String>,
+    bio: Option<String>,
+    email_verified: bool,
+    created_at: i64,
+    updated_at: i64,
+}
+
+impl From<UserRow> for User {
+    fn from(r: UserRow) -> Self {
+        User {
+            id: UserId(r.id),
+            auth0_id: r.auth0_id,
+            email: r.email,
+            name: r.name,
+            picture: r.picture,
+            bio: r.bio,
+            email_verified: r.email_verified,
+            created_at: from_micros(r.created_at),
+            updated_at: from_micros(r.updated_at),
+        }
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct DocumentRow {
+    id: Uuid,
+    owner_id: Uuid,
+    title: String,
+    content: String,
+    created_at: i64,
+    updated_at: i64,
+    version: i64,
+}
+
+impl From<DocumentRow> for Document {
+    fn from(r: DocumentRow) -> Self {
+        Document {
+            id: DocumentId(r.id),
+            owner_id: UserId(r.owner_id),
+            title: r.title,
+            content: r.content,
+            created_at: from_micros(r.created_at),
+            updated_at: from_micros(r.updated_at),
+            version: r.version,
+        }
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct AuditRow {
+    id: i64,
+    at: i64,
+    event: String,
+    outcome: String,
+    subject: Option<String>,
+    ip: Option<String>,
+    user_agent: Option<String>,
+    request_id: Option<String>,
+    detail: String,
+}
+
+impl AuditRow {
+    fn into_event(self) -> Result<AuditEvent, StoreError> {
+        let detail = serde_json::from_str(&self.detail)
+            .map_err(|e| StoreError::Internal(format!("list_audit: stored detail: {e}")))?;
+        Ok(AuditEvent {
+            id: self.id,
+            at: from_micros(self.at),
+            event: NewAuditEvent {
+                event: self.event,
+                outcome: self.outcome,
+                subject: self.subject,
+                ip: self.ip,
+                user_agent: self.user_agent,
+                request_id: self.request_id,
+                detail,
+            },
+        })
+    }
+}
+
+// Column lists are spelled out in each statement: sqlx 0.9 only takes `&'static str` SQL.
+
+const UPSERT_USER: &str = "INSERT INTO users (id, auth0_id, email, name, picture, email_verified, created_at, updated_at) \
+     VALUES ($1, $2, $3, $4, $5, COALESCE($6, 0), $7, $7) \
+     ON CONFLICT (auth0_id) DO UPDATE SET \
+       email = COALESCE(excluded.email, users.email), \
+       name = COALESCE(excluded.name, users.name), \
+       picture = COALESCE(excluded.picture, users.picture), \
+       email_verified = COALESCE($6, users.email_verified), \
+       updated_at = CASE WHEN excluded.email IS NOT NULL AND excluded.email IS NOT users.email \
+                           OR excluded.name IS NOT NULL AND excluded.name IS NOT users.name \
+                           OR excluded.picture IS NOT NULL AND excluded.picture IS NOT users.picture \
+                           OR $6 IS NOT NULL AND $6 IS NOT users.email_verified \
+                         THEN excluded.updated_at ELSE users.updated_at END \
+     RETURNING id, auth0_id, email, name, picture, bio, email_verified, created_at, updated_at";
+
+const INSERT_BARE_USER: &str = "INSERT INTO users (id, auth0_id, email_verified, created_at, updated_at) \
+     VALUES ($1, $2, 0, $3, $3) ON CONFLICT (auth0_id) DO NOTHING";
+
+const SELECT_USER_BY_AUTH0_ID: &str = "SELECT id, auth0_id, email, name, picture, bio, email_verified, created_at, updated_at \
+     FROM users WHERE auth0_id = $1";
+
+const UPDATE_PROFILE: &str = "UPDATE users SET name = COALESCE($2, name), picture = COALESCE($3, picture), \
+       bio = COALESCE($4, bio), updated_at = $5 \
+     WHERE id = $1 \
+     RETURNING id, auth0_id, email, name, picture, bio, email_verified, created_at, updated_at";
+
+const LIST_USERS_FIRST: &str = "SELECT id, auth0_id, email, name, picture, bio, email_verified, created_at, updated_at \
+     FROM users ORDER BY id LIMIT $1";
+
+const LIST_USERS_AFTER: &str = "SELECT id, auth0_id, email, name, picture, bio, email_verified, created_at, updated_at \
+     FROM users WHERE id > $1 ORDER BY id LIMIT $2";
+
+const INSERT_DOCUMENT: &str = "INSERT INTO documents (id, owner_id, title, content, created_at, updated_at, version) \
+     VALUES ($1, $2, $3, $4, $5, $5, 1) \
+     RETURNING id, owner_id, title, content, created_at, updated_at, version";
+
+const SELECT_DOCUMENT: &str = "SELECT id, owner_id, title, content, created_at, updated_at, version \
+     FROM documents WHERE id = $1";
+
+const LIST_DOCUMENTS_FIRST: &str = "SELECT id, owner_id, title, content, created_at, updated_at, version \
+     FROM documents WHERE owner_id = $1 \
+     ORDER BY created_at DESC, id DESC LIMIT $2";
+
+const LIST_DOCUMENTS_AFTER: &str = "SELECT id, owner_id, title, content, created_at, updated_at, version \
+     FROM documents WHERE owner_id = $1 AND (created_at, id) < ($2, $3) \
+     ORDER BY created_at DESC, id DESC LIMIT $4";
+
+const UPDATE_DOCUMENT_ANY: &str = "UPDATE documents SET title = $3, content = $4, updated_at = $5, version = version + 1 \
+     WHERE id = $1 AND owner_id = $2 \
+     RETURNING id, owner_id, title, content, created_at, updated_at, version";
+
+const UPDATE_DOCUMENT_IF_VERSION: &str = "UPDATE documents SET title = $3, content = $4, updated_at = $5, version = version + 1 \
+     WHERE id = $1 AND owner_id = $2 AND version = $6 \
+     RETURNING id, owner_id, title, content, created_at, updated_at, version";
+
+const SELECT_DOCUMENT_VERSION: &str =
+    "SELECT version FROM documents WHERE id = $1 AND owner_id = $2";
+
+const DELETE_DOCUMENT: &str = "DELETE FROM documents WHERE id = $1 AND owner_id = $2";
+
+const INSERT_AUDIT: &str = "INSERT INTO audit_events (at, event, outcome, subject, ip, user_agent, request_id, detail) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
+
+/// One statement per combination of the two indexed equality filters, so each can use its index.
+macro_rules! audit_query {
+    ($where:literal) => {
+        concat!(
+            "SELECT id, at, event, outcome, subject, ip, user_agent, request_id, detail \
+             FROM audit_events WHERE ",
+            $where,
+            " ($3 IS NULL OR at >= $3) AND ($4 IS NULL OR at <= $4) AND ($5 IS NULL OR id < $5) \
+             ORDER BY id DESC LIMIT $6"
+        )
+    };
+}
+const AUDIT_ALL: &str = audit_query!("($1 IS NULL) AND ($2 IS NULL) AND");
+const AUDIT_BY_SUBJECT: &str = audit_query!("subject = $1 AND ($2 IS NULL) AND");
+const AUDIT_BY_EVENT: &str = audit_query!("($1 IS NULL) AND event = $2 AND");
+const AUDIT_BY_BOTH: &str = audit_query!("subject = $1 AND event = $2 AND");
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1")
+            .execute(&self.pool)
+            .await
+            .map(|_| ())
+            .map_err(|e| match map_sqlx("ping", e) {
+                StoreError::Internal(m) => StoreError::Unavailable(m),
+                other => other,
+            })
+    }
+
+    async fn upsert_user(&self, user: &SyncUser) -> Result<User, StoreError> {
+        let now = micros(pymd_domain::now());
+        sqlx::query_as::<_, UserRow>(UPSERT_USER)
+            .bind(Uuid::now_v7())
+            .bind(&user.auth0_id)
+            .bind(&user.email)
+            .bind(&user.name)
+            .bind(&user.picture)
+            .bind(user.email_verified)
+            .bind(now)
+            .fetch_one(&self.pool)
+            .await
+            .map(User::from)
+            .map_err(|e| map_sqlx("upsert_user", e))
+    }
+
+    async fn ensure_user(&self, auth0_id: &str) -> Result<User, StoreError> {
+        // Read first: the user almost always exists, and a read takes no write lock.
+        if let Some(user) = self.find_user_by_auth0_id(auth0_id).await? {
+            return Ok(user);
+        }
+        let now = micros(pymd_domain::now());
+        sqlx::query(INSERT_BARE_USER)
+            .bind(Uuid::now_v7())
+            .bind(auth0_id)
+            .bind(now)
+            .execute(&self.pool)
+            .await
+            .map_err(|e| map_sqlx("ensure_user", e))?;
+        self.find_user_by_auth0_id(auth0_id).await?.ok_or_else(|| {
+            StoreError::Internal("ensure_user: the user vanished right after its insert".into())
+        })
+    }
+
+    async fn find_user_by_auth0_id(&self, auth0_id: &str) -> Result<Option<User>, StoreError> {
+        sqlx::query_as::<_, UserRow>(SELECT_USER_BY_AUTH0_ID)
+            .bind(auth0_id)
+            .fetch_optional(&self.pool)
+            .await
+            .map(|r| r.map(User::from))
+            .map_err(|e| map_sqlx("find_user_by_auth0_id", e))
+    }
+
+    async fn update_profile(&self, id: UserId, patch: &ProfilePatch) -> Result<User, StoreError> {
+        sqlx::query_as::<_, UserRow>(UPDATE_PROFILE)
+            .bind(id.0)
+            .bind(&patch.name)
+            .bind(&patch.picture)
+            .bind(&patch.bio)
+            .bind(micros(pymd_domain::now()))
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(|e| map_sqlx("update_profile", e))?
+            .map(User::from)
+            .ok_or(StoreError::NotFound)
+    }
+
+    async fn list_users(&self, after: Option<UserId>, limit: u32) -> Result<Vec<User>, StoreError> {
+        let limit = i64::from(limit.clamp(1, 1000));
+        let rows = match after {
+            None => {
+                sqlx::query_as::<_, UserRow>(LIST_USERS_FIRST)
+                    .bind(limit)
+                    .fetch_all(&self.pool)
+                    .await
+            }
+            Some(after) => {
+                sqlx::query_as::<_, UserRow>(LIST_USERS_AFTER)
+                    .bind(after.0)
+                    .bind(limit)
+                    .fetch_all(&self.pool)
+                    .await
+            }
+        };
+        rows.map(|rows| rows.into_iter().map(User::from).collect())
+            .map_err(|e| map_sqlx("list_users", e))
+    }
+
+    async fn create_document(
+        &self,
+        owner: UserId,
+        draft: &DocumentDraft,
+    ) -> Result<Document, StoreError> {
+        sqlx::query_as::<_, DocumentRow>(INSERT_DOCUMENT)
+            .bind(DocumentId::new_random().0)
+            .bind(owner.0)
+            .bind(draft.title())
+            .bind(draft.content())
+            .bind(micros(pymd_domain::now()))
+            .fetch_one(&self.pool)
+            .await
+            .map(Document::from)
+            .map_err(|e| map_sqlx("create_document", e))
+    }
+
+    async fn get_document(&self, id: DocumentId) -> Result<Option<Document>, StoreError> {
+        sqlx::query_as::<_, DocumentRow>(SELECT_DOCUMENT)
+            .bind(id.0)
+            .fetch_optional(&self.pool)
+            .await
+            .map(|r| r.map(Document::from))
+            .map_err(|e| map_sqlx("get_document", e))
+    }
+
+    async fn list_documents(
+        &self,
+        owner: UserId,
+        page: PageRequest,
+    ) -> Result<DocumentPage, StoreError> {
+        let limit = page.limit.clamp(1, crate::page::MAX_PAGE);
+        let fetch = i64::from(limit) + 1;
+        let rows = match page.after {
+            None => {
+                sqlx::query_as::<_, DocumentRow>(LIST_DOCUMENTS_FIRST)
+                    .bind(owner.0)
+                    .bind(fetch)
+                    .fetch_all(&self.pool)
+                    .await
+            }
+            Some(cursor) => {
+                sqlx::query_as::<_, DocumentRow>(LIST_DOCUMENTS_AFTER)
+                    .bind(owner.0)
+                    .bind(cursor.created_at_micros)
+                    .bind(cursor.id)
+                    .bind(fetch)
+                    .fetch_all(&self.pool)
+                    .await
+            }
+        }
+        .map_err(|e| map_sqlx("list_documents", e))?;
+        Ok(page_of(
+            rows.into_iter().map(Document::from).collect(),
+            limit,
+        ))
+    }
+
+    async fn update_document(
+        &self,
+        id: DocumentId,
+        owner: UserId,
+        draft: &DocumentDraft,
+        expected_version: Option<i64>,
+    ) -> Result<Document, StoreError> {
+        let sql = if expected_version.is_some() {
+            UPDATE_DOCUMENT_IF_VERSION
+        } else {
+            UPDATE_DOCUMENT_ANY
+        };
+        let mut query = sqlx::query_as::<_, DocumentRow>(sql)
+            .bind(id.0)
+            .bind(owner.0)
+            .bind(draft.title())
+            .bind(draft.content())
+            .bind(micros(pymd_domain::now()));
+        if let Some(expected) = expected_version {
+            query = query.bind(expected);
+        }
+        let updated = query
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(|e| map_sqlx("update_document", e))?;
+        if let Some(row) = updated {
+            return Ok(row.into());
+        }
+        if expected_version.is_none() {
+            return Err(StoreError::NotFound);
+        }
+        let current: Option<i64> = sqlx::query_scalar(SELECT_DOCUMENT_VERSION)
+            .bind(id.0)
+            .bind(owner.0)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(|e| map_sqlx("update_document", e))?;
+        Err(match current {
+            Some(current) => StoreError::VersionConflict { current },
+            None => StoreError::NotFound,
+        })
+    }
+
+    async fn delete_document(&self, id: DocumentId, owner: UserId) -> Result<bool, StoreError> {
+        sqlx::query(DELETE_DOCUMENT)
+            .bind(id.0)
+            .bind(owner.0)
+            .execute(&self.pool)
+            .await
+            .map(|r| r.rows_affected() > 0)
+            .map_err(|e| map_sqlx("delete_document", e))
+    }
+
+    async fn record_audit(&self, event: &NewAuditEvent) -> Result<(), StoreError> {
+        let detail = serde_json::to_string(&event.detail)
+            .map_err(|e| StoreError::Internal(format!("record_audit: detail: {e}")))?;
+        sqlx::query(INSERT_AUDIT)
+            .bind(micros(pymd_domain::now()))
+            .bind(&event.event)
+            .bind(&event.outcome)
+            .bind(&event.subject)
+            .bind(&event.ip)
+            .bind(&event.user_agent)
+            .bind(&event.request_id)
+            .bind(detail)
+            .execute(&self.pool)
+            .await
+            .map(|_| ())
+            .map_err(|e| map_sqlx("record_audit", e))
+    }
+
+    async fn list_audit(&self, filter: &AuditFilter) -> Result<Vec<AuditEvent>, StoreError> {
+        let sql = match (&filter.subject, &filter.event) {
+            (None, None) => AUDIT_ALL,
+            (Some(_), None) => AUDIT_BY_SUBJECT,
+            (None, Some(_)) => AUDIT_BY_EVENT,
+            (Some(_), Some(_)) => AUDIT_BY_BOTH,
+        };
+        let rows = sqlx::query_as::<_, AuditRow>(sql)
+            .bind(&filter.subject)
+            .bind(&filter.event)
+            .bind(filter.since.map(micros))
+            .bind(filter.until.map(micros))
+            .bind(filter.before_id)
+            .bind(i64::from(filter.limit.clamp(1, 1000)))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(|e| map_sqlx("list_audit", e))?;
+        rows.into_iter().map(AuditRow::into_event).collect()
+    }
+}

@@ -1,0 +1,263 @@
+//! Test controls under `/__dev/*` (only when `dev_controls` is on): key rotation and
+//! revocation, fault injection for JWKS/token/discovery, the tenant clock, refresh-token
+//! revocation, direct token minting (`pymd token --user`), the log and the dev mailbox.
+
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde_json::{Value, json};
+
+use crate::state::{AppState, Faults};
+use crate::tokens::{UserGrant, mint_user_response, split_scope};
+use crate::util::{esc, random_urlsafe};
+use crate::web::{no_store_json, oauth_error, query_params};
+
+/// Which endpoint family a fault applies to.
+#[derive(Debug, Clone, Copy)]
+pub enum FaultTarget {
+    /// JWKS.
+    Jwks,
+    /// Token endpoint.
+    Token,
+    /// Discovery.
+    Discovery,
+}
+
+/// Applies an injected fault: sleeps `delay_ms`, then answers `status` if one is set.
+pub async fn apply_fault(state: &AppState, target: FaultTarget) -> Option<Response> {
+    let fault = {
+        let f = state.faults.lock().await;
+        match target {
+            FaultTarget::Jwks => f.jwks.clone(),
+            FaultTarget::Token => f.token.clone(),
+            FaultTarget::Discovery => f.discovery.clone(),
+        }
+    }?;
+    if fault.delay_ms > 0 {
+        tokio::time::sleep(Duration::from_millis(fault.delay_ms.min(120_000))).await;
+    }
+    let status = StatusCode::from_u16(fault.status?).ok()?;
+    Some(match target {
+        FaultTarget::Token => oauth_error(status, "server_error", "Injected fault (dev tenant)"),
+        _ => (status, axum::Json(json!({"error": "injected fault"}))).into_response(),
+    })
+}
+
+/// The `/__dev` routes.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/keys/rotate", post(rotate))
+        .route("/keys/revoke", post(revoke))
+        .route("/faults", post(set_faults).delete(clear_faults).get(get_faults))
+        .route("/clock", post(set_clock).get(get_clock))
+        .route("/users/{user_id}/revoke-refresh-tokens", post(revoke_user_rts))
+        .route("/token", post(dev_token))
+        .route("/logs", get(logs))
+        .route("/mailbox", get(mailbox))
+}
+
+fn bad(msg: &str) -> Response {
+    (StatusCode::BAD_REQUEST, axum::Json(json!({"error": "invalid_request", "error_description": msg}))).into_response()
+}
+
+fn json_body(body: &Bytes) -> Result<Value, Response> {
+    if body.is_empty() {
+        return Ok(json!({}));
+    }
+    serde_json::from_slice(body).map_err(|_| bad("body must be JSON"))
+}
+
+async fn rotate(State(state): State<AppState>) -> Response {
+    let now = state.clock.unix();
+    match state.keys.write().await.rotate(now) {
+        Ok(kid) => axum::Json(json!({"kid": kid})).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "key rotation failed");
+            (StatusCode::INTERNAL_SERVER_ERROR, axum::Json(json!({"error": "rotation failed"}))).into_response()
+        }
+    }
+}
+
+async fn revoke(State(state): State<AppState>, body: Bytes) -> Response {
+    let v = match json_body(&body) {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    let Some(kid) = v.get("kid").and_then(Value::as_str) else {
+        return bad("kid is required");
+    };
+    match state.keys.write().await.revoke(kid) {
+        Ok(()) => axum::Json(json!({"kid": kid, "revoked": true})).into_response(),
+        Err(e) => bad(&e.to_string()),
+    }
+}
+
+async fn set_faults(State(state): State<AppState>, body: Bytes) -> Response {
+    let v = match json_body(&body) {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    let new: Faults = match serde_json::from_value(v.clone()) {
+        Ok(f) => f,
+        Err(e) => return bad(&format!("invalid faults: {e}")),
+    };
+    let mut f = state.faults.lock().await;
+    // Parts not mentioned keep their current setting; `null` clears one.
+    if let Some(obj) = v.as_object() {
+        if obj.contains_key("jwks") {
+            f.jwks = new.jwks;
+        }
+        if obj.contains_key("token") {
+            f.token = new.token;
+        }
+        if obj.contains_key("discovery") {
+            f.discovery = new.discovery;
+        }
+    }
+    axum::Json(json!(*f)).into_response()
+}
+
+async fn clear_faults(State(state): State<AppState>) -> Response {
+    *state.faults.lock().await = Faults::default();
+    StatusCode::NO_CONTENT.into_response()
+}
+
+async fn get_faults(State(state): State<AppState>) -> Response {
+    axum::Json(json!(*state.faults.lock().await)).into_response()
+}
+
+async fn set_clock(State(state): State<AppState>, body: Bytes) -> Response {
+    let v = match json_body(&body) {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    let Some(off) = v.get("offset_secs").and_then(Value::as_i64) else {
+        return bad("offset_secs (integer) is required");
+    };
+    state.clock.set_offset(off);
+    get_clock(State(state)).await
+}
+
+async fn get_clock(State(state): State<AppState>) -> Response {
+    axum::Json(json!({"offset_secs": state.clock.offset(), "now": state.clock.unix()})).into_response()
+}
+
+async fn revoke_user_rts(State(state): State<AppState>, Path(user_id): Path<String>) -> Response {
+    let n = crate::token::revoke_user_families(&state, &user_id).await;
+    axum::Json(json!({"user_id": user_id, "revoked_families": n})).into_response()
+}
+
+async fn dev_token(State(state): State<AppState>, body: Bytes) -> Response {
+    let v = match json_body(&body) {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    let Some(who) = v.get("user").and_then(Value::as_str) else {
+        return bad("user (email or user_id) is required");
+    };
+    let client_id = v
+        .get("client_id")
+        .and_then(Value::as_str)
+        .map(str::to_string)
+        .or_else(|| state.cfg.first_client_of_type("regular_web").map(|c| c.client_id.clone()));
+    let Some(client) = client_id.as_deref().and_then(|id| state.cfg.client(id)).cloned() else {
+        return bad("unknown client_id");
+    };
+    let audience = match v.get("audience").and_then(Value::as_str) {
+        Some(a) => Some(a.to_string()),
+        None => state.cfg.tenant.default_audience.clone(),
+    };
+    if let Some(a) = &audience
+        && state.cfg.resource_server(a).is_none()
+    {
+        return bad(&format!("Service not found: {a}"));
+    }
+    let scope = match v.get("scope").and_then(Value::as_str) {
+        Some(s) => split_scope(s),
+        None => {
+            let mut s = split_scope("openid profile email");
+            if let Some(rs) = audience.as_deref().and_then(|a| state.cfg.resource_server(a)) {
+                s.extend(rs.scopes.iter().map(|(v, _)| v.clone()));
+            }
+            s
+        }
+    };
+    let user = match state.users.read().await.find(who).cloned() {
+        Some(u) => u,
+        None => {
+            return (
+                StatusCode::NOT_FOUND,
+                axum::Json(json!({"error": "not_found", "error_description": "The user does not exist."})),
+            )
+                .into_response();
+        }
+    };
+    if user.blocked {
+        return oauth_error(StatusCode::UNAUTHORIZED, "unauthorized", "user is blocked");
+    }
+    let now = state.clock.unix();
+    let grant = UserGrant {
+        client_id: client.client_id.clone(),
+        user_id: user.user_id.clone(),
+        audience,
+        scope,
+        nonce: None,
+        sid: random_urlsafe(32),
+        auth_time: now,
+    };
+    match mint_user_response(&state, &client, &user, &grant).await {
+        Ok((body, _)) => no_store_json(StatusCode::OK, body),
+        Err(e) => {
+            tracing::error!(error = %e, "dev token signing failed");
+            oauth_error(StatusCode::INTERNAL_SERVER_ERROR, "server_error", "signing failed")
+        }
+    }
+}
+
+async fn logs(State(state): State<AppState>) -> Response {
+    axum::Json(Value::Array(state.logs.all())).into_response()
+}
+
+async fn mailbox(State(state): State<AppState>, RawQuery(q): RawQuery, headers: HeaderMap) -> Response {
+    let mails = state.mailbox.lock().await.clone();
+    let want_json = query_params(q.as_deref()).get("format").map(String::as_str) == Some("json")
+        || headers
+            .get(axum::http::header::ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|a| a.starts_with("application/json"));
+    if want_json {
+        let list: Vec<Value> = mails
+            .iter()
+            .map(|m| {
+                json!({"to": m.to, "subject": m.subject, "link": m.link, "user_id": m.user_id,
+                       "sent_at": m.sent_at, "used": m.used})
+            })
+            .collect();
+        return axum::Json(Value::Array(list)).into_response();
+    }
+    let rows: String = mails
+        .iter()
+        .rev()
+        .map(|m| {
+            format!(
+                "<tr><td>{}</td><td>{}</td><td><a href=\"{}\">{}</a></td><td>{}</td></tr>",
+                esc(&m.to),
+                esc(&m.subject),
+                esc(&m.link),
+                esc(&m.link),
+                if m.used { "used" } else { "" }
+            )
+        })
+        .collect();
+    let body = format!(
+        "<h1>Dev mailbox</h1><p class=\"sub\">Emails the dev tenant would have sent.</p>\
+<table><thead><tr><th>To</th><th>Subject</th><th>Verification link</th><th></th></tr></thead><tbody>{}</tbody></table>",
+        if rows.is_empty() { "<tr><td colspan=\"4\">No mail yet.</td></tr>".to_string() } else { rows }
+    );
+    crate::html::page(StatusCode::OK, "Dev mailbox", &body, true)
+}

@@ -1,0 +1,418 @@
+//! `pymd-tenant`: PyMD's dev tenant — a faithful, offline Auth0 emulator.
+//!
+//! It serves the Auth0 surface PyMD (and any Auth0 app) uses: OIDC discovery and JWKS,
+//! `/authorize` with Universal-Login-style pages, `/oauth/token` (authorization code with
+//! PKCE, rotating refresh tokens with reuse detection, client credentials), `/userinfo`,
+//! logout, a Management API subset, a post-login Action equivalent, Auth0-format log events
+//! and test controls under `/__dev/*`. The contract is `shared/research/auth0-surface.md`.
+//!
+//! Start it with [`start`] on a bound listener; the tenant is described by a `tenant.yaml`
+//! in the Auth0 Deploy CLI layout ([`DEFAULT_TENANT_YAML`] ships with the crate).
+
+mod authorize;
+mod clock;
+pub mod config;
+mod dev;
+mod discovery;
+mod html;
+mod keys;
+mod logs;
+mod logout;
+mod management;
+mod passwords;
+mod postlogin;
+mod state;
+mod token;
+mod tokens;
+mod userinfo;
+mod users;
+mod util;
+mod web;
+mod x509;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use tokio::sync::{Mutex, RwLock, mpsc, oneshot};
+
+pub use config::{TenantConfig, TenantFileError, parse_tenant};
+pub use keys::KeyError;
+
+use crate::state::{RuntimeOptions, Tenant};
+
+/// The default tenant file (Deploy CLI layout + `users` seed).
+pub const DEFAULT_TENANT_YAML: &str = include_str!("../tenant.yaml");
+
+/// Where the tenant description comes from.
+#[derive(Debug, Clone)]
+pub enum TenantSource {
+    /// [`DEFAULT_TENANT_YAML`].
+    Default,
+    /// A file on disk.
+    File(PathBuf),
+    /// YAML text.
+    Yaml(String),
+}
+
+/// An outbound webhook target with its bearer secret.
+#[derive(Clone)]
+pub struct Webhook {
+    /// Target URL.
+    pub url: url::Url,
+    /// Sent as `Authorization: Bearer …`.
+    pub bearer: String,
+}
+
+impl std::fmt::Debug for Webhook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Webhook")
+            .field("url", &self.url.as_str())
+            .field("bearer", &"<redacted>")
+            .finish()
+    }
+}
+
+/// How to run the tenant.
+#[derive(Debug, Clone)]
+pub struct TenantOptions {
+    /// Tenant file.
+    pub source: TenantSource,
+    /// Signing keys are persisted under `data_dir/dev-tenant/keys.json` (created if missing).
+    pub data_dir: PathBuf,
+    /// Public issuer base URL ending in `/`; `None` → `http://{listener local addr}/`.
+    pub issuer: Option<url::Url>,
+    /// Replaces `##APP_BASE_URL##` (without trailing slash).
+    pub app_base_url: url::Url,
+    /// Post-login Action target (the app's `/internal/auth/sync-user`).
+    pub sync_webhook: Option<Webhook>,
+    /// Log-stream custom webhook (the app's `/internal/auth0/log-stream`).
+    pub log_stream: Option<Webhook>,
+    /// Bound on the post-login call; a failing or slow sync never blocks the login.
+    pub action_timeout: Duration,
+    /// Serve `/__dev/*`.
+    pub dev_controls: bool,
+    /// Namespaced roles claim added to ID and access tokens.
+    pub roles_claim: String,
+    /// Management API requests per second; `None` = unlimited.
+    pub management_rate_limit_per_sec: Option<u32>,
+}
+
+impl TenantOptions {
+    /// Defaults: default tenant file, issuer from the listener, app at
+    /// `http://localhost:3000`, no webhooks, 2 s action timeout, dev controls on, roles claim
+    /// `https://pymd.io/roles`, no Management API rate limit.
+    pub fn new(data_dir: impl Into<PathBuf>) -> Self {
+        TenantOptions {
+            source: TenantSource::Default,
+            data_dir: data_dir.into(),
+            issuer: None,
+            app_base_url: url::Url::parse("http://localhost:3000").unwrap_or_else(|_| unreachable_url()),
+            sync_webhook: None,
+            log_stream: None,
+            action_timeout: Duration::from_secs(2),
+            dev_controls: true,
+            roles_claim: "https://pymd.io/roles".into(),
+            management_rate_limit_per_sec: None,
+        }
+    }
+}
+
+fn unreachable_url() -> url::Url {
+    // "http://localhost:3000" always parses; this only satisfies the no-panic rule.
+    url::Url::parse("http://127.0.0.1/").unwrap_or_else(|_| unreachable_url())
+}
+
+/// Why the tenant could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum TenantError {
+    /// The tenant file is invalid.
+    #[error(transparent)]
+    File(#[from] TenantFileError),
+    /// Reading the tenant file or the listener address failed.
+    #[error("{context}: {source}")]
+    Io {
+        /// What was being done.
+        context: String,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// Signing keys could not be loaded or created.
+    #[error(transparent)]
+    Keys(#[from] KeyError),
+    /// An option is invalid (e.g. a non-http(s) issuer).
+    #[error("invalid dev-tenant option: {0}")]
+    Options(String),
+    /// The outbound HTTP client could not be built.
+    #[error("cannot build the webhook HTTP client: {0}")]
+    Http(String),
+}
+
+/// Client id and secret of a tenant application.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ClientCredentials {
+    /// Client id.
+    pub client_id: String,
+    /// Client secret.
+    pub client_secret: String,
+}
+
+impl std::fmt::Debug for ClientCredentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientCredentials")
+            .field("client_id", &self.client_id)
+            .field("client_secret", &"<redacted>")
+            .finish()
+    }
+}
+
+/// A seeded demo login (dev only; printed in the `pymd serve` banner).
+#[derive(Clone, PartialEq, Eq)]
+pub struct DemoLogin {
+    /// Email.
+    pub email: String,
+    /// Password.
+    pub password: String,
+    /// Role names.
+    pub roles: Vec<String>,
+}
+
+impl std::fmt::Debug for DemoLogin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DemoLogin")
+            .field("email", &self.email)
+            .field("password", &"<redacted>")
+            .field("roles", &self.roles)
+            .finish()
+    }
+}
+
+/// A running dev tenant.
+pub struct DevTenant {
+    state: state::AppState,
+    addr: SocketAddr,
+    shutdown: Option<oneshot::Sender<()>>,
+    server: tokio::task::JoinHandle<()>,
+    log_stop: Option<oneshot::Sender<()>>,
+    log_task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for DevTenant {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DevTenant")
+            .field("issuer", &self.state.issuer)
+            .field("addr", &self.addr)
+            .finish_non_exhaustive()
+    }
+}
+
+impl DevTenant {
+    /// The issuer, e.g. `http://127.0.0.1:41234/` (always ends in `/`).
+    pub fn issuer(&self) -> &str {
+        &self.state.issuer
+    }
+
+    /// The listener's address.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The `regular_web` client.
+    pub fn web_client(&self) -> ClientCredentials {
+        creds(self.state.cfg.first_client_of_type("regular_web"))
+    }
+
+    /// The `non_interactive` (M2M) client.
+    pub fn m2m_client(&self) -> ClientCredentials {
+        creds(self.state.cfg.first_client_of_type("non_interactive"))
+    }
+
+    /// The tenant's default audience (`https://api.pymd.io` in the default file).
+    pub fn audience(&self) -> &str {
+        self.state.cfg.tenant.default_audience.as_deref().unwrap_or("")
+    }
+
+    /// The seeded users with their passwords and roles.
+    pub fn demo_logins(&self) -> Vec<DemoLogin> {
+        self.state
+            .cfg
+            .users
+            .iter()
+            .map(|u| DemoLogin {
+                email: u.email.clone(),
+                password: u.password.clone(),
+                roles: u.roles.clone(),
+            })
+            .collect()
+    }
+
+    /// Stops the listener (graceful), flushes the log stream and waits for both.
+    pub async fn shutdown(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        let _ = (&mut self.server).await;
+        if let Some(tx) = self.log_stop.take() {
+            let _ = tx.send(());
+        }
+        if let Some(task) = self.log_task.take() {
+            let _ = tokio::time::timeout(Duration::from_secs(10), task).await;
+        }
+    }
+}
+
+fn creds(c: Option<&config::ClientConfig>) -> ClientCredentials {
+    ClientCredentials {
+        client_id: c.map(|c| c.client_id.clone()).unwrap_or_default(),
+        client_secret: c.and_then(|c| c.client_secret.clone()).unwrap_or_default(),
+    }
+}
+
+/// Starts the tenant on `listener` and returns once it is serving.
+///
+/// # Errors
+/// [`TenantError::File`] for an invalid tenant file (with line and column),
+/// [`TenantError::Io`] if the file or listener address cannot be read,
+/// [`TenantError::Keys`] if signing keys cannot be loaded or created in `data_dir`,
+/// [`TenantError::Options`] for an unusable issuer, [`TenantError::Http`] if the webhook
+/// client cannot be built.
+pub async fn start(
+    listener: tokio::net::TcpListener,
+    options: TenantOptions,
+) -> Result<DevTenant, TenantError> {
+    let addr = listener.local_addr().map_err(|source| TenantError::Io {
+        context: "reading the dev tenant listener address".into(),
+        source,
+    })?;
+    let issuer = match &options.issuer {
+        Some(u) => {
+            if u.scheme() != "http" && u.scheme() != "https" {
+                return Err(TenantError::Options(format!("issuer must be http(s): {u}")));
+            }
+            let s = u.as_str().to_string();
+            if s.ends_with('/') { s } else { format!("{s}/") }
+        }
+        None => format!("http://{addr}/"),
+    };
+    let issuer_url = url::Url::parse(&issuer).map_err(|e| TenantError::Options(e.to_string()))?;
+    let host = issuer_url.host_str().unwrap_or("localhost").to_string();
+    let yaml = match &options.source {
+        TenantSource::Default => DEFAULT_TENANT_YAML.to_string(),
+        TenantSource::Yaml(y) => y.clone(),
+        TenantSource::File(p) => std::fs::read_to_string(p).map_err(|source| TenantError::Io {
+            context: format!("reading tenant file {}", p.display()),
+            source,
+        })?,
+    };
+    let cfg = parse_tenant(&yaml, &issuer, options.app_base_url.as_str())?;
+
+    let clock = clock::Clock::default();
+    let keys = keys::KeyStore::open(&options.data_dir.join("dev-tenant"), clock.unix(), &host)?;
+
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .connect_timeout(Duration::from_secs(2))
+        .timeout(Duration::from_secs(10))
+        .build()
+        .map_err(|e| TenantError::Http(e.to_string()))?;
+
+    let (log_tx, log_task, log_stop) = match &options.log_stream {
+        Some(hook) => {
+            let (tx, rx) = mpsc::unbounded_channel();
+            let (stop_tx, stop_rx) = oneshot::channel();
+            let task = tokio::spawn(logs::stream_worker(rx, hook.clone(), http.clone(), stop_rx));
+            (Some(tx), Some(task), Some(stop_tx))
+        }
+        None => (None, None, None),
+    };
+
+    let now = clock.now();
+    let seeded: Vec<users::User> = {
+        let seeds = cfg.users.clone();
+        tokio::task::spawn_blocking(move || seeds.iter().map(|s| users::User::from_seed(s, now)).collect())
+            .await
+            .map_err(|e| TenantError::Options(format!("hashing seeded passwords failed: {e}")))?
+    };
+    let mut user_store = users::Users::default();
+    for u in seeded {
+        user_store.insert(u);
+    }
+
+    let tenant = Tenant {
+        logs: logs::LogSink::new(log_tx, host.clone(), cfg.database.name.clone(), cfg.database.id.clone()),
+        secure: issuer_url.scheme() == "https",
+        issuer,
+        opts: RuntimeOptions {
+            sync_webhook: options.sync_webhook.clone(),
+            action_timeout: options.action_timeout,
+            dev_controls: options.dev_controls,
+            roles_claim: options.roles_claim.clone(),
+            management_rate_limit_per_sec: options.management_rate_limit_per_sec,
+        },
+        clock,
+        keys: RwLock::new(keys),
+        users: RwLock::new(user_store),
+        codes: Mutex::default(),
+        refresh: Mutex::default(),
+        sessions: Mutex::default(),
+        transactions: Mutex::default(),
+        brute: Mutex::default(),
+        opaque: Mutex::default(),
+        faults: Mutex::default(),
+        mailbox: Mutex::default(),
+        rate: Mutex::default(),
+        http,
+        dummy_hash: passwords::PasswordHash::new("dummy-password-for-timing"),
+        cfg,
+    };
+    let state = Arc::new(tenant);
+    let app = router(state.clone());
+    let (tx, rx) = oneshot::channel::<()>();
+    let server = tokio::spawn(async move {
+        let result = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+            .with_graceful_shutdown(async move {
+                let _ = rx.await;
+            })
+            .await;
+        if let Err(e) = result {
+            tracing::error!(error = %e, "dev tenant server stopped");
+        }
+    });
+    tracing::info!(issuer = %state.issuer, "dev tenant listening");
+    Ok(DevTenant {
+        state,
+        addr,
+        shutdown: Some(tx),
+        server,
+        log_stop,
+        log_task,
+    })
+}
+
+/// All routes of the tenant.
+fn router(state: state::AppState) -> Router {
+    use axum::routing::{get, post};
+    let mut r = Router::new()
+        .route("/.well-known/openid-configuration", get(discovery::openid_configuration))
+        .route("/.well-known/oauth-authorization-server", get(discovery::openid_configuration))
+        .route("/.well-known/jwks.json", get(discovery::jwks))
+        .route("/authorize", get(authorize::authorize))
+        .route("/u/login", get(authorize::login_page).post(authorize::login_submit))
+        .route("/u/signup", get(authorize::signup_page).post(authorize::signup_submit))
+        .route("/u/email-verification", get(authorize::verify_email))
+        .route("/oauth/token", post(token::token))
+        .route("/oauth/revoke", post(token::revoke))
+        .route("/userinfo", get(userinfo::userinfo).post(userinfo::userinfo))
+        .route("/v2/logout", get(logout::v2_logout))
+        .route("/oidc/logout", get(logout::oidc_logout_get).post(logout::oidc_logout_post))
+        .nest("/api/v2", management::router(state.clone()));
+    if state.opts.dev_controls {
+        r = r.nest("/__dev", dev::router());
+    }
+    r.fallback(discovery::not_found).with_state(state)
+}
+
+#[cfg(test)]
+mod http_tests;

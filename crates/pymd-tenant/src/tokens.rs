@@ -1,0 +1,265 @@
+//! Token minting shared by `/oauth/token`, `/authorize` code redemption and
+//! `/__dev/token`: Auth0-profile access tokens (§5.2), ID tokens (§5.3), opaque
+//! `/userinfo` tokens, refresh-token families, and the JSON token response (§4.1).
+
+use serde_json::{Map, Value, json};
+
+use crate::config::ClientConfig;
+use crate::keys::KeyError;
+use crate::state::{AppState, Family, OpaqueToken, RefreshEntry};
+use crate::users::{User, permissions_for};
+use crate::util::{random_urlsafe, sha256};
+
+/// OIDC scopes that are not API scopes.
+pub const OIDC_SCOPES: &[&str] = &["openid", "profile", "email", "offline_access"];
+
+/// Splits a space-separated scope string (duplicates removed, order kept).
+pub fn split_scope(s: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for p in s.split(' ').filter(|p| !p.is_empty()) {
+        if !out.iter().any(|x| x == p) {
+            out.push(p.to_string());
+        }
+    }
+    out
+}
+
+/// What a user-flow token request is about.
+#[derive(Debug, Clone)]
+pub struct UserGrant {
+    /// The client.
+    pub client_id: String,
+    /// The user.
+    pub user_id: String,
+    /// Audience (None = `/userinfo` only).
+    pub audience: Option<String>,
+    /// Requested scopes.
+    pub scope: Vec<String>,
+    /// Nonce for the ID token.
+    pub nonce: Option<String>,
+    /// Session id.
+    pub sid: String,
+    /// Authentication time.
+    pub auth_time: i64,
+}
+
+/// Tokens minted for a user grant.
+#[derive(Debug)]
+pub struct Minted {
+    /// Access token (JWT or opaque).
+    pub access_token: String,
+    /// ID token when `openid` was granted.
+    pub id_token: Option<String>,
+    /// Granted scopes.
+    pub scope: Vec<String>,
+    /// Access-token lifetime.
+    pub expires_in: i64,
+    /// Whether `offline_access` was granted (a refresh token may be issued).
+    pub offline: bool,
+}
+
+/// Whether the client may receive refresh tokens for this audience.
+pub fn offline_allowed(state: &AppState, client: &ClientConfig, audience: Option<&str>) -> bool {
+    if !client.grant_types.iter().any(|g| g == "refresh_token") {
+        return false;
+    }
+    if (client.app_type == "spa" || client.auth_method == crate::config::AuthMethod::None)
+        && !client.refresh_token.rotating
+    {
+        return false;
+    }
+    match audience {
+        None => true,
+        Some(a) => state
+            .cfg
+            .resource_server(a)
+            .is_some_and(|rs| rs.allow_offline_access),
+    }
+}
+
+/// The scopes a user actually gets (§5.2 scope computation), in request order.
+pub fn granted_scopes(state: &AppState, client: &ClientConfig, user: &User, grant: &UserGrant) -> Vec<String> {
+    let offline = offline_allowed(state, client, grant.audience.as_deref());
+    let rs = grant.audience.as_deref().and_then(|a| state.cfg.resource_server(a));
+    let perms = match (rs, grant.audience.as_deref()) {
+        (Some(rs), Some(a)) if rs.enforce_policies => Some(permissions_for(&state.cfg, &user.roles, a)),
+        _ => None,
+    };
+    grant
+        .scope
+        .iter()
+        .filter(|s| match s.as_str() {
+            "openid" | "profile" | "email" => true,
+            "offline_access" => offline,
+            other => match (rs, &perms) {
+                (Some(_), Some(perms)) => perms.iter().any(|p| p == other),
+                (Some(rs), None) => rs.scopes.iter().any(|(v, _)| v == other),
+                (None, _) => false,
+            },
+        })
+        .cloned()
+        .collect()
+}
+
+/// Mints the access token (and ID token if `openid`) for a user grant.
+///
+/// # Errors
+/// [`KeyError`] if signing fails.
+pub async fn mint_user(
+    state: &AppState,
+    client: &ClientConfig,
+    user: &User,
+    grant: &UserGrant,
+    include_nonce: bool,
+) -> Result<Minted, KeyError> {
+    let now = state.clock.unix();
+    let scope = granted_scopes(state, client, user, grant);
+    let has = |s: &str| scope.iter().any(|x| x == s);
+    let roles_claim = state.opts.roles_claim.clone();
+    let (access_token, expires_in) = match grant.audience.as_deref().and_then(|a| state.cfg.resource_server(a)) {
+        Some(rs) => {
+            let mut c = Map::new();
+            c.insert(roles_claim.clone(), json!(user.roles));
+            c.insert("iss".into(), json!(state.issuer));
+            c.insert("sub".into(), json!(user.user_id));
+            if has("openid") {
+                c.insert(
+                    "aud".into(),
+                    json!([rs.identifier, format!("{}userinfo", state.issuer)]),
+                );
+            } else {
+                c.insert("aud".into(), json!(rs.identifier));
+            }
+            c.insert("iat".into(), json!(now));
+            c.insert("exp".into(), json!(now + rs.token_lifetime_secs));
+            c.insert("scope".into(), json!(scope.join(" ")));
+            c.insert("azp".into(), json!(client.client_id));
+            if rs.permissions_in_token {
+                c.insert(
+                    "permissions".into(),
+                    json!(permissions_for(&state.cfg, &user.roles, &rs.identifier)),
+                );
+            }
+            let jwt = state.keys.read().await.sign(&Value::Object(c))?;
+            (jwt, rs.token_lifetime_secs)
+        }
+        None => {
+            let token = random_urlsafe(32);
+            state.opaque.lock().await.insert(
+                token.clone(),
+                OpaqueToken {
+                    user_id: user.user_id.clone(),
+                    scope: scope.clone(),
+                    exp: now + 86_400,
+                },
+            );
+            (token, 86_400)
+        }
+    };
+    let id_token = if has("openid") {
+        let mut c = Map::new();
+        c.insert(roles_claim, json!(user.roles));
+        user.profile_claims(&scope, &mut c);
+        c.insert("iss".into(), json!(state.issuer));
+        c.insert("aud".into(), json!(client.client_id));
+        c.insert("sub".into(), json!(user.user_id));
+        c.insert("iat".into(), json!(now));
+        c.insert("exp".into(), json!(now + client.id_token_lifetime_secs));
+        c.insert("sid".into(), json!(grant.sid));
+        c.insert("auth_time".into(), json!(grant.auth_time));
+        c.insert("azp".into(), json!(client.client_id));
+        if include_nonce && let Some(n) = &grant.nonce {
+            c.insert("nonce".into(), json!(n));
+        }
+        Some(state.keys.read().await.sign(&Value::Object(c))?)
+    } else {
+        None
+    };
+    Ok(Minted {
+        access_token,
+        id_token,
+        offline: has("offline_access"),
+        scope,
+        expires_in,
+    })
+}
+
+/// Starts a refresh-token family and returns its first token.
+pub async fn new_family(state: &AppState, grant: &UserGrant, scope: &[String]) -> (String, String) {
+    let now = state.clock.unix();
+    let family_id = random_urlsafe(24);
+    let token = format!("v1.{}", random_urlsafe(86));
+    let mut store = state.refresh.lock().await;
+    store.families.insert(
+        family_id.clone(),
+        Family {
+            client_id: grant.client_id.clone(),
+            user_id: grant.user_id.clone(),
+            audience: grant.audience.clone(),
+            scope: scope.to_vec(),
+            sid: grant.sid.clone(),
+            auth_time: grant.auth_time,
+            created_at: now,
+            last_used: now,
+            revoked: false,
+        },
+    );
+    store.tokens.insert(
+        sha256(token.as_bytes()),
+        RefreshEntry {
+            family: family_id.clone(),
+            used_at: None,
+            successor: None,
+        },
+    );
+    (token, family_id)
+}
+
+/// The §4.1 token response body.
+pub fn response_body(m: &Minted, refresh_token: Option<&str>, include_scope: bool) -> Value {
+    let mut v = Map::new();
+    v.insert("access_token".into(), json!(m.access_token));
+    if let Some(rt) = refresh_token {
+        v.insert("refresh_token".into(), json!(rt));
+    }
+    if let Some(id) = &m.id_token {
+        v.insert("id_token".into(), json!(id));
+    }
+    if include_scope {
+        v.insert("scope".into(), json!(m.scope.join(" ")));
+    }
+    v.insert("expires_in".into(), json!(m.expires_in));
+    v.insert("token_type".into(), json!("Bearer"));
+    Value::Object(v)
+}
+
+/// Mints a full user token set (access, ID, refresh if granted) — what a completed code
+/// exchange returns. Used by the code grant and `/__dev/token`.
+///
+/// # Errors
+/// [`KeyError`] if signing fails.
+pub async fn mint_user_response(
+    state: &AppState,
+    client: &ClientConfig,
+    user: &User,
+    grant: &UserGrant,
+) -> Result<(Value, Option<String>), KeyError> {
+    let m = mint_user(state, client, user, grant, true).await?;
+    let (rt, family) = if m.offline {
+        let (rt, fam) = new_family(state, grant, &m.scope).await;
+        (Some(rt), Some(fam))
+    } else {
+        (None, None)
+    };
+    Ok((response_body(&m, rt.as_deref(), true), family))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scope_split() {
+        assert_eq!(split_scope(" openid  profile openid "), vec!["openid", "profile"]);
+    }
+}

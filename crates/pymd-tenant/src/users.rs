@@ -1,0 +1,240 @@
+//! The user store: database-connection users seeded from the tenant file or created by
+//! sign-up, their Auth0 profile/Management API JSON shapes (§12.3) and RBAC permissions.
+
+use std::collections::HashMap;
+
+use serde_json::{Map, Value, json};
+use time::OffsetDateTime;
+
+use crate::config::{SeedUser, TenantConfig};
+use crate::passwords::PasswordHash;
+use crate::util::{default_picture, iso_millis};
+
+/// A database user.
+#[derive(Debug, Clone)]
+pub struct User {
+    /// `auth0|…`.
+    pub user_id: String,
+    /// Lower-cased email.
+    pub email: String,
+    /// Verified flag.
+    pub email_verified: bool,
+    /// Display name (defaults to the email).
+    pub name: String,
+    /// Nickname (defaults to the email's local part).
+    pub nickname: String,
+    /// Given name.
+    pub given_name: Option<String>,
+    /// Family name.
+    pub family_name: Option<String>,
+    /// Picture URL.
+    pub picture: String,
+    /// Password hash.
+    pub password: PasswordHash,
+    /// Role names.
+    pub roles: Vec<String>,
+    /// User metadata.
+    pub user_metadata: Map<String, Value>,
+    /// App metadata (absent until set).
+    pub app_metadata: Option<Map<String, Value>>,
+    /// Creation time.
+    pub created_at: OffsetDateTime,
+    /// Last profile change.
+    pub updated_at: OffsetDateTime,
+    /// Last login.
+    pub last_login: Option<OffsetDateTime>,
+    /// Last login IP.
+    pub last_ip: Option<String>,
+    /// Login count.
+    pub logins_count: u64,
+    /// Admin block.
+    pub blocked: bool,
+}
+
+impl User {
+    /// A user from the seed file.
+    pub fn from_seed(s: &SeedUser, now: OffsetDateTime) -> User {
+        User {
+            user_id: s.user_id.clone(),
+            email: s.email.clone(),
+            email_verified: s.email_verified,
+            name: s.name.clone().unwrap_or_else(|| s.email.clone()),
+            nickname: s
+                .nickname
+                .clone()
+                .unwrap_or_else(|| local_part(&s.email)),
+            given_name: s.given_name.clone(),
+            family_name: s.family_name.clone(),
+            picture: s.picture.clone().unwrap_or_else(|| default_picture(&s.email)),
+            password: PasswordHash::new(&s.password),
+            roles: s.roles.clone(),
+            user_metadata: s.user_metadata.clone(),
+            app_metadata: s.app_metadata.clone(),
+            created_at: now,
+            updated_at: now,
+            last_login: None,
+            last_ip: None,
+            logins_count: 0,
+            blocked: s.blocked,
+        }
+    }
+
+    /// A user created by sign-up.
+    pub fn signup(email: &str, password: &str, now: OffsetDateTime) -> User {
+        let email = email.to_lowercase();
+        User {
+            user_id: format!("auth0|{}", crate::util::random_hex(24)),
+            email_verified: false,
+            name: email.clone(),
+            nickname: local_part(&email),
+            given_name: None,
+            family_name: None,
+            picture: default_picture(&email),
+            password: PasswordHash::new(password),
+            roles: vec!["user".into()],
+            user_metadata: Map::new(),
+            app_metadata: None,
+            created_at: now,
+            updated_at: now,
+            last_login: None,
+            last_ip: None,
+            logins_count: 0,
+            blocked: false,
+            email,
+        }
+    }
+
+    /// The bare id after `auth0|`.
+    pub fn bare_id(&self) -> &str {
+        self.user_id.split_once('|').map(|(_, b)| b).unwrap_or(&self.user_id)
+    }
+
+    /// The Management API user object.
+    pub fn to_management_json(&self, connection: &str) -> Value {
+        let mut v = json!({
+            "created_at": iso_millis(self.created_at),
+            "email": self.email,
+            "email_verified": self.email_verified,
+            "identities": [{
+                "connection": connection,
+                "user_id": self.bare_id(),
+                "provider": "auth0",
+                "isSocial": false
+            }],
+            "name": self.name,
+            "nickname": self.nickname,
+            "picture": self.picture,
+            "updated_at": iso_millis(self.updated_at),
+            "user_id": self.user_id,
+            "user_metadata": self.user_metadata,
+            "logins_count": self.logins_count,
+        });
+        if let Some(g) = &self.given_name {
+            v["given_name"] = json!(g);
+        }
+        if let Some(f) = &self.family_name {
+            v["family_name"] = json!(f);
+        }
+        if let Some(a) = &self.app_metadata {
+            v["app_metadata"] = json!(a);
+        }
+        if let Some(t) = self.last_login {
+            v["last_login"] = json!(iso_millis(t));
+        }
+        if let Some(ip) = &self.last_ip {
+            v["last_ip"] = json!(ip);
+        }
+        if self.blocked {
+            v["blocked"] = json!(true);
+        }
+        v
+    }
+
+    /// OIDC profile claims for the given scopes (ID token and `/userinfo`).
+    pub fn profile_claims(&self, scopes: &[String], out: &mut Map<String, Value>) {
+        if scopes.iter().any(|s| s == "profile") {
+            if let Some(g) = &self.given_name {
+                out.insert("given_name".into(), json!(g));
+            }
+            if let Some(f) = &self.family_name {
+                out.insert("family_name".into(), json!(f));
+            }
+            out.insert("nickname".into(), json!(self.nickname));
+            out.insert("name".into(), json!(self.name));
+            out.insert("picture".into(), json!(self.picture));
+            out.insert("updated_at".into(), json!(iso_millis(self.updated_at)));
+        }
+        if scopes.iter().any(|s| s == "email") {
+            out.insert("email".into(), json!(self.email));
+            out.insert("email_verified".into(), json!(self.email_verified));
+        }
+    }
+}
+
+fn local_part(email: &str) -> String {
+    email.split('@').next().unwrap_or(email).to_string()
+}
+
+/// All users, by id, in creation order.
+#[derive(Debug, Default)]
+pub struct Users {
+    by_id: HashMap<String, User>,
+    order: Vec<String>,
+}
+
+impl Users {
+    /// Inserts (or replaces) a user.
+    pub fn insert(&mut self, user: User) {
+        if !self.by_id.contains_key(&user.user_id) {
+            self.order.push(user.user_id.clone());
+        }
+        self.by_id.insert(user.user_id.clone(), user);
+    }
+
+    /// By id.
+    pub fn get(&self, id: &str) -> Option<&User> {
+        self.by_id.get(id)
+    }
+
+    /// By id, mutable.
+    pub fn get_mut(&mut self, id: &str) -> Option<&mut User> {
+        self.by_id.get_mut(id)
+    }
+
+    /// By (lower-cased) email.
+    pub fn by_email(&self, email: &str) -> Option<&User> {
+        let email = email.to_lowercase();
+        self.order
+            .iter()
+            .filter_map(|id| self.by_id.get(id))
+            .find(|u| u.email == email)
+    }
+
+    /// By id or email.
+    pub fn find(&self, id_or_email: &str) -> Option<&User> {
+        self.get(id_or_email).or_else(|| self.by_email(id_or_email))
+    }
+
+    /// All users in creation order.
+    pub fn all(&self) -> impl Iterator<Item = &User> {
+        self.order.iter().filter_map(|id| self.by_id.get(id))
+    }
+}
+
+/// The user's effective permissions on an API (from roles), in the API's scope order.
+pub fn permissions_for(cfg: &TenantConfig, roles: &[String], api: &str) -> Vec<String> {
+    let Some(rs) = cfg.resource_server(api) else {
+        return Vec::new();
+    };
+    rs.scopes
+        .iter()
+        .map(|(s, _)| s)
+        .filter(|s| {
+            roles.iter().any(|r| {
+                cfg.role(r)
+                    .is_some_and(|role| role.permissions.iter().any(|(a, p)| a == api && &p == s))
+            })
+        })
+        .cloned()
+        .collect()
+}

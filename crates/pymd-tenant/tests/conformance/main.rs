@@ -1,0 +1,16 @@
+//! Conformance suite for the PyMD dev tenant: it must behave like an Auth0 tenant
+//! (see /work/shared/research/auth0-surface.md) for standard clients and for the negative cases of
+//! security-anchors §I and §J. Every test spawns its own tenant on 127.0.0.1:0.
+
+mod authorize;
+mod code_exchange;
+mod keys_and_faults;
+mod login_ui;
+mod logout_and_userinfo;
+mod management_api;
+mod oidc_client;
+mod post_login_action;
+mod refresh_tokens;
+mod support;
+mod tenant_file;
+mod token_shapes;

@@ -1,0 +1,162 @@
+//! Group 5: the post-login Action's sync-user call and the log stream
+//! (PRODUCT §9; auth0-surface §13; security-anchors §K).
+
+use std::time::{Duration, Instant};
+
+use pymd_tenant::Webhook;
+use reqwest::StatusCode;
+use serde_json::Value;
+
+use crate::support::*;
+
+const BEARER: &str = "sync-secret-for-tests-0123456789";
+
+async fn tenant_with_sync(rx: &Receiver, timeout: Option<Duration>) -> Tenant {
+    let url = rx.url("internal/auth/sync-user");
+    spawn_with(move |o| {
+        o.sync_webhook = Some(Webhook {
+            url,
+            bearer: BEARER.into(),
+        });
+        if let Some(d) = timeout {
+            o.action_timeout = d;
+        }
+    })
+    .await
+}
+
+#[tokio::test]
+async fn a_login_calls_sync_user_once_with_the_bearer_and_the_profile() {
+    let rx = receiver(Behaviour::Ok).await;
+    let t = tenant_with_sync(&rx, None).await;
+    let tokens = t.login_tokens(ALICE_EMAIL, ALICE_PASSWORD).await;
+    assert!(!tokens.access_token.is_empty());
+
+    // The Action runs before the code is issued, so the call has happened by now.
+    let calls = rx.all();
+    assert_eq!(
+        calls.len(),
+        1,
+        "exactly one sync call per login: {calls:#?}"
+    );
+    let call = &calls[0];
+    assert_eq!(call.method, "POST");
+    assert_eq!(call.path, "/internal/auth/sync-user");
+    assert_eq!(
+        call.authorization.as_deref(),
+        Some(format!("Bearer {BEARER}").as_str())
+    );
+    assert!(
+        call.content_type
+            .as_deref()
+            .unwrap_or_default()
+            .starts_with("application/json")
+    );
+    let body: Value = serde_json::from_str(&call.body).expect("JSON body");
+    assert_eq!(body["auth0Id"], ALICE_ID, "{body}");
+    assert_eq!(body["email"], ALICE_EMAIL, "{body}");
+    assert_eq!(body["name"], "Alice Example", "{body}");
+}
+
+#[tokio::test]
+async fn a_failing_sync_endpoint_does_not_block_the_login() {
+    let rx = receiver(Behaviour::Fail500).await;
+    let t = tenant_with_sync(&rx, None).await;
+    let tokens = t.login_tokens(ALICE_EMAIL, ALICE_PASSWORD).await;
+    assert_eq!(jwt_claims(&tokens.id_token)["sub"], ALICE_ID);
+    assert_eq!(
+        jwt_claims(&tokens.access_token)[ROLES_CLAIM],
+        serde_json::json!(["user"])
+    );
+    assert_eq!(rx.all().len(), 1, "the call was attempted");
+}
+
+#[tokio::test]
+async fn a_hanging_sync_endpoint_does_not_block_the_login_beyond_the_action_timeout() {
+    let rx = receiver(Behaviour::Hang).await;
+    let t = tenant_with_sync(&rx, Some(Duration::from_millis(300))).await;
+    let req = AuthRequest::web();
+    let mut b = t.browser();
+    let (url, form) = b.login_page(&t, &req).await;
+    let started = Instant::now();
+    let (action, r) = b.submit(&url, &form, ALICE_EMAIL, ALICE_PASSWORD).await;
+    let to = b.follow(&action, r).await.away();
+    let took = started.elapsed();
+    assert!(query_param(&to, "code").is_some(), "{to}");
+    assert!(
+        took < Duration::from_secs(2),
+        "the login waited {took:?} for a hung Action"
+    );
+    rx.wait_for("the sync call", |r| r.path == "/internal/auth/sync-user")
+        .await;
+}
+
+#[tokio::test]
+async fn an_unreachable_sync_endpoint_does_not_block_the_login() {
+    // Bind then drop a listener: nothing listens on that port any more.
+    let addr = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap()
+    };
+    let url = url::Url::parse(&format!("http://{addr}/internal/auth/sync-user")).unwrap();
+    let t = spawn_with(move |o| {
+        o.sync_webhook = Some(Webhook {
+            url,
+            bearer: BEARER.into(),
+        })
+    })
+    .await;
+    t.login_tokens(ALICE_EMAIL, ALICE_PASSWORD).await;
+}
+
+#[tokio::test]
+async fn the_log_stream_receives_a_batch_with_the_success_login_event() {
+    let rx = receiver(Behaviour::Ok).await;
+    let url = rx.url("logs");
+    let t = spawn_with(move |o| {
+        o.log_stream = Some(Webhook {
+            url,
+            bearer: "log-stream-token".into(),
+        })
+    })
+    .await;
+    t.login_tokens(ALICE_EMAIL, ALICE_PASSWORD).await;
+    let batch = rx
+        .wait_for("a batch with an `s` event", |r| {
+            serde_json::from_str::<Value>(&r.body)
+                .map(|v| !find_events(&v, "s").is_empty())
+                .unwrap_or(false)
+        })
+        .await;
+    assert_eq!(batch.method, "POST");
+    assert!(
+        batch
+            .authorization
+            .as_deref()
+            .unwrap_or_default()
+            .contains("log-stream-token"),
+        "the stream authenticates with the configured token: {:?}",
+        batch.authorization
+    );
+    let v: Value = serde_json::from_str(&batch.body).unwrap();
+    assert!(v.is_array(), "a batch is a JSON array: {v}");
+    let s = &find_events(&v, "s")[0];
+    assert_eq!(s["user_id"], ALICE_ID, "{s}");
+}
+
+#[tokio::test]
+async fn a_failing_log_stream_does_not_affect_logins() {
+    let rx = receiver(Behaviour::Fail500).await;
+    let url = rx.url("logs");
+    let t = spawn_with(move |o| {
+        o.log_stream = Some(Webhook {
+            url,
+            bearer: "log-stream-token".into(),
+        })
+    })
+    .await;
+    t.login_tokens(ALICE_EMAIL, ALICE_PASSWORD).await;
+    t.login_tokens(BOB_EMAIL, BOB_PASSWORD).await;
+    let r = t.get("__dev/logs").await;
+    assert_eq!(r.status, StatusCode::OK);
+}

@@ -1,0 +1,199 @@
+//! Group 3c: refresh tokens — rotation, family revocation on reuse, lifetimes
+//! (auth0-surface §4.4, §4.5; security-anchors §I 125–129).
+
+use reqwest::StatusCode;
+
+use crate::support::*;
+
+const DAY: i64 = 86_400;
+
+fn assert_invalid_refresh_token(r: &Resp) {
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text);
+    let body = r.json();
+    assert_eq!(body["error"], "invalid_grant", "{body}");
+    assert_eq!(
+        body["error_description"], "Unknown or invalid refresh token.",
+        "{body}"
+    );
+    assert!(body.get("access_token").is_none());
+}
+
+fn new_rt(r: &Resp) -> String {
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    r.json()["refresh_token"]
+        .as_str()
+        .expect("a rotating client gets a new refresh token")
+        .to_string()
+}
+
+#[tokio::test]
+async fn each_refresh_rotates_the_refresh_token_and_returns_fresh_tokens() {
+    let t = spawn().await;
+    let tokens = t.login_tokens(ALICE_EMAIL, ALICE_PASSWORD).await;
+    let r1 = t.refresh(&tokens.refresh_token).await;
+    let rt2 = new_rt(&r1);
+    let body = r1.json();
+    assert!(
+        r1.header("cache-control")
+            .unwrap_or_default()
+            .contains("no-store")
+    );
+    assert_eq!(body["token_type"], "Bearer");
+    assert!(body["scope"].is_string());
+    assert!(
+        body["id_token"].is_string(),
+        "openid was granted → a new ID token"
+    );
+    let at = t
+        .verify(body["access_token"].as_str().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(at["sub"], ALICE_ID);
+    assert_eq!(
+        aud_list(&at),
+        aud_list(&jwt_claims(&tokens.access_token)),
+        "same audience as the family"
+    );
+    assert_eq!(
+        jwt_claims(body["id_token"].as_str().unwrap())[ROLES_CLAIM],
+        serde_json::json!(["user"])
+    );
+
+    let rt3 = new_rt(&t.refresh(&rt2).await);
+    assert_ne!(rt2, tokens.refresh_token);
+    assert_ne!(rt3, rt2);
+    assert_ne!(rt3, tokens.refresh_token);
+}
+
+#[tokio::test]
+async fn a_reused_refresh_token_revokes_the_whole_family() {
+    let t = spawn().await;
+    let tokens = t.login_tokens(ALICE_EMAIL, ALICE_PASSWORD).await;
+    let rt1 = tokens.refresh_token.clone();
+    let rt2 = new_rt(&t.refresh(&rt1).await);
+    let rt3 = new_rt(&t.refresh(&rt2).await);
+
+    // RT1 was rotated away long ago (leeway 0): presenting it again is a breach signal.
+    assert_invalid_refresh_token(&t.refresh(&rt1).await);
+    // …so even the newest token of the family is now dead.
+    assert_invalid_refresh_token(&t.refresh(&rt3).await);
+
+    t.wait_for_log("ferrt", |_| true).await;
+}
+
+#[tokio::test]
+async fn family_revocation_does_not_touch_another_login_of_the_same_user() {
+    let t = spawn().await;
+    let a = t.login_tokens(ALICE_EMAIL, ALICE_PASSWORD).await;
+    let b = t.login_tokens(ALICE_EMAIL, ALICE_PASSWORD).await;
+    let a2 = new_rt(&t.refresh(&a.refresh_token).await);
+    assert_invalid_refresh_token(&t.refresh(&a.refresh_token).await);
+    assert_invalid_refresh_token(&t.refresh(&a2).await);
+    new_rt(&t.refresh(&b.refresh_token).await);
+}
+
+#[tokio::test]
+async fn a_refresh_token_of_the_web_client_is_refused_to_the_m2m_client() {
+    let t = spawn().await;
+    let tokens = t.login_tokens(ALICE_EMAIL, ALICE_PASSWORD).await;
+    let r = t
+        .token(&[
+            ("grant_type", "refresh_token"),
+            ("client_id", M2M_CLIENT_ID),
+            ("client_secret", M2M_CLIENT_SECRET),
+            ("refresh_token", &tokens.refresh_token),
+        ])
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text);
+    let error = r.json()["error"].as_str().unwrap_or_default().to_string();
+    // invalid_grant (token of another client) or unauthorized_client (the M2M client has no
+    // refresh_token grant); both are Auth0-shaped 403s.
+    assert!(
+        error == "invalid_grant" || error == "unauthorized_client",
+        "{}",
+        r.text
+    );
+    assert!(r.json().get("access_token").is_none());
+}
+
+#[tokio::test]
+async fn a_refresh_token_needs_the_right_client_secret() {
+    let t = spawn().await;
+    let tokens = t.login_tokens(ALICE_EMAIL, ALICE_PASSWORD).await;
+    let r = t
+        .token(&[
+            ("grant_type", "refresh_token"),
+            ("client_id", WEB_CLIENT_ID),
+            ("client_secret", "wrong"),
+            ("refresh_token", &tokens.refresh_token),
+        ])
+        .await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{}", r.text);
+    // The token itself is still good for its owner.
+    new_rt(&t.refresh(&tokens.refresh_token).await);
+}
+
+#[tokio::test]
+async fn refresh_tokens_die_when_the_users_tokens_are_revoked() {
+    let t = spawn().await;
+    let alice = t.login_tokens(ALICE_EMAIL, ALICE_PASSWORD).await;
+    let bob = t.login_tokens(BOB_EMAIL, BOB_PASSWORD).await;
+    let path = format!(
+        "__dev/users/{}/revoke-refresh-tokens",
+        url::form_urlencoded::byte_serialize(ALICE_ID.as_bytes()).collect::<String>()
+    );
+    let r = t.post_json(&path, &serde_json::json!({})).await;
+    assert!(r.status.is_success(), "{} {}", r.status, r.text);
+    assert_invalid_refresh_token(&t.refresh(&alice.refresh_token).await);
+    new_rt(&t.refresh(&bob.refresh_token).await);
+}
+
+#[tokio::test]
+async fn a_refresh_token_idle_for_more_than_thirty_days_is_refused() {
+    let t = spawn().await;
+    let tokens = t.login_tokens(ALICE_EMAIL, ALICE_PASSWORD).await;
+    t.set_clock_offset(31 * DAY).await;
+    assert_invalid_refresh_token(&t.refresh(&tokens.refresh_token).await);
+}
+
+#[tokio::test]
+async fn activity_renews_the_idle_lifetime_but_not_the_ninety_day_absolute_lifetime() {
+    let t = spawn().await;
+    let tokens = t.login_tokens(ALICE_EMAIL, ALICE_PASSWORD).await;
+    let mut rt = tokens.refresh_token.clone();
+    for days in [29, 58, 87] {
+        t.set_clock_offset(days * DAY).await;
+        rt = new_rt(&t.refresh(&rt).await);
+    }
+    // Day 91: only four idle days, but past the family's absolute lifetime.
+    t.set_clock_offset(91 * DAY).await;
+    assert_invalid_refresh_token(&t.refresh(&rt).await);
+}
+
+#[tokio::test]
+async fn an_unknown_refresh_token_is_refused() {
+    let t = spawn().await;
+    assert_invalid_refresh_token(&t.refresh("v1.not-a-refresh-token").await);
+}
+
+#[tokio::test]
+async fn a_successful_refresh_is_logged_as_sertft() {
+    let t = spawn().await;
+    let tokens = t.login_tokens(ALICE_EMAIL, ALICE_PASSWORD).await;
+    new_rt(&t.refresh(&tokens.refresh_token).await);
+    t.wait_for_log("sertft", |_| true).await;
+}
+
+#[tokio::test]
+async fn no_refresh_token_without_offline_access() {
+    let t = spawn().await;
+    let mut req = AuthRequest::web();
+    req.scope = "openid profile email read:documents".into();
+    let code = t
+        .browser()
+        .login_code(&t, &req, ALICE_EMAIL, ALICE_PASSWORD)
+        .await;
+    let r = t.exchange_code(&code, &req.pkce_verifier, CALLBACK).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert!(r.json().get("refresh_token").is_none(), "{}", r.text);
+}

@@ -1,0 +1,228 @@
+//! Group 8: the tenant file (Deploy CLI layout + users seed) is validated with line-precise errors.
+
+use pymd_tenant::{TenantOptions, TenantSource, parse_tenant};
+
+use crate::support::*;
+
+const ISSUER: &str = "http://127.0.0.1:4700/";
+
+/// Replaces the `nth` (0-based) occurrence of `from` after `anchor` and returns the new file and
+/// the 1-based line of the replacement.
+fn mutate(anchor: &str, from: &str, to: &str) -> (String, usize) {
+    let base = DEFAULT_TENANT_YAML;
+    let a = base
+        .find(anchor)
+        .unwrap_or_else(|| panic!("anchor {anchor:?}"));
+    let i = a + base[a..]
+        .find(from)
+        .unwrap_or_else(|| panic!("{from:?} after {anchor:?}"));
+    let line = base[..i].matches('\n').count() + 1;
+    let yaml = format!("{}{}{}", &base[..i], to, &base[i + from.len()..]);
+    (yaml, line)
+}
+
+/// Extracts (line, column, reason) from "…tenant.yaml:LINE:COL: reason".
+fn location(message: &str) -> (usize, usize, String) {
+    let at = message
+        .find(".yaml:")
+        .unwrap_or_else(|| panic!("no file:line:col in {message:?}"))
+        + ".yaml:".len();
+    let mut parts = message[at..].splitn(3, ':');
+    let line = parts
+        .next()
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap_or_else(|_| panic!("{message:?}"));
+    let col = parts
+        .next()
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap_or_else(|_| panic!("{message:?}"));
+    (
+        line,
+        col,
+        parts.next().unwrap_or_default().trim().to_string(),
+    )
+}
+
+fn refused(yaml: &str) -> String {
+    match parse_tenant(yaml, ISSUER, APP) {
+        Ok(_) => panic!("a bad tenant file was accepted"),
+        Err(e) => e.to_string(),
+    }
+}
+
+#[test]
+fn the_default_tenant_file_parses() {
+    parse_tenant(DEFAULT_TENANT_YAML, ISSUER, APP).expect("the shipped tenant.yaml is valid");
+}
+
+#[test]
+fn invalid_yaml_is_refused_with_its_line() {
+    let (yaml, line) = mutate(
+        "tenant:",
+        "friendly_name: PyMD Dev Tenant",
+        "friendly_name: PyMD: Dev Tenant",
+    );
+    let msg = refused(&yaml);
+    assert!(msg.starts_with("tenant.yaml:"), "{msg}");
+    let (l, _, reason) = location(&msg);
+    assert_eq!(l, line, "{msg}");
+    assert!(!reason.is_empty(), "{msg}");
+}
+
+#[test]
+fn a_grant_for_an_unknown_client_is_refused_with_its_line() {
+    let (yaml, line) = mutate(
+        "clientGrants:",
+        "client_id: PyMD Management (M2M)",
+        "client_id: PyMD Nonexistent Client",
+    );
+    let msg = refused(&yaml);
+    let (l, _, reason) = location(&msg);
+    assert_eq!(l, line, "{msg}");
+    assert!(
+        reason.contains("PyMD Nonexistent Client"),
+        "names the client: {msg}"
+    );
+}
+
+#[test]
+fn a_role_with_an_unknown_permission_is_refused_with_its_line() {
+    let (yaml, line) = mutate(
+        "  - name: admin",
+        "permission_name: delete:documents",
+        "permission_name: fly:rockets",
+    );
+    let msg = refused(&yaml);
+    let (l, _, reason) = location(&msg);
+    assert_eq!(l, line, "{msg}");
+    assert!(
+        reason.contains("fly:rockets"),
+        "names the permission: {msg}"
+    );
+}
+
+#[test]
+fn a_user_with_an_unknown_role_is_refused_with_its_line() {
+    let (yaml, line) = mutate(
+        "admin@example.com",
+        "roles: [user, admin]",
+        "roles: [user, superuser]",
+    );
+    let msg = refused(&yaml);
+    let (l, _, reason) = location(&msg);
+    assert_eq!(l, line, "{msg}");
+    assert!(reason.contains("superuser"), "names the role: {msg}");
+}
+
+#[test]
+fn a_seeded_password_violating_the_policy_is_refused_with_its_line() {
+    let (yaml, line) = mutate(
+        "bob@example.com",
+        "password: Bob-Dev-2026!",
+        "password: bobby",
+    );
+    let msg = refused(&yaml);
+    let (l, _, reason) = location(&msg);
+    assert_eq!(l, line, "{msg}");
+    assert!(
+        reason.to_lowercase().contains("password"),
+        "says why: {msg}"
+    );
+    assert!(
+        !msg.contains("bobby"),
+        "the password itself is not echoed: {msg}"
+    );
+}
+
+#[test]
+fn a_client_grant_for_an_unknown_api_is_refused() {
+    let (yaml, line) = mutate(
+        "clientGrants:",
+        "audience: https://api.pymd.io",
+        "audience: https://unknown.example",
+    );
+    let msg = refused(&yaml);
+    let (l, _, _) = location(&msg);
+    assert_eq!(l, line, "{msg}");
+}
+
+#[test]
+fn keyword_replacement_builds_callbacks_from_the_app_base_url() {
+    // A differently based app must not make the default file invalid.
+    parse_tenant(
+        DEFAULT_TENANT_YAML,
+        "http://127.0.0.1:9999/",
+        "http://app.test:8080",
+    )
+    .expect("keyword replacement works for any base URL");
+}
+
+#[tokio::test]
+async fn start_with_a_bad_tenant_file_fails() {
+    let (yaml, line) = mutate(
+        "admin@example.com",
+        "roles: [user, admin]",
+        "roles: [user, superuser]",
+    );
+    let mut options = TenantOptions::new(fresh_data_dir());
+    options.source = TenantSource::Yaml(yaml.clone());
+    let err = try_start(options)
+        .await
+        .err()
+        .expect("start refuses a bad file");
+    assert!(err.to_string().contains("superuser"), "{err}");
+
+    let dir = fresh_data_dir();
+    let path = dir.join("tenant.yaml");
+    std::fs::write(&path, &yaml).unwrap();
+    let mut options = TenantOptions::new(fresh_data_dir());
+    options.source = TenantSource::File(path);
+    let err = try_start(options)
+        .await
+        .err()
+        .expect("start refuses a bad file");
+    let msg = err.to_string();
+    assert!(msg.contains(&format!(":{line}:")), "names the line: {msg}");
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test]
+async fn start_with_a_missing_tenant_file_fails() {
+    let mut options = TenantOptions::new(fresh_data_dir());
+    options.source = TenantSource::File(fresh_data_dir().join("does-not-exist.yaml"));
+    assert!(try_start(options).await.is_err());
+}
+
+#[tokio::test]
+async fn a_custom_tenant_file_is_served() {
+    let yaml = DEFAULT_TENANT_YAML.replace("Alice Example", "Alice Custom");
+    let t = spawn_with(|o| o.source = TenantSource::Yaml(yaml)).await;
+    let tokens = t.login_tokens(ALICE_EMAIL, ALICE_PASSWORD).await;
+    assert_eq!(jwt_claims(&tokens.id_token)["name"], "Alice Custom");
+}
+
+#[tokio::test]
+async fn the_tenant_exposes_the_default_clients_and_demo_logins() {
+    let t = spawn().await;
+    let dev = t.dev();
+    assert_eq!(dev.web_client().client_id, WEB_CLIENT_ID);
+    assert_eq!(dev.web_client().client_secret, WEB_CLIENT_SECRET);
+    assert_eq!(dev.m2m_client().client_id, M2M_CLIENT_ID);
+    assert_eq!(dev.audience(), API);
+    assert_eq!(dev.issuer(), t.issuer);
+    assert!(dev.issuer().starts_with("http://127.0.0.1:") && dev.issuer().ends_with('/'));
+    let logins = dev.demo_logins();
+    let alice = logins
+        .iter()
+        .find(|l| l.email == ALICE_EMAIL)
+        .expect("alice is a demo login");
+    assert_eq!(alice.password, ALICE_PASSWORD);
+    // Each demo login really works.
+    for l in &logins {
+        t.login_tokens(&l.email, &l.password).await;
+    }
+}
