@@ -49,7 +49,9 @@ mod tests {
 
     #[test]
     fn whitespace_and_junk_are_refused() {
-        for s in [" Zm9v", "Zm9v ", "Zm\n9v", "Zm9v\n", "Zm\t9v", "Zm9v!!!!", "Zm?9v", "Zm#9v"] {
+        for s in [
+            " Zm9v", "Zm9v ", "Zm\n9v", "Zm9v\n", "Zm\t9v", "Zm9v!!!!", "Zm?9v", "Zm#9v",
+        ] {
             assert_eq!(decode(s), None, "{s:?}");
         }
     }

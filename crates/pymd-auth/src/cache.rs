@@ -34,7 +34,11 @@ pub(crate) struct TokenCache {
 
 impl TokenCache {
     pub(crate) fn new(capacity: usize) -> Self {
-        Self { capacity, map: HashMap::new(), order: VecDeque::new() }
+        Self {
+            capacity,
+            map: HashMap::new(),
+            order: VecDeque::new(),
+        }
     }
 
     /// The cached token if it has not expired (`now < exp`) and its key is still usable.
@@ -52,7 +56,13 @@ impl TokenCache {
         None
     }
 
-    pub(crate) fn insert(&mut self, d: TokenDigest, token: Arc<VerifiedToken>, key_fingerprint: [u8; 32], now: i64) {
+    pub(crate) fn insert(
+        &mut self,
+        d: TokenDigest,
+        token: Arc<VerifiedToken>,
+        key_fingerprint: [u8; 32],
+        now: i64,
+    ) {
         if self.capacity == 0 {
             return;
         }
@@ -68,7 +78,17 @@ impl TokenCache {
                 None => break,
             }
         }
-        if self.map.insert(d, Entry { token, key_fingerprint }).is_none() {
+        if self
+            .map
+            .insert(
+                d,
+                Entry {
+                    token,
+                    key_fingerprint,
+                },
+            )
+            .is_none()
+        {
             self.order.push_back(d);
         }
         // `order` may hold digests already removed by `get`; keep it bounded too.
@@ -104,7 +124,10 @@ mod tests {
         c.insert(digest("a"), tok(100), [0; 32], 0);
         assert!(c.get(&digest("a"), 99, |_| true).is_some());
         assert!(c.get(&digest("a"), 100, |_| true).is_none());
-        assert!(c.get(&digest("a"), 99, |_| true).is_none(), "expired entry was dropped");
+        assert!(
+            c.get(&digest("a"), 99, |_| true).is_none(),
+            "expired entry was dropped"
+        );
     }
 
     #[test]

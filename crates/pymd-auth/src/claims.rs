@@ -92,7 +92,11 @@ fn numeric_date(claims: &Map<String, Value>, name: &str) -> Result<Option<f64>, 
 /// [`VerifyError::Malformed`] (not a JSON object, duplicates, invalid UTF-8, too deep),
 /// [`VerifyError::BadIssuer`], [`VerifyError::BadAudience`], [`VerifyError::BadClaims`],
 /// [`VerifyError::Expired`], [`VerifyError::NotYetValid`], [`VerifyError::IssuedInFuture`].
-pub(crate) fn validate(payload: &[u8], rules: &ClaimRules<'_>, now: f64) -> Result<VerifiedToken, VerifyError> {
+pub(crate) fn validate(
+    payload: &[u8],
+    rules: &ClaimRules<'_>,
+    now: f64,
+) -> Result<VerifiedToken, VerifyError> {
     let claims = json::parse_object(payload).ok_or(VerifyError::Malformed)?;
 
     match claims.get("iss") {
@@ -118,15 +122,15 @@ pub(crate) fn validate(payload: &[u8], rules: &ClaimRules<'_>, now: f64) -> Resu
     if now >= exp + rules.leeway_secs {
         return Err(VerifyError::Expired);
     }
-    if let Some(nbf) = numeric_date(&claims, "nbf")? {
-        if nbf > now + rules.leeway_secs {
-            return Err(VerifyError::NotYetValid);
-        }
+    if let Some(nbf) = numeric_date(&claims, "nbf")?
+        && nbf > now + rules.leeway_secs
+    {
+        return Err(VerifyError::NotYetValid);
     }
-    if let Some(iat) = numeric_date(&claims, "iat")? {
-        if iat > now + rules.leeway_secs {
-            return Err(VerifyError::IssuedInFuture);
-        }
+    if let Some(iat) = numeric_date(&claims, "iat")?
+        && iat > now + rules.leeway_secs
+    {
+        return Err(VerifyError::IssuedInFuture);
     }
 
     let sub = match claims.get("sub") {
@@ -135,7 +139,11 @@ pub(crate) fn validate(payload: &[u8], rules: &ClaimRules<'_>, now: f64) -> Resu
     };
 
     let scopes = match claims.get("scope") {
-        Some(Value::String(s)) => s.split(' ').filter(|t| !t.is_empty()).map(str::to_owned).collect(),
+        Some(Value::String(s)) => s
+            .split(' ')
+            .filter(|t| !t.is_empty())
+            .map(str::to_owned)
+            .collect(),
         _ => Vec::new(),
     };
     let permissions = string_array(claims.get("permissions")).unwrap_or_default();
@@ -161,7 +169,11 @@ mod tests {
     const AUD: &str = "https://api.pymd.io";
 
     fn rules() -> ClaimRules<'static> {
-        ClaimRules { issuer: ISS, audience: AUD, leeway_secs: 5.0 }
+        ClaimRules {
+            issuer: ISS,
+            audience: AUD,
+            leeway_secs: 5.0,
+        }
     }
 
     fn good() -> Value {
@@ -210,35 +222,69 @@ mod tests {
     fn exp_boundary_around_the_leeway() {
         // Valid while now < exp + leeway.
         assert!(with(set("exp", json!(NOW - 5.0 + 1.0))).is_ok());
-        assert_eq!(with(set("exp", json!(NOW - 5.0))).err(), Some(VerifyError::Expired));
-        assert_eq!(with(set("exp", json!(NOW - 5.0 - 1.0))).err(), Some(VerifyError::Expired));
-        assert_eq!(with(set("exp", json!(NOW - 3600.0))).err(), Some(VerifyError::Expired));
+        assert_eq!(
+            with(set("exp", json!(NOW - 5.0))).err(),
+            Some(VerifyError::Expired)
+        );
+        assert_eq!(
+            with(set("exp", json!(NOW - 5.0 - 1.0))).err(),
+            Some(VerifyError::Expired)
+        );
+        assert_eq!(
+            with(set("exp", json!(NOW - 3600.0))).err(),
+            Some(VerifyError::Expired)
+        );
     }
 
     #[test]
     fn nbf_boundary_around_the_leeway() {
         assert!(with(set("nbf", json!(NOW + 5.0 - 1.0))).is_ok());
         assert!(with(set("nbf", json!(NOW + 5.0))).is_ok());
-        assert_eq!(with(set("nbf", json!(NOW + 5.0 + 1.0))).err(), Some(VerifyError::NotYetValid));
-        assert_eq!(with(set("nbf", json!("0"))).err(), Some(VerifyError::BadClaims));
+        assert_eq!(
+            with(set("nbf", json!(NOW + 5.0 + 1.0))).err(),
+            Some(VerifyError::NotYetValid)
+        );
+        assert_eq!(
+            with(set("nbf", json!("0"))).err(),
+            Some(VerifyError::BadClaims)
+        );
     }
 
     #[test]
     fn iat_boundary_around_the_leeway() {
         assert!(with(set("iat", json!(NOW + 5.0 - 1.0))).is_ok());
         assert!(with(set("iat", json!(NOW + 5.0))).is_ok());
-        assert_eq!(with(set("iat", json!(NOW + 5.0 + 1.0))).err(), Some(VerifyError::IssuedInFuture));
+        assert_eq!(
+            with(set("iat", json!(NOW + 5.0 + 1.0))).err(),
+            Some(VerifyError::IssuedInFuture)
+        );
         assert!(with(remove("iat")).is_ok());
     }
 
     #[test]
     fn exp_must_be_a_plausible_number() {
         assert_eq!(with(remove("exp")).err(), Some(VerifyError::BadClaims));
-        for bad in [json!("9999999999"), json!(null), json!(true), json!(-1), json!(1e20), json!([]), json!({}), json!(u64::MAX)] {
-            assert_eq!(with(set("exp", bad.clone())).err(), Some(VerifyError::BadClaims), "{bad}");
+        for bad in [
+            json!("9999999999"),
+            json!(null),
+            json!(true),
+            json!(-1),
+            json!(1e20),
+            json!([]),
+            json!({}),
+            json!(u64::MAX),
+        ] {
+            assert_eq!(
+                with(set("exp", bad.clone())).err(),
+                Some(VerifyError::BadClaims),
+                "{bad}"
+            );
         }
         assert!(with(set("exp", json!(NOW + 3600.5))).is_ok());
-        assert_eq!(with(set("exp", json!(NOW + 2.0 * MAX_EXP_AHEAD_SECS))).err(), Some(VerifyError::BadClaims));
+        assert_eq!(
+            with(set("exp", json!(NOW + 2.0 * MAX_EXP_AHEAD_SECS))).err(),
+            Some(VerifyError::BadClaims)
+        );
     }
 
     #[test]
@@ -253,7 +299,11 @@ mod tests {
             json!([ISS]),
             json!(null),
         ] {
-            assert_eq!(with(set("iss", bad.clone())).err(), Some(VerifyError::BadIssuer), "{bad}");
+            assert_eq!(
+                with(set("iss", bad.clone())).err(),
+                Some(VerifyError::BadIssuer),
+                "{bad}"
+            );
         }
     }
 
@@ -274,15 +324,25 @@ mod tests {
             json!([AUD, 1]),
             json!(null),
         ] {
-            assert_eq!(with(set("aud", bad.clone())).err(), Some(VerifyError::BadAudience), "{bad}");
+            assert_eq!(
+                with(set("aud", bad.clone())).err(),
+                Some(VerifyError::BadAudience),
+                "{bad}"
+            );
         }
     }
 
     #[test]
     fn sub_must_be_a_non_empty_string() {
         assert_eq!(with(remove("sub")).err(), Some(VerifyError::BadClaims));
-        assert_eq!(with(set("sub", json!(""))).err(), Some(VerifyError::BadClaims));
-        assert_eq!(with(set("sub", json!(42))).err(), Some(VerifyError::BadClaims));
+        assert_eq!(
+            with(set("sub", json!(""))).err(),
+            Some(VerifyError::BadClaims)
+        );
+        assert_eq!(
+            with(set("sub", json!(42))).err(),
+            Some(VerifyError::BadClaims)
+        );
     }
 
     #[test]
@@ -301,7 +361,10 @@ mod tests {
     #[test]
     fn scope_tokens_are_exact() {
         let t = with(|m| {
-            m.insert("scope".into(), json!("read:documentsX xread:documents read:documents\twrite:documents a,b"));
+            m.insert(
+                "scope".into(),
+                json!("read:documentsX xread:documents read:documents\twrite:documents a,b"),
+            );
             m.remove("permissions");
         })
         .expect("accepted");
@@ -331,8 +394,17 @@ mod tests {
 
     #[test]
     fn payload_shape() {
-        for bad in [&b"[1]"[..], b"\"x\"", b"", b"{\"sub\":\"\xc0\xaf\"}", b"{\"exp\":1,\"exp\":2}"] {
-            assert_eq!(validate(bad, &rules(), NOW).err(), Some(VerifyError::Malformed));
+        for bad in [
+            &b"[1]"[..],
+            b"\"x\"",
+            b"",
+            b"{\"sub\":\"\xc0\xaf\"}",
+            b"{\"exp\":1,\"exp\":2}",
+        ] {
+            assert_eq!(
+                validate(bad, &rules(), NOW).err(),
+                Some(VerifyError::Malformed)
+            );
         }
     }
 }

@@ -52,37 +52,46 @@ impl FetchError {
 }
 
 /// GETs `url` and returns the body, enforcing status 200, no redirect, the timeout and the cap.
-pub(crate) async fn fetch(http: &reqwest::Client, url: &str, timeout: Duration) -> Result<Vec<u8>, FetchError> {
-    let work = async {
-        let mut resp = http
-            .get(url)
-            .header(reqwest::header::ACCEPT, "application/json")
-            .timeout(timeout)
-            .send()
-            .await
-            .map_err(|e| FetchError::Unavailable(format!("request failed: {}", short(&e))))?;
-        if resp.url().as_str() != url {
-            return Err(FetchError::Unavailable("redirect refused".into()));
-        }
-        if resp.status() != reqwest::StatusCode::OK {
-            return Err(FetchError::Unavailable(format!("status {}", resp.status().as_u16())));
-        }
-        if resp.content_length().is_some_and(|l| l > MAX_BODY_BYTES as u64) {
-            return Err(FetchError::Unavailable("body too large".into()));
-        }
-        let mut body = Vec::new();
-        while let Some(chunk) = resp
-            .chunk()
-            .await
-            .map_err(|e| FetchError::Unavailable(format!("reading body failed: {}", short(&e))))?
-        {
-            if body.len() + chunk.len() > MAX_BODY_BYTES {
+pub(crate) async fn fetch(
+    http: &reqwest::Client,
+    url: &str,
+    timeout: Duration,
+) -> Result<Vec<u8>, FetchError> {
+    let work =
+        async {
+            let mut resp = http
+                .get(url)
+                .header(reqwest::header::ACCEPT, "application/json")
+                .timeout(timeout)
+                .send()
+                .await
+                .map_err(|e| FetchError::Unavailable(format!("request failed: {}", short(&e))))?;
+            if resp.url().as_str() != url {
+                return Err(FetchError::Unavailable("redirect refused".into()));
+            }
+            if resp.status() != reqwest::StatusCode::OK {
+                return Err(FetchError::Unavailable(format!(
+                    "status {}",
+                    resp.status().as_u16()
+                )));
+            }
+            if resp
+                .content_length()
+                .is_some_and(|l| l > MAX_BODY_BYTES as u64)
+            {
                 return Err(FetchError::Unavailable("body too large".into()));
             }
-            body.extend_from_slice(&chunk);
-        }
-        Ok(body)
-    };
+            let mut body = Vec::new();
+            while let Some(chunk) = resp.chunk().await.map_err(|e| {
+                FetchError::Unavailable(format!("reading body failed: {}", short(&e)))
+            })? {
+                if body.len() + chunk.len() > MAX_BODY_BYTES {
+                    return Err(FetchError::Unavailable("body too large".into()));
+                }
+                body.extend_from_slice(&chunk);
+            }
+            Ok(body)
+        };
     tokio::time::timeout(timeout, work)
         .await
         .unwrap_or_else(|_| Err(FetchError::Unavailable("timed out".into())))
@@ -108,9 +117,12 @@ fn url_member(doc: &serde_json::Map<String, Value>, name: &str) -> Result<Url, F
         .get(name)
         .and_then(Value::as_str)
         .ok_or_else(|| FetchError::Unavailable(format!("discovery document lacks {name}")))?;
-    let u = Url::parse(s).map_err(|_| FetchError::Unavailable(format!("discovery {name} is not a URL")))?;
+    let u = Url::parse(s)
+        .map_err(|_| FetchError::Unavailable(format!("discovery {name} is not a URL")))?;
     if u.scheme() != "https" && u.scheme() != "http" {
-        return Err(FetchError::Unavailable(format!("discovery {name} is not http(s)")));
+        return Err(FetchError::Unavailable(format!(
+            "discovery {name} is not http(s)"
+        )));
     }
     Ok(u)
 }
@@ -128,12 +140,17 @@ pub(crate) fn parse_metadata(body: &[u8], base: &Url) -> Result<ProviderMetadata
     let configured = configured.strip_suffix('/').unwrap_or(configured);
     let published = issuer.strip_suffix('/').unwrap_or(&issuer);
     if published != configured {
-        return Err(FetchError::Rejected("discovery issuer does not match the configured issuer".into()));
+        return Err(FetchError::Rejected(
+            "discovery issuer does not match the configured issuer".into(),
+        ));
     }
-    let issuer_url = Url::parse(&issuer).map_err(|_| FetchError::Rejected("discovery issuer is not a URL".into()))?;
+    let issuer_url = Url::parse(&issuer)
+        .map_err(|_| FetchError::Rejected("discovery issuer is not a URL".into()))?;
     let jwks_uri = url_member(&doc, "jwks_uri")?;
     if jwks_uri.origin() != issuer_url.origin() {
-        return Err(FetchError::Rejected("jwks_uri is on another origin than the issuer".into()));
+        return Err(FetchError::Rejected(
+            "jwks_uri is on another origin than the issuer".into(),
+        ));
     }
     let end_session_endpoint = match doc.get("end_session_endpoint") {
         None | Some(Value::Null) => None,
@@ -170,7 +187,10 @@ mod tests {
 
     #[test]
     fn auth0_shape_is_accepted_with_or_without_trailing_slash_in_config() {
-        let d = doc("https://t.example/", "https://t.example/.well-known/jwks.json");
+        let d = doc(
+            "https://t.example/",
+            "https://t.example/.well-known/jwks.json",
+        );
         let m = parse_metadata(&d, &base("https://t.example")).expect("ok");
         assert_eq!(m.issuer, "https://t.example/");
         assert_eq!(m.end_session_endpoint, None);
@@ -179,32 +199,62 @@ mod tests {
 
     #[test]
     fn a_path_issuer_without_trailing_slash_is_kept_verbatim() {
-        let d = doc("https://t.example/realms/x", "https://t.example/realms/x/certs");
+        let d = doc(
+            "https://t.example/realms/x",
+            "https://t.example/realms/x/certs",
+        );
         let m = parse_metadata(&d, &base("https://t.example/realms/x/")).expect("ok");
         assert_eq!(m.issuer, "https://t.example/realms/x");
     }
 
     #[test]
     fn issuer_mismatch_is_rejected() {
-        for iss in ["https://evil.example/", "http://t.example/", "https://t.example//", "https://t.example/x"] {
+        for iss in [
+            "https://evil.example/",
+            "http://t.example/",
+            "https://t.example//",
+            "https://t.example/x",
+        ] {
             let d = doc(iss, "https://t.example/jwks");
-            assert!(matches!(parse_metadata(&d, &base("https://t.example")), Err(FetchError::Rejected(_))), "{iss}");
+            assert!(
+                matches!(
+                    parse_metadata(&d, &base("https://t.example")),
+                    Err(FetchError::Rejected(_))
+                ),
+                "{iss}"
+            );
         }
     }
 
     #[test]
     fn jwks_uri_on_another_origin_is_rejected() {
-        for j in ["https://evil.example/jwks", "http://t.example/jwks", "https://t.example:8443/jwks"] {
+        for j in [
+            "https://evil.example/jwks",
+            "http://t.example/jwks",
+            "https://t.example:8443/jwks",
+        ] {
             let d = doc("https://t.example/", j);
-            assert!(matches!(parse_metadata(&d, &base("https://t.example")), Err(FetchError::Rejected(_))), "{j}");
+            assert!(
+                matches!(
+                    parse_metadata(&d, &base("https://t.example")),
+                    Err(FetchError::Rejected(_))
+                ),
+                "{j}"
+            );
         }
     }
 
     #[test]
     fn garbage_is_unavailable_not_rejected() {
-        assert!(matches!(parse_metadata(b"<html>", &base("https://t.example")), Err(FetchError::Unavailable(_))));
         assert!(matches!(
-            parse_metadata(br#"{"issuer":"https://t.example/"}"#, &base("https://t.example")),
+            parse_metadata(b"<html>", &base("https://t.example")),
+            Err(FetchError::Unavailable(_))
+        ));
+        assert!(matches!(
+            parse_metadata(
+                br#"{"issuer":"https://t.example/"}"#,
+                &base("https://t.example")
+            ),
             Err(FetchError::Unavailable(_))
         ));
     }

@@ -160,10 +160,10 @@ fn usable_key(jwk: &Map<String, Value>, allowed: &[Algorithm]) -> Option<(Option
     if jwk.get("kty")?.as_str()? != "RSA" {
         return None;
     }
-    if let Some(u) = jwk.get("use") {
-        if u.as_str()? != "sig" {
-            return None;
-        }
+    if let Some(u) = jwk.get("use")
+        && u.as_str()? != "sig"
+    {
+        return None;
     }
     if let Some(ops) = jwk.get("key_ops") {
         let ops = ops.as_array()?;
@@ -195,7 +195,15 @@ fn usable_key(jwk: &Map<String, Value>, allowed: &[Algorithm]) -> Option<(Option
     h.update(&n);
     h.update(&e);
     let fingerprint = h.finalize().into();
-    Some((kid, RsaKey { n, e, alg, fingerprint }))
+    Some((
+        kid,
+        RsaKey {
+            n,
+            e,
+            alg,
+            fingerprint,
+        },
+    ))
 }
 
 fn strip_leading_zeros(mut v: Vec<u8>) -> Vec<u8> {
@@ -234,7 +242,9 @@ fn roca_fingerprint(n: &[u8]) -> bool {
         11, 13, 17, 19, 37, 53, 61, 71, 73, 79, 97, 103, 107, 109, 127, 151, 157,
     ];
     PRIMES.iter().all(|&p| {
-        let r = n.iter().fold(0u64, |acc, b| ((acc << 8) | u64::from(*b)) % p);
+        let r = n
+            .iter()
+            .fold(0u64, |acc, b| ((acc << 8) | u64::from(*b)) % p);
         let g = 65537 % p;
         let mut x = 1u64;
         for _ in 0..p {
@@ -272,10 +282,22 @@ mod tests {
     #[test]
     fn document_shape_errors() {
         let rs = [Algorithm::RS256];
-        assert_eq!(KeySet::parse(b"<html>", &rs).err(), Some(JwksError::NotAJwkSet));
-        assert_eq!(KeySet::parse(br#"{"keys":"x"}"#, &rs).err(), Some(JwksError::NotAJwkSet));
-        assert_eq!(KeySet::parse(br#"[]"#, &rs).err(), Some(JwksError::NotAJwkSet));
-        assert_eq!(KeySet::parse(br#"{"keys":[]}"#, &rs).err(), Some(JwksError::Empty));
+        assert_eq!(
+            KeySet::parse(b"<html>", &rs).err(),
+            Some(JwksError::NotAJwkSet)
+        );
+        assert_eq!(
+            KeySet::parse(br#"{"keys":"x"}"#, &rs).err(),
+            Some(JwksError::NotAJwkSet)
+        );
+        assert_eq!(
+            KeySet::parse(br#"[]"#, &rs).err(),
+            Some(JwksError::NotAJwkSet)
+        );
+        assert_eq!(
+            KeySet::parse(br#"{"keys":[]}"#, &rs).err(),
+            Some(JwksError::Empty)
+        );
         assert_eq!(
             KeySet::parse(br#"{"keys":[],"keys":[{}]}"#, &rs).err(),
             Some(JwksError::NotAJwkSet)
@@ -284,7 +306,10 @@ mod tests {
 
     #[test]
     fn unparseable_entries_are_skipped_not_fatal() {
-        let set = KeySet::parse(br#"{"keys":[1,"x",{"kty":"AKP"},{"kty":"RSA","n":"!!"}]}"#, &[Algorithm::RS256]);
+        let set = KeySet::parse(
+            br#"{"keys":[1,"x",{"kty":"AKP"},{"kty":"RSA","n":"!!"}]}"#,
+            &[Algorithm::RS256],
+        );
         assert_eq!(set.map(|s| s.usable_count()).ok(), Some(0));
     }
 }

@@ -69,7 +69,9 @@ pub(crate) struct Parsed<'a> {
 impl std::fmt::Debug for Parsed<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // Never print token material.
-        f.debug_struct("Parsed").field("alg", &self.alg).finish_non_exhaustive()
+        f.debug_struct("Parsed")
+            .field("alg", &self.alg)
+            .finish_non_exhaustive()
     }
 }
 
@@ -86,9 +88,14 @@ fn typ_ok(typ: &str) -> bool {
 /// # Errors
 /// [`VerifyError::Malformed`] for structure/encoding/JSON problems,
 /// [`VerifyError::AlgNotAllowed`], [`VerifyError::CritHeader`], [`VerifyError::BadHeader`].
-pub(crate) fn parse_compact<'a>(token: &'a str, allowed: &[Algorithm]) -> Result<Parsed<'a>, VerifyError> {
+pub(crate) fn parse_compact<'a>(
+    token: &'a str,
+    allowed: &[Algorithm],
+) -> Result<Parsed<'a>, VerifyError> {
     let mut parts = token.split('.');
-    let (Some(h), Some(p), Some(s), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
+    let (Some(h), Some(p), Some(s), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
         return Err(VerifyError::Malformed);
     };
     let header_bytes = b64::decode(h).ok_or(VerifyError::Malformed)?;
@@ -139,7 +146,10 @@ pub(crate) fn parse_compact<'a>(token: &'a str, allowed: &[Algorithm]) -> Result
 /// not reduced, wrong padding, other key, ...).
 pub(crate) fn verify_signature(parsed: &Parsed<'_>, key: &RsaKey) -> Result<(), VerifyError> {
     let params = parameters(parsed.alg).ok_or(VerifyError::AlgNotAllowed)?;
-    let components = RsaPublicKeyComponents { n: &key.n[..], e: &key.e[..] };
+    let components = RsaPublicKeyComponents {
+        n: &key.n[..],
+        e: &key.e[..],
+    };
     components
         .verify(params, parsed.signing_input.as_bytes(), &parsed.signature)
         .map_err(|_| VerifyError::BadSignature)
@@ -178,10 +188,23 @@ pub fn verify_compact_with(
     algorithms: &[Algorithm],
 ) -> Result<Vec<u8>, VerifyError> {
     let parsed = parse_compact(token, algorithms)?;
-    let keys = KeySet::parse(jwk_set_json.as_bytes(), algorithms).map_err(|_| VerifyError::UnknownKid)?;
+    let keys =
+        KeySet::parse(jwk_set_json.as_bytes(), algorithms).map_err(|_| VerifyError::UnknownKid)?;
     let key = selection_result(keys.select(parsed.kid.as_deref(), parsed.alg))?;
     verify_signature(&parsed, &key)?;
     Ok(parsed.payload)
+}
+
+/// How many keys of a JWK Set document the verifier would use with these algorithms
+/// (RSA, signature use, 2048–8192 bits, odd e ≥ 3, no ROCA fingerprint, no duplicate `kid`).
+///
+/// # Errors
+/// `Err(())` when the document itself is unusable (not a JWK Set, or an empty `keys` array).
+#[allow(clippy::result_unit_err)]
+pub fn usable_key_count(jwk_set_json: &str, algorithms: &[Algorithm]) -> Result<usize, ()> {
+    KeySet::parse(jwk_set_json.as_bytes(), algorithms)
+        .map(|k| k.usable_count())
+        .map_err(|_| ())
 }
 
 #[cfg(test)]
@@ -189,7 +212,12 @@ mod tests {
     use super::*;
 
     fn tok(header: &str) -> String {
-        format!("{}.{}.{}", b64::encode(header.as_bytes()), b64::encode(b"{}"), b64::encode(b"sig"))
+        format!(
+            "{}.{}.{}",
+            b64::encode(header.as_bytes()),
+            b64::encode(b"{}"),
+            b64::encode(b"sig")
+        )
     }
 
     fn check(header: &str) -> Result<(), VerifyError> {
@@ -204,17 +232,39 @@ mod tests {
 
     #[test]
     fn typ_values() {
-        for ok in ["JWT", "jwt", "at+jwt", "AT+JWT", "application/at+jwt", "application/JWT"] {
-            assert_eq!(check(&format!(r#"{{"alg":"RS256","typ":"{ok}"}}"#)), Ok(()), "{ok}");
+        for ok in [
+            "JWT",
+            "jwt",
+            "at+jwt",
+            "AT+JWT",
+            "application/at+jwt",
+            "application/JWT",
+        ] {
+            assert_eq!(
+                check(&format!(r#"{{"alg":"RS256","typ":"{ok}"}}"#)),
+                Ok(()),
+                "{ok}"
+            );
         }
-        for bad in ["secevent+jwt", "logout+jwt", "dpop+jwt", "id_token", "JOSE", "", " JWT"] {
+        for bad in [
+            "secevent+jwt",
+            "logout+jwt",
+            "dpop+jwt",
+            "id_token",
+            "JOSE",
+            "",
+            " JWT",
+        ] {
             assert_eq!(
                 check(&format!(r#"{{"alg":"RS256","typ":"{bad}"}}"#)),
                 Err(VerifyError::BadHeader),
                 "{bad}"
             );
         }
-        assert_eq!(check(r#"{"alg":"RS256","typ":1}"#), Err(VerifyError::BadHeader));
+        assert_eq!(
+            check(r#"{"alg":"RS256","typ":1}"#),
+            Err(VerifyError::BadHeader)
+        );
     }
 
     #[test]
@@ -236,19 +286,40 @@ mod tests {
 
     #[test]
     fn refused_header_members() {
-        assert_eq!(check(r#"{"alg":"RS256","crit":["exp"]}"#), Err(VerifyError::CritHeader));
-        assert_eq!(check(r#"{"alg":"RS256","crit":[]}"#), Err(VerifyError::CritHeader));
-        for m in [r#""cty":"JWT""#, r#""enc":"A128GCM""#, r#""zip":"DEF""#, r#""b64":false"#, r#""kid":7"#] {
-            assert_eq!(check(&format!(r#"{{"alg":"RS256",{m}}}"#)), Err(VerifyError::BadHeader), "{m}");
+        assert_eq!(
+            check(r#"{"alg":"RS256","crit":["exp"]}"#),
+            Err(VerifyError::CritHeader)
+        );
+        assert_eq!(
+            check(r#"{"alg":"RS256","crit":[]}"#),
+            Err(VerifyError::CritHeader)
+        );
+        for m in [
+            r#""cty":"JWT""#,
+            r#""enc":"A128GCM""#,
+            r#""zip":"DEF""#,
+            r#""b64":false"#,
+            r#""kid":7"#,
+        ] {
+            assert_eq!(
+                check(&format!(r#"{{"alg":"RS256",{m}}}"#)),
+                Err(VerifyError::BadHeader),
+                "{m}"
+            );
         }
         let long_kid = "k".repeat(MAX_KID_BYTES + 1);
-        assert_eq!(check(&format!(r#"{{"alg":"RS256","kid":"{long_kid}"}}"#)), Err(VerifyError::BadHeader));
+        assert_eq!(
+            check(&format!(r#"{{"alg":"RS256","kid":"{long_kid}"}}"#)),
+            Err(VerifyError::BadHeader)
+        );
     }
 
     #[test]
     fn header_keys_are_ignored_not_used() {
         assert_eq!(
-            check(r#"{"alg":"RS256","jku":"http://169.254.169.254/","x5u":"http://x/","jwk":{"kty":"RSA"},"x5c":["AA"]}"#),
+            check(
+                r#"{"alg":"RS256","jku":"http://169.254.169.254/","x5u":"http://x/","jwk":{"kty":"RSA"},"x5c":["AA"]}"#
+            ),
             Ok(())
         );
     }
@@ -256,9 +327,16 @@ mod tests {
     #[test]
     fn structure() {
         for bad in ["", "a", "a.b", "..", "a.b.c.d", "a.b.c.d.e"] {
-            assert_eq!(parse_compact(bad, &[Algorithm::RS256]).err(), Some(VerifyError::Malformed), "{bad}");
+            assert_eq!(
+                parse_compact(bad, &[Algorithm::RS256]).err(),
+                Some(VerifyError::Malformed),
+                "{bad}"
+            );
         }
-        assert_eq!(check(r#"{"alg":"RS256","alg":"RS256"}"#), Err(VerifyError::Malformed));
+        assert_eq!(
+            check(r#"{"alg":"RS256","alg":"RS256"}"#),
+            Err(VerifyError::Malformed)
+        );
         assert_eq!(check(r#"["RS256"]"#), Err(VerifyError::Malformed));
     }
 }

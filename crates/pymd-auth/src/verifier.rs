@@ -68,7 +68,10 @@ pub struct Verifier {
 impl std::fmt::Debug for Verifier {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Verifier")
-            .field("issuer_base_url", &self.inner.config.issuer_base_url.as_str())
+            .field(
+                "issuer_base_url",
+                &self.inner.config.issuer_base_url.as_str(),
+            )
             .field("audience", &self.inner.config.audience)
             .finish_non_exhaustive()
     }
@@ -159,23 +162,31 @@ impl Verifier {
             leeway_secs: inner.config.leeway.as_secs_f64(),
         };
         let verified = Arc::new(claims::validate(&parsed.payload, &rules, now)?);
-        inner.cache.lock().unwrap_or_else(PoisonError::into_inner).insert(
-            digest,
-            Arc::clone(&verified),
-            key.fingerprint,
-            now as i64,
-        );
+        inner
+            .cache
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(digest, Arc::clone(&verified), key.fingerprint, now as i64);
         Ok(verified)
     }
 
     fn current_keys(&self) -> Option<Arc<KeySet>> {
-        self.inner.state.read().unwrap_or_else(PoisonError::into_inner).keys.clone()
+        self.inner
+            .state
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .keys
+            .clone()
     }
 
     /// Finds the key for a token, fetching the JWKS when it was never loaded or the `kid` is
     /// unknown (single flight, at most once per cooldown). Returns the key and the issuer the
     /// key set belongs to.
-    async fn key_for(&self, kid: Option<&str>, alg: Algorithm) -> Result<(Arc<RsaKey>, String), VerifyError> {
+    async fn key_for(
+        &self,
+        kid: Option<&str>,
+        alg: Algorithm,
+    ) -> Result<(Arc<RsaKey>, String), VerifyError> {
         let inner = &self.inner;
         let seen_attempts = {
             let st = inner.state.read().unwrap_or_else(PoisonError::into_inner);
@@ -203,7 +214,9 @@ impl Verifier {
         }
         let st = inner.state.read().unwrap_or_else(PoisonError::into_inner);
         match (&st.keys, &st.metadata) {
-            (Some(keys), Some(meta)) => jws::selection_result(keys.select(kid, alg)).map(|k| (k, meta.issuer.clone())),
+            (Some(keys), Some(meta)) => {
+                jws::selection_result(keys.select(kid, alg)).map(|k| (k, meta.issuer.clone()))
+            }
             _ if st.last_rejected => Err(VerifyError::MetadataRejected),
             _ => Err(VerifyError::Unavailable),
         }
@@ -229,7 +242,10 @@ impl Verifier {
                 Ok(())
             }
             Err(e) => {
-                tracing::warn!(error = e.message(), "JWKS refresh failed; keeping the last known good keys");
+                tracing::warn!(
+                    error = e.message(),
+                    "JWKS refresh failed; keeping the last known good keys"
+                );
                 metrics::counter!(METRIC_JWKS_REFRESH, "result" => "error").increment(1);
                 st.last_ok = Some(false);
                 st.last_error = Some(e.message().to_owned());
@@ -244,24 +260,44 @@ impl Verifier {
 
     async fn fetch_metadata(&self) -> Result<Arc<ProviderMetadata>, FetchError> {
         let inner = &self.inner;
-        let body = discovery::fetch(&inner.http, &inner.config.discovery_url(), inner.config.fetch_timeout).await?;
+        let body = discovery::fetch(
+            &inner.http,
+            &inner.config.discovery_url(),
+            inner.config.fetch_timeout,
+        )
+        .await?;
         discovery::parse_metadata(&body, &inner.config.issuer_base_url).map(Arc::new)
     }
 
-    async fn fetch_all(&self, force_discovery: bool) -> Result<(Arc<ProviderMetadata>, KeySet), FetchError> {
+    async fn fetch_all(
+        &self,
+        force_discovery: bool,
+    ) -> Result<(Arc<ProviderMetadata>, KeySet), FetchError> {
         let inner = &self.inner;
         let cached = {
             let st = inner.state.read().unwrap_or_else(PoisonError::into_inner);
-            if force_discovery || st.last_ok == Some(false) { None } else { st.metadata.clone() }
+            if force_discovery || st.last_ok == Some(false) {
+                None
+            } else {
+                st.metadata.clone()
+            }
         };
         let meta = match cached {
             Some(m) => m,
             None => self.fetch_metadata().await?,
         };
-        let body = discovery::fetch(&inner.http, meta.jwks_uri.as_str(), inner.config.fetch_timeout).await?;
-        let keys = KeySet::parse(&body, &inner.algorithms).map_err(|e| FetchError::Unavailable(e.message().into()))?;
+        let body = discovery::fetch(
+            &inner.http,
+            meta.jwks_uri.as_str(),
+            inner.config.fetch_timeout,
+        )
+        .await?;
+        let keys = KeySet::parse(&body, &inner.algorithms)
+            .map_err(|e| FetchError::Unavailable(e.message().into()))?;
         if keys.usable_count() == 0 {
-            return Err(FetchError::Unavailable("JWKS has no usable signing key".into()));
+            return Err(FetchError::Unavailable(
+                "JWKS has no usable signing key".into(),
+            ));
         }
         Ok((meta, keys))
     }
@@ -285,16 +321,32 @@ impl Verifier {
     /// when its `issuer` or `jwks_uri` contradicts the configuration.
     pub async fn provider_metadata(&self) -> Result<Arc<ProviderMetadata>, VerifyError> {
         let inner = &self.inner;
-        if let Some(m) = inner.state.read().unwrap_or_else(PoisonError::into_inner).metadata.clone() {
+        if let Some(m) = inner
+            .state
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .metadata
+            .clone()
+        {
             return Ok(m);
         }
         let _flight = inner.fetch_lock.lock().await;
-        if let Some(m) = inner.state.read().unwrap_or_else(PoisonError::into_inner).metadata.clone() {
+        if let Some(m) = inner
+            .state
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .metadata
+            .clone()
+        {
             return Ok(m);
         }
         match self.fetch_metadata().await {
             Ok(m) => {
-                inner.state.write().unwrap_or_else(PoisonError::into_inner).metadata = Some(Arc::clone(&m));
+                inner
+                    .state
+                    .write()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .metadata = Some(Arc::clone(&m));
                 Ok(m)
             }
             Err(FetchError::Rejected(msg)) => {
@@ -310,7 +362,11 @@ impl Verifier {
 
     /// A snapshot of the key cache (no I/O).
     pub fn health(&self) -> JwksHealth {
-        let st = self.inner.state.read().unwrap_or_else(PoisonError::into_inner);
+        let st = self
+            .inner
+            .state
+            .read()
+            .unwrap_or_else(PoisonError::into_inner);
         JwksHealth {
             keys: st.keys.as_ref().map_or(0, |k| k.usable_count()),
             last_refresh_ok: st.last_ok,
@@ -336,7 +392,8 @@ impl Verifier {
                 let wait = if ok {
                     cfg.refresh_interval
                 } else {
-                    cfg.refresh_interval.min(cfg.unknown_kid_cooldown.max(Duration::from_secs(1)))
+                    cfg.refresh_interval
+                        .min(cfg.unknown_kid_cooldown.max(Duration::from_secs(1)))
                 };
                 drop(verifier);
                 tokio::time::sleep(wait).await;

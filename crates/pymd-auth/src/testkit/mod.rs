@@ -162,7 +162,8 @@ pub(crate) enum Signer {
 /// EMSA-PKCS1-v1_5 encoding of SHA-256(msg) for a `k`-byte modulus.
 fn pkcs1_sha256_encoded(msg: &[u8], k: usize) -> Vec<u8> {
     const PREFIX: [u8; 19] = [
-        0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01, 0x05, 0x00, 0x04, 0x20,
+        0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01,
+        0x05, 0x00, 0x04, 0x20,
     ];
     let h = Sha256::digest(msg);
     let t_len = PREFIX.len() + h.len();
@@ -253,6 +254,8 @@ struct IssuerState {
     down: bool,
     jwks_delay: Duration,
     jwks_override: Option<Value>,
+    jwks_raw: Option<(u16, String)>,
+    discovery_override: Option<Value>,
     next_rotation: usize,
 }
 
@@ -273,7 +276,12 @@ impl Shared {
         if let Some(v) = &st.jwks_override {
             return v.clone();
         }
-        let mut keys: Vec<Value> = st.keys.iter().filter(|k| k.published).map(|k| rsa_jwk(&k.key, &k.kid)).collect();
+        let mut keys: Vec<Value> = st
+            .keys
+            .iter()
+            .filter(|k| k.published)
+            .map(|k| rsa_jwk(&k.key, &k.kid))
+            .collect();
         keys.extend(decoy_jwks());
         json!({ "keys": keys })
     }
@@ -328,23 +336,31 @@ fn decoy_jwks() -> Vec<Value> {
 
 async fn discovery_handler(State(shared): State<Arc<Shared>>) -> Response {
     shared.discovery_fetches.fetch_add(1, Ordering::SeqCst);
-    if shared.lock().down {
+    let (down, doc) = {
+        let st = shared.lock();
+        (st.down, st.discovery_override.clone())
+    };
+    if down {
         return (StatusCode::SERVICE_UNAVAILABLE, "down").into_response();
     }
-    axum::Json(shared.discovery()).into_response()
+    axum::Json(doc.unwrap_or_else(|| shared.discovery())).into_response()
 }
 
 async fn jwks_handler(State(shared): State<Arc<Shared>>) -> Response {
     shared.jwks_fetches.fetch_add(1, Ordering::SeqCst);
-    let (down, delay) = {
+    let (down, delay, raw) = {
         let st = shared.lock();
-        (st.down, st.jwks_delay)
+        (st.down, st.jwks_delay, st.jwks_raw.clone())
     };
     if !delay.is_zero() {
         tokio::time::sleep(delay).await;
     }
     if down {
         return (StatusCode::SERVICE_UNAVAILABLE, "down").into_response();
+    }
+    if let Some((status, body)) = raw {
+        let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        return (status, body).into_response();
     }
     axum::Json(shared.jwks()).into_response()
 }
@@ -359,7 +375,9 @@ pub struct TestIssuer {
 
 impl std::fmt::Debug for TestIssuer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TestIssuer").field("issuer", &self.shared.issuer).finish_non_exhaustive()
+        f.debug_struct("TestIssuer")
+            .field("issuer", &self.shared.issuer)
+            .finish_non_exhaustive()
     }
 }
 
@@ -386,11 +404,17 @@ impl TestIssuer {
         let shared = Arc::new(Shared {
             issuer: format!("http://{addr}/"),
             state: Mutex::new(IssuerState {
-                keys: vec![PublishedKey { kid: "test-key-1".into(), key: pool(0), published: true }],
+                keys: vec![PublishedKey {
+                    kid: "test-key-1".into(),
+                    key: pool(0),
+                    published: true,
+                }],
                 signing: 0,
                 down: false,
                 jwks_delay: Duration::ZERO,
                 jwks_override: None,
+                jwks_raw: None,
+                discovery_override: None,
                 next_rotation: 0,
             }),
             jwks_fetches: AtomicUsize::new(0),
@@ -403,7 +427,11 @@ impl TestIssuer {
         let server = tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
         });
-        TestIssuer { shared, addr, server }
+        TestIssuer {
+            shared,
+            addr,
+            server,
+        }
     }
 
     /// The socket address the issuer listens on.
@@ -501,7 +529,11 @@ impl TestIssuer {
     /// Signs raw header and payload bytes with RS256 and the current key (for duplicate
     /// members, invalid UTF-8 and other things `serde_json::Value` cannot express).
     pub fn sign_raw(&self, header: &[u8], payload: &[u8]) -> String {
-        compact(header, payload, &Signer::Rsa(self.current_key(), &aws_lc_rs::signature::RSA_PKCS1_SHA256))
+        compact(
+            header,
+            payload,
+            &Signer::Rsa(self.current_key(), &aws_lc_rs::signature::RSA_PKCS1_SHA256),
+        )
     }
 
     /// Signs raw bytes with RS256 and the key published under `kid` (even if revoked).
@@ -509,15 +541,26 @@ impl TestIssuer {
     pub fn sign_raw_with_kid(&self, kid: &str, header: &[u8], payload: &[u8]) -> Option<String> {
         let key = {
             let st = self.shared.lock();
-            st.keys.iter().find(|k| k.kid == kid).map(|k| Arc::clone(&k.key))?
+            st.keys
+                .iter()
+                .find(|k| k.kid == kid)
+                .map(|k| Arc::clone(&k.key))?
         };
-        Some(compact(header, payload, &Signer::Rsa(key, &aws_lc_rs::signature::RSA_PKCS1_SHA256)))
+        Some(compact(
+            header,
+            payload,
+            &Signer::Rsa(key, &aws_lc_rs::signature::RSA_PKCS1_SHA256),
+        ))
     }
 
     /// A valid token signed with the key `kid` (even if revoked), for rotation tests.
     pub fn token_with_kid(&self, kid: &str, sub: &str, permissions: &[&str]) -> Option<String> {
         let header = json!({"alg": "RS256", "typ": "JWT", "kid": kid});
-        self.sign_raw_with_kid(kid, &to_bytes(&header), &to_bytes(&self.claims(sub, permissions)))
+        self.sign_raw_with_kid(
+            kid,
+            &to_bytes(&header),
+            &to_bytes(&self.claims(sub, permissions)),
+        )
     }
 
     /// Number of JWKS requests received (including those answered 503).
@@ -545,6 +588,22 @@ impl TestIssuer {
         self.shared.lock().jwks_override = jwks;
     }
 
+    /// Answer JWKS requests with this status and body instead (`None` restores the JWKS);
+    /// for HTML pages, huge bodies and error statuses.
+    pub fn set_jwks_raw_response(&self, response: Option<(u16, String)>) {
+        self.shared.lock().jwks_raw = response;
+    }
+
+    /// Serve this document as the discovery document (`None` restores the real one).
+    pub fn set_discovery_override(&self, doc: Option<Value>) {
+        self.shared.lock().discovery_override = doc;
+    }
+
+    /// The discovery document the issuer serves by default.
+    pub fn discovery_document(&self) -> Value {
+        self.shared.discovery()
+    }
+
     /// The JWKS document currently served.
     pub fn jwks(&self) -> Value {
         self.shared.jwks()
@@ -566,7 +625,11 @@ impl TestIssuer {
         };
         st.next_rotation += 1;
         let kid = format!("test-key-{}", st.keys.len() + 1);
-        st.keys.push(PublishedKey { kid: kid.clone(), key, published: true });
+        st.keys.push(PublishedKey {
+            kid: kid.clone(),
+            key,
+            published: true,
+        });
         st.signing = st.keys.len() - 1;
         kid
     }
