@@ -82,6 +82,8 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 
 /// Builds the whole application for `state`.
 pub fn build_app(state: AppState) -> Router {
+    // Install the recorder before anything records, whoever embeds the app.
+    let _ = crate::telemetry::metrics_handle();
     let (api, spec) = api_routes();
     let spec_json = spec.to_json().unwrap_or_else(|_| "{}".to_owned());
     let x_request_id = HeaderName::from_static("x-request-id");
@@ -92,9 +94,10 @@ pub fn build_app(state: AppState) -> Router {
             ([(header::CONTENT_TYPE, "application/json")], spec_json.clone())
         }))
         .route("/metrics", get(metrics))
-        .route("/", get(landing))
+        .merge(crate::web::router())
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(middleware::from_fn(refuse_form_body_tokens))
         .layer(middleware::from_fn_with_state(state.clone(), record_metrics))
         .layer(cors(&state))
         .layer(middleware::from_fn(move |req, next| security_headers(https, req, next)))
@@ -131,20 +134,48 @@ pub async fn serve(
     .await
 }
 
+/// RFC 6750 §2.2 (a token in a form body) is not supported: such a request gets 400
+/// `invalid_request` whatever else it carries, before any authentication. Other bodies pass
+/// through untouched.
+async fn refuse_form_body_tokens(req: Request, next: Next) -> Response {
+    let is_form = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+        });
+    if !is_form {
+        return next.run(req).await;
+    }
+    let (parts, body) = req.into_parts();
+    let bytes = match axum::body::to_bytes(body, MAX_BODY_BYTES).await {
+        Ok(bytes) => bytes,
+        Err(_) => {
+            return crate::error::ApiError::PayloadTooLarge("the request body is too large".into())
+                .into_response();
+        }
+    };
+    if url::form_urlencoded::parse(&bytes).any(|(k, _)| k == "access_token") {
+        return crate::error::ApiError::InvalidRequest(
+            "access tokens are accepted only in the Authorization header".into(),
+        )
+        .into_response();
+    }
+    next.run(Request::from_parts(parts, axum::body::Body::from(bytes)))
+        .await
+}
+
 fn panic_response() -> Response {
     crate::error::ApiError::Internal("handler panicked".into()).into_response()
 }
 
 async fn not_found() -> crate::error::ApiError {
     crate::error::ApiError::NotFound
-}
-
-async fn landing() -> impl IntoResponse {
-    axum::response::Html(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>PyMD</title></head>\
-         <body><h1>PyMD</h1><p>Markdown documents behind Auth0.</p>\
-         <p>API: <a href=\"/api/openapi.json\">/api/openapi.json</a></p></body></html>",
-    )
 }
 
 async fn metrics() -> Response {

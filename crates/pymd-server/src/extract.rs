@@ -64,8 +64,13 @@ where
 /// [`ApiError::Validation`] naming the field for wrong types, missing or unknown fields.
 pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     let de = &mut serde_json::Deserializer::from_slice(bytes);
-    match serde_path_to_error::deserialize::<_, T>(de) {
-        Ok(v) => Ok(v),
+    match serde_path_to_error::deserialize::<_, T>(&mut *de) {
+        Ok(v) => de.end().map(|()| v).map_err(|e| {
+            ApiError::InvalidRequest(format!(
+                "the body is not valid JSON ({})",
+                strip_position(&e.to_string())
+            ))
+        }),
         Err(err) => {
             let path = err.path().to_string();
             let inner = err.into_inner();
@@ -158,6 +163,24 @@ mod tests {
             parse::<Doc>(b"\xff\xfe"),
             Err(ApiError::InvalidRequest(_))
         ));
+    }
+
+    #[test]
+    fn characters_after_the_json_value_are_an_invalid_request() {
+        for body in [
+            r#"{"title":"t","content":"c"}}"#,
+            r#"{"title":"t","content":"c"} garbage"#,
+            r#"{"title":"t","content":"c"}{"title":"u","content":"d"}"#,
+        ] {
+            assert!(
+                matches!(
+                    parse::<Doc>(body.as_bytes()),
+                    Err(ApiError::InvalidRequest(_))
+                ),
+                "{body}"
+            );
+        }
+        assert!(parse::<Doc>(br#" {"title":"t","content":"c"} "#).is_ok());
     }
 
     #[test]

@@ -13,6 +13,7 @@ pub mod routes;
 pub mod runtime;
 pub mod state;
 pub mod telemetry;
+pub mod web;
 
 pub use app::{build_app, openapi, serve};
 pub use runtime::{IdpWiring, build_state};

@@ -22,6 +22,8 @@ pub struct IdpWiring {
     pub issuer_base_url: Url,
     /// The M2M client for the Management API.
     pub m2m: Option<(String, SecretString)>,
+    /// The regular web application client for the web sign-in.
+    pub web: Option<(String, SecretString)>,
 }
 
 /// Development secrets kept in the data directory, so cookies and webhooks survive restarts.
@@ -113,6 +115,7 @@ pub async fn build_state(
     config: Config,
     idp: IdpWiring,
     internal_token: SecretString,
+    cookie_secret: SecretString,
 ) -> anyhow::Result<AppState> {
     let store = pymd_storage::connect(&config.database_url(), &ConnectOptions::default())
         .await
@@ -128,13 +131,16 @@ pub async fn build_state(
         let path = format!("{}/", issuer.path());
         issuer.set_path(&path);
     }
-    let management = ManagementClient::new(http, issuer, idp.m2m.clone());
+    let management = ManagementClient::new(http.clone(), issuer, idp.m2m.clone());
     Ok(AppState {
         config: Arc::new(config),
         store,
         verifier,
         internal_token: Arc::new(internal_token),
         management: Arc::new(management),
+        web_client: idp.web.map(Arc::new),
+        cookie_secret: Arc::new(cookie_secret),
+        http,
     })
 }
 
@@ -154,6 +160,11 @@ pub async fn run_serve(config: Config) -> anyhow::Result<()> {
         (None, Some(d)) => d.internal_api_token.clone(),
         (None, None) => anyhow::bail!("INTERNAL_API_TOKEN is required"),
     };
+    let cookie_secret = match (&config.secret, &dev) {
+        (Some(s), _) => s.clone(),
+        (None, Some(d)) => d.auth0_secret.clone(),
+        (None, None) => anyhow::bail!("AUTH0_SECRET is required"),
+    };
     let app_listener = tokio::net::TcpListener::bind(config.bind)
         .await
         .with_context(|| format!("binding PYMD_BIND {}", config.bind))?;
@@ -166,6 +177,7 @@ pub async fn run_serve(config: Config) -> anyhow::Result<()> {
                 .m2m_client_id
                 .clone()
                 .zip(config.m2m_client_secret.clone()),
+            web: config.client_id.clone().zip(config.client_secret.clone()),
         },
         crate::config::Idp::DevTenant { bind } => {
             let t = crate::cli::start_embedded_tenant(&config, *bind, &internal_token).await?;
@@ -175,13 +187,18 @@ pub async fn run_serve(config: Config) -> anyhow::Result<()> {
                     t.m2m_client().client_id.clone(),
                     SecretString::from(t.m2m_client().client_secret.clone()),
                 )),
+                web: Some((
+                    t.web_client().client_id.clone(),
+                    SecretString::from(t.web_client().client_secret.clone()),
+                )),
             };
             tenant = Some(t);
             wiring
         }
     };
-    let state = build_state(config.clone(), idp, internal_token).await?;
+    let state = build_state(config.clone(), idp, internal_token, cookie_secret).await?;
     let _refresh = state.verifier.spawn_background_refresh();
+    let _sweeper = spawn_session_sweeper(state.store.clone());
     let _ = crate::telemetry::metrics_handle();
     crate::cli::print_banner(&config, tenant.as_ref());
     let app = crate::build_app(state);
@@ -190,6 +207,25 @@ pub async fn run_serve(config: Config) -> anyhow::Result<()> {
         t.shutdown().await;
     }
     Ok(())
+}
+
+/// Deletes expired sessions every minute and keeps `pymd_active_sessions` current.
+pub fn spawn_session_sweeper(store: Arc<dyn pymd_storage::Store>) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(60));
+        loop {
+            tick.tick().await;
+            let now = pymd_domain::now();
+            match store.delete_expired_sessions(now).await {
+                Ok(n) if n > 0 => tracing::debug!(deleted = n, "expired sessions deleted"),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "could not delete expired sessions"),
+            }
+            if let Ok(n) = store.count_active_sessions(now).await {
+                metrics::gauge!("pymd_active_sessions").set(n as f64);
+            }
+        }
+    })
 }
 
 /// Completes on Ctrl-C or SIGTERM.

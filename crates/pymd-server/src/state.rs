@@ -20,4 +20,11 @@ pub struct AppState {
     pub internal_token: Arc<SecretString>,
     /// Auth0 Management API client (profile changes).
     pub management: Arc<ManagementClient>,
+    /// The regular web application client the web sign-in uses (`AUTH0_CLIENT_ID` /
+    /// `AUTH0_CLIENT_SECRET`, or the dev tenant's).
+    pub web_client: Option<Arc<(String, SecretString)>>,
+    /// 32+ byte secret for cookie and token encryption (`AUTH0_SECRET`, or the dev one).
+    pub cookie_secret: Arc<SecretString>,
+    /// The HTTP client for the IdP (no redirects, bounded timeouts).
+    pub http: reqwest::Client,
 }

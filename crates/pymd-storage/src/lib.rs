@@ -82,6 +82,105 @@ pub struct AuditFilter {
     pub limit: u32,
 }
 
+/// Length of a session id hash (SHA-256).
+pub const SESSION_HASH_LEN: usize = 32;
+
+/// A web session to create (spec §5). The caller hashes the random id it gives the browser and
+/// encrypts the IdP tokens; the store never sees either in the clear.
+#[derive(Clone, PartialEq, Eq)]
+pub struct NewSession {
+    /// SHA-256 of the session id (exactly [`SESSION_HASH_LEN`] bytes); the primary key.
+    pub id_hash: Vec<u8>,
+    /// The signed-in user.
+    pub user_id: UserId,
+    /// The IdP subject (`sub`) the session was opened for.
+    pub subject: String,
+    /// The IdP's session id (`sid` of the ID token), for logout hints.
+    pub idp_sid: Option<String>,
+    /// The encrypted access token.
+    pub access_token: Vec<u8>,
+    /// The encrypted refresh token, when the IdP issued one.
+    pub refresh_token: Option<Vec<u8>>,
+    /// The encrypted ID token.
+    pub id_token: Option<Vec<u8>>,
+    /// When the access token expires.
+    pub access_token_expires_at: OffsetDateTime,
+    /// When the session was created (also its first `last_seen_at`).
+    pub created_at: OffsetDateTime,
+    /// Inactivity after which the session ends, in seconds (> 0).
+    pub idle_timeout_secs: i64,
+    /// Absolute end of the session, whatever the activity.
+    pub expires_at: OffsetDateTime,
+}
+
+impl std::fmt::Debug for NewSession {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewSession")
+            .field("user_id", &self.user_id)
+            .field("subject", &self.subject)
+            .field("access_token_expires_at", &self.access_token_expires_at)
+            .field("created_at", &self.created_at)
+            .field("idle_timeout_secs", &self.idle_timeout_secs)
+            .field("expires_at", &self.expires_at)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A stored web session: what was created plus the last activity.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Session {
+    pub id_hash: Vec<u8>,
+    pub user_id: UserId,
+    pub subject: String,
+    pub idp_sid: Option<String>,
+    pub access_token: Vec<u8>,
+    pub refresh_token: Option<Vec<u8>>,
+    pub id_token: Option<Vec<u8>>,
+    pub access_token_expires_at: OffsetDateTime,
+    pub created_at: OffsetDateTime,
+    /// Last request seen (updated by [`Store::touch_session`]).
+    pub last_seen_at: OffsetDateTime,
+    pub idle_timeout_secs: i64,
+    pub expires_at: OffsetDateTime,
+}
+
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session")
+            .field("user_id", &self.user_id)
+            .field("subject", &self.subject)
+            .field("access_token_expires_at", &self.access_token_expires_at)
+            .field("created_at", &self.created_at)
+            .field("last_seen_at", &self.last_seen_at)
+            .field("idle_timeout_secs", &self.idle_timeout_secs)
+            .field("expires_at", &self.expires_at)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Session {
+    /// When inactivity ends the session: `last_seen_at` + the idle timeout.
+    pub fn idle_expires_at(&self) -> OffsetDateTime {
+        self.last_seen_at + time::Duration::seconds(self.idle_timeout_secs)
+    }
+
+    /// Whether the session has ended at `now` (idle timeout or absolute lifetime reached).
+    pub fn is_expired(&self, now: OffsetDateTime) -> bool {
+        now >= self.expires_at || now >= self.idle_expires_at()
+    }
+}
+
+/// Checks a session hash has the right length.
+pub(crate) fn check_hash(what: &'static str, id_hash: &[u8]) -> Result<(), StoreError> {
+    if id_hash.len() == SESSION_HASH_LEN {
+        Ok(())
+    } else {
+        Err(StoreError::Internal(format!(
+            "{what}: a session hash must be {SESSION_HASH_LEN} bytes"
+        )))
+    }
+}
+
 /// The storage the server needs. Implementations must be safe to share between requests and
 /// between several app instances on one database.
 #[async_trait]
@@ -182,4 +281,46 @@ pub trait Store: Send + Sync + 'static {
     /// # Errors
     /// [`StoreError::Unavailable`] / [`StoreError::Internal`].
     async fn list_audit(&self, filter: &AuditFilter) -> Result<Vec<AuditEvent>, StoreError>;
+
+    /// Stores a new web session (its `last_seen_at` is its `created_at`).
+    ///
+    /// # Errors
+    /// [`StoreError::Internal`] when a session with this hash already exists (a fresh 256-bit
+    /// id never collides, so this only refuses reuse), for a hash that is not
+    /// [`SESSION_HASH_LEN`] bytes, an unknown user or a non-positive idle timeout;
+    /// [`StoreError::Unavailable`] when the database cannot be reached.
+    async fn create_session(&self, session: &NewSession) -> Result<(), StoreError>;
+
+    /// The session with this id hash, whether or not it has expired (check
+    /// [`Session::is_expired`]).
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] / [`StoreError::Internal`].
+    async fn find_session(&self, id_hash: &[u8]) -> Result<Option<Session>, StoreError>;
+
+    /// Records activity: sets `last_seen_at` to `now` if that is later than the stored value
+    /// (never moves it back, never extends the absolute `expires_at`). Returns whether the
+    /// session exists.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] / [`StoreError::Internal`].
+    async fn touch_session(&self, id_hash: &[u8], now: OffsetDateTime) -> Result<bool, StoreError>;
+
+    /// Deletes the session. Returns whether a row was deleted (deleting twice is not an error).
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] / [`StoreError::Internal`].
+    async fn delete_session(&self, id_hash: &[u8]) -> Result<bool, StoreError>;
+
+    /// Deletes every session that has expired at `now` (idle or absolute) and returns how many.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] / [`StoreError::Internal`].
+    async fn delete_expired_sessions(&self, now: OffsetDateTime) -> Result<u64, StoreError>;
+
+    /// How many sessions are live at `now` (for `pymd_active_sessions`).
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] / [`StoreError::Internal`].
+    async fn count_active_sessions(&self, now: OffsetDateTime) -> Result<u64, StoreError>;
 }

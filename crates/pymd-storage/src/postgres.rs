@@ -20,7 +20,8 @@ use uuid::Uuid;
 use crate::error::{map_migrate, map_sqlx};
 use crate::page::page_of;
 use crate::{
-    AuditEvent, AuditFilter, ConnectOptions, DocumentPage, NewAuditEvent, Store, StoreError,
+    AuditEvent, AuditFilter, ConnectOptions, DocumentPage, NewAuditEvent, NewSession, Session,
+    Store, StoreError, check_hash,
 };
 
 /// The PostgreSQL implementation of [`Store`].
@@ -155,6 +156,60 @@ impl From<AuditRow> for AuditEvent {
 fn utc(t: OffsetDateTime) -> OffsetDateTime {
     t.to_offset(time::UtcOffset::UTC)
 }
+
+#[derive(sqlx::FromRow)]
+struct SessionRow {
+    id_hash: Vec<u8>,
+    user_id: Uuid,
+    subject: String,
+    idp_sid: Option<String>,
+    access_token: Vec<u8>,
+    refresh_token: Option<Vec<u8>>,
+    id_token: Option<Vec<u8>>,
+    access_token_expires_at: OffsetDateTime,
+    created_at: OffsetDateTime,
+    last_seen_at: OffsetDateTime,
+    idle_timeout_secs: i64,
+    expires_at: OffsetDateTime,
+}
+
+impl From<SessionRow> for Session {
+    fn from(r: SessionRow) -> Self {
+        Session {
+            id_hash: r.id_hash,
+            user_id: UserId(r.user_id),
+            subject: r.subject,
+            idp_sid: r.idp_sid,
+            access_token: r.access_token,
+            refresh_token: r.refresh_token,
+            id_token: r.id_token,
+            access_token_expires_at: utc(r.access_token_expires_at),
+            created_at: utc(r.created_at),
+            last_seen_at: utc(r.last_seen_at),
+            idle_timeout_secs: r.idle_timeout_secs,
+            expires_at: utc(r.expires_at),
+        }
+    }
+}
+
+const INSERT_SESSION: &str = "INSERT INTO sessions (id_hash, user_id, subject, idp_sid, access_token, refresh_token, id_token, \
+       access_token_expires_at, created_at, last_seen_at, idle_timeout_secs, expires_at) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10, $11)";
+
+const SELECT_SESSION: &str = "SELECT id_hash, user_id, subject, idp_sid, access_token, refresh_token, id_token, \
+       access_token_expires_at, created_at, last_seen_at, idle_timeout_secs, expires_at \
+     FROM sessions WHERE id_hash = $1";
+
+const TOUCH_SESSION: &str =
+    "UPDATE sessions SET last_seen_at = GREATEST(last_seen_at, $2) WHERE id_hash = $1";
+
+const DELETE_SESSION: &str = "DELETE FROM sessions WHERE id_hash = $1";
+
+const DELETE_EXPIRED_SESSIONS: &str = "DELETE FROM sessions \
+     WHERE expires_at <= $1 OR last_seen_at + make_interval(secs => idle_timeout_secs) <= $1";
+
+const COUNT_ACTIVE_SESSIONS: &str = "SELECT COUNT(*) FROM sessions \
+     WHERE expires_at > $1 AND last_seen_at + make_interval(secs => idle_timeout_secs) > $1";
 
 // Column lists are spelled out in each statement: sqlx 0.9 only takes `&'static str` SQL.
 
@@ -472,5 +527,79 @@ impl Store for PgStore {
             .await
             .map(|rows| rows.into_iter().map(AuditEvent::from).collect())
             .map_err(|e| map_sqlx("list_audit", e))
+    }
+
+    async fn create_session(&self, session: &NewSession) -> Result<(), StoreError> {
+        check_hash("create_session", &session.id_hash)?;
+        if session.idle_timeout_secs <= 0 {
+            return Err(StoreError::Internal(
+                "create_session: the idle timeout must be positive".into(),
+            ));
+        }
+        sqlx::query(INSERT_SESSION)
+            .bind(&session.id_hash)
+            .bind(session.user_id.0)
+            .bind(&session.subject)
+            .bind(&session.idp_sid)
+            .bind(&session.access_token)
+            .bind(&session.refresh_token)
+            .bind(&session.id_token)
+            .bind(session.access_token_expires_at)
+            .bind(session.created_at)
+            .bind(session.idle_timeout_secs)
+            .bind(session.expires_at)
+            .execute(&self.pool)
+            .await
+            .map(|_| ())
+            .map_err(|e| map_sqlx("create_session", e))
+    }
+
+    async fn find_session(&self, id_hash: &[u8]) -> Result<Option<Session>, StoreError> {
+        check_hash("find_session", id_hash)?;
+        sqlx::query_as::<_, SessionRow>(SELECT_SESSION)
+            .bind(id_hash)
+            .fetch_optional(&self.pool)
+            .await
+            .map(|r| r.map(Session::from))
+            .map_err(|e| map_sqlx("find_session", e))
+    }
+
+    async fn touch_session(&self, id_hash: &[u8], now: OffsetDateTime) -> Result<bool, StoreError> {
+        check_hash("touch_session", id_hash)?;
+        sqlx::query(TOUCH_SESSION)
+            .bind(id_hash)
+            .bind(now)
+            .execute(&self.pool)
+            .await
+            .map(|r| r.rows_affected() > 0)
+            .map_err(|e| map_sqlx("touch_session", e))
+    }
+
+    async fn delete_session(&self, id_hash: &[u8]) -> Result<bool, StoreError> {
+        check_hash("delete_session", id_hash)?;
+        sqlx::query(DELETE_SESSION)
+            .bind(id_hash)
+            .execute(&self.pool)
+            .await
+            .map(|r| r.rows_affected() > 0)
+            .map_err(|e| map_sqlx("delete_session", e))
+    }
+
+    async fn delete_expired_sessions(&self, now: OffsetDateTime) -> Result<u64, StoreError> {
+        sqlx::query(DELETE_EXPIRED_SESSIONS)
+            .bind(now)
+            .execute(&self.pool)
+            .await
+            .map(|r| r.rows_affected())
+            .map_err(|e| map_sqlx("delete_expired_sessions", e))
+    }
+
+    async fn count_active_sessions(&self, now: OffsetDateTime) -> Result<u64, StoreError> {
+        let n: i64 = sqlx::query_scalar(COUNT_ACTIVE_SESSIONS)
+            .bind(now)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(|e| map_sqlx("count_active_sessions", e))?;
+        Ok(u64::try_from(n).unwrap_or(0))
     }
 }

@@ -22,7 +22,8 @@ use uuid::Uuid;
 use crate::error::map_sqlx;
 use crate::page::page_of;
 use crate::{
-    AuditEvent, AuditFilter, ConnectOptions, DocumentPage, NewAuditEvent, Store, StoreError,
+    AuditEvent, AuditFilter, ConnectOptions, DocumentPage, NewAuditEvent, NewSession, Session,
+    Store, StoreError, check_hash,
 };
 
 /// How long a writer waits for SQLite's write lock before giving up (then `Unavailable`).
@@ -185,6 +186,60 @@ impl AuditRow {
         })
     }
 }
+
+#[derive(sqlx::FromRow)]
+struct SessionRow {
+    id_hash: Vec<u8>,
+    user_id: Uuid,
+    subject: String,
+    idp_sid: Option<String>,
+    access_token: Vec<u8>,
+    refresh_token: Option<Vec<u8>>,
+    id_token: Option<Vec<u8>>,
+    access_token_expires_at: i64,
+    created_at: i64,
+    last_seen_at: i64,
+    idle_timeout_secs: i64,
+    expires_at: i64,
+}
+
+impl From<SessionRow> for Session {
+    fn from(r: SessionRow) -> Self {
+        Session {
+            id_hash: r.id_hash,
+            user_id: UserId(r.user_id),
+            subject: r.subject,
+            idp_sid: r.idp_sid,
+            access_token: r.access_token,
+            refresh_token: r.refresh_token,
+            id_token: r.id_token,
+            access_token_expires_at: from_micros(r.access_token_expires_at),
+            created_at: from_micros(r.created_at),
+            last_seen_at: from_micros(r.last_seen_at),
+            idle_timeout_secs: r.idle_timeout_secs,
+            expires_at: from_micros(r.expires_at),
+        }
+    }
+}
+
+const INSERT_SESSION: &str = "INSERT INTO sessions (id_hash, user_id, subject, idp_sid, access_token, refresh_token, id_token, \
+       access_token_expires_at, created_at, last_seen_at, idle_timeout_secs, expires_at) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10, $11)";
+
+const SELECT_SESSION: &str = "SELECT id_hash, user_id, subject, idp_sid, access_token, refresh_token, id_token, \
+       access_token_expires_at, created_at, last_seen_at, idle_timeout_secs, expires_at \
+     FROM sessions WHERE id_hash = $1";
+
+const TOUCH_SESSION: &str =
+    "UPDATE sessions SET last_seen_at = MAX(last_seen_at, $2) WHERE id_hash = $1";
+
+const DELETE_SESSION: &str = "DELETE FROM sessions WHERE id_hash = $1";
+
+const DELETE_EXPIRED_SESSIONS: &str = "DELETE FROM sessions \
+     WHERE expires_at <= $1 OR last_seen_at + idle_timeout_secs * 1000000 <= $1";
+
+const COUNT_ACTIVE_SESSIONS: &str = "SELECT COUNT(*) FROM sessions \
+     WHERE expires_at > $1 AND last_seen_at + idle_timeout_secs * 1000000 > $1";
 
 // Column lists are spelled out in each statement: sqlx 0.9 only takes `&'static str` SQL.
 
@@ -505,5 +560,83 @@ impl Store for SqliteStore {
             .await
             .map_err(|e| map_sqlx("list_audit", e))?;
         rows.into_iter().map(AuditRow::into_event).collect()
+    }
+
+    async fn create_session(&self, session: &NewSession) -> Result<(), StoreError> {
+        check_hash("create_session", &session.id_hash)?;
+        if session.idle_timeout_secs <= 0 {
+            return Err(StoreError::Internal(
+                "create_session: the idle timeout must be positive".into(),
+            ));
+        }
+        sqlx::query(INSERT_SESSION)
+            .bind(&session.id_hash)
+            .bind(session.user_id.0)
+            .bind(&session.subject)
+            .bind(&session.idp_sid)
+            .bind(&session.access_token)
+            .bind(&session.refresh_token)
+            .bind(&session.id_token)
+            .bind(micros(session.access_token_expires_at))
+            .bind(micros(session.created_at))
+            .bind(session.idle_timeout_secs)
+            .bind(micros(session.expires_at))
+            .execute(&self.pool)
+            .await
+            .map(|_| ())
+            .map_err(|e| map_sqlx("create_session", e))
+    }
+
+    async fn find_session(&self, id_hash: &[u8]) -> Result<Option<Session>, StoreError> {
+        check_hash("find_session", id_hash)?;
+        sqlx::query_as::<_, SessionRow>(SELECT_SESSION)
+            .bind(id_hash)
+            .fetch_optional(&self.pool)
+            .await
+            .map(|r| r.map(Session::from))
+            .map_err(|e| map_sqlx("find_session", e))
+    }
+
+    async fn touch_session(
+        &self,
+        id_hash: &[u8],
+        now: time::OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        check_hash("touch_session", id_hash)?;
+        sqlx::query(TOUCH_SESSION)
+            .bind(id_hash)
+            .bind(micros(now))
+            .execute(&self.pool)
+            .await
+            .map(|r| r.rows_affected() > 0)
+            .map_err(|e| map_sqlx("touch_session", e))
+    }
+
+    async fn delete_session(&self, id_hash: &[u8]) -> Result<bool, StoreError> {
+        check_hash("delete_session", id_hash)?;
+        sqlx::query(DELETE_SESSION)
+            .bind(id_hash)
+            .execute(&self.pool)
+            .await
+            .map(|r| r.rows_affected() > 0)
+            .map_err(|e| map_sqlx("delete_session", e))
+    }
+
+    async fn delete_expired_sessions(&self, now: time::OffsetDateTime) -> Result<u64, StoreError> {
+        sqlx::query(DELETE_EXPIRED_SESSIONS)
+            .bind(micros(now))
+            .execute(&self.pool)
+            .await
+            .map(|r| r.rows_affected())
+            .map_err(|e| map_sqlx("delete_expired_sessions", e))
+    }
+
+    async fn count_active_sessions(&self, now: time::OffsetDateTime) -> Result<u64, StoreError> {
+        let n: i64 = sqlx::query_scalar(COUNT_ACTIVE_SESSIONS)
+            .bind(micros(now))
+            .fetch_one(&self.pool)
+            .await
+            .map_err(|e| map_sqlx("count_active_sessions", e))?;
+        Ok(u64::try_from(n).unwrap_or(0))
     }
 }

@@ -2,7 +2,7 @@
 //! applies the Deploy CLI keyword replacement (`##ISSUER##`, `##APP_BASE_URL##`) and checks
 //! every cross-reference, so a broken file stops the tenant at start with `file:line:col`.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 
 use serde::Deserialize;
@@ -411,7 +411,10 @@ impl fmt::Debug for ClientConfig {
         f.debug_struct("ClientConfig")
             .field("name", &self.name)
             .field("client_id", &self.client_id)
-            .field("client_secret", &self.client_secret.as_ref().map(|_| "<redacted>"))
+            .field(
+                "client_secret",
+                &self.client_secret.as_ref().map(|_| "<redacted>"),
+            )
             .field("app_type", &self.app_type)
             .field("grant_types", &self.grant_types)
             .finish_non_exhaustive()
@@ -657,7 +660,12 @@ pub fn parse_tenant(
         TenantFileError {
             line,
             column,
-            reason: e.to_string().split(" at line ").next().unwrap_or("").to_string(),
+            reason: e
+                .to_string()
+                .split(" at line ")
+                .next()
+                .unwrap_or("")
+                .to_string(),
         }
     })?;
     resolve(root, &text, issuer)
@@ -683,7 +691,11 @@ fn resolve(root: FileRoot, text: &str, issuer: String) -> Result<TenantConfig, T
             ));
         }
         if !seen_names.insert(c.name.clone()) {
-            return Err(loc.at("clients", &c.name, format!("duplicate client name \"{}\"", c.name)));
+            return Err(loc.at(
+                "clients",
+                &c.name,
+                format!("duplicate client name \"{}\"", c.name),
+            ));
         }
         let app_type = c.app_type.as_str();
         if !["regular_web", "spa", "native", "non_interactive"].contains(&app_type) {
@@ -712,7 +724,10 @@ fn resolve(root: FileRoot, text: &str, issuer: String) -> Result<TenantConfig, T
             return Err(loc.at(
                 "clients",
                 &c.client_id,
-                format!("client \"{}\" uses a secret method but has no client_secret", c.name),
+                format!(
+                    "client \"{}\" uses a secret method but has no client_secret",
+                    c.name
+                ),
             ));
         }
         let grant_types = c.grant_types.clone().unwrap_or_else(|| match app_type {
@@ -781,7 +796,12 @@ fn resolve(root: FileRoot, text: &str, issuer: String) -> Result<TenantConfig, T
                 Some(rt.and_then(|r| r.idle_token_lifetime).unwrap_or(2_592_000))
             },
         };
-        let _ = (&c.description, c.is_first_party, c.oidc_conformant, &c.web_origins);
+        let _ = (
+            &c.description,
+            c.is_first_party,
+            c.oidc_conformant,
+            &c.web_origins,
+        );
         clients.push(ClientConfig {
             name: c.name.clone(),
             client_id: c.client_id.clone(),
@@ -809,7 +829,11 @@ fn resolve(root: FileRoot, text: &str, issuer: String) -> Result<TenantConfig, T
     // Resource servers.
     let mut resource_servers: Vec<ResourceServerConfig> = Vec::new();
     for r in &root.resourceServers {
-        if r.identifier == mgmt_audience || resource_servers.iter().any(|x| x.identifier == r.identifier) {
+        if r.identifier == mgmt_audience
+            || resource_servers
+                .iter()
+                .any(|x| x.identifier == r.identifier)
+        {
             return Err(loc.at(
                 "resourceServers",
                 &r.identifier,
@@ -830,7 +854,9 @@ fn resolve(root: FileRoot, text: &str, issuer: String) -> Result<TenantConfig, T
             return Err(loc.at(
                 "resourceServers",
                 dialect,
-                format!("unsupported token_dialect \"{dialect}\" (access_token or access_token_authz)"),
+                format!(
+                    "unsupported token_dialect \"{dialect}\" (access_token or access_token_authz)"
+                ),
             ));
         }
         let lifetime = r.token_lifetime.unwrap_or(86_400);
@@ -939,7 +965,10 @@ fn resolve(root: FileRoot, text: &str, issuer: String) -> Result<TenantConfig, T
                     ),
                 ));
             }
-            permissions.push((p.resource_server_identifier.clone(), p.permission_name.clone()));
+            permissions.push((
+                p.resource_server_identifier.clone(),
+                p.permission_name.clone(),
+            ));
         }
         roles.push(RoleConfig {
             id: stable_id("rol_", &r.name),
@@ -963,10 +992,16 @@ fn resolve(root: FileRoot, text: &str, issuer: String) -> Result<TenantConfig, T
             if let Some(s) = &db.strategy
                 && s != "auth0"
             {
-                return Err(loc.at("databases", s, format!("unsupported strategy \"{s}\" (only auth0)")));
+                return Err(loc.at(
+                    "databases",
+                    s,
+                    format!("unsupported strategy \"{s}\" (only auth0)"),
+                ));
             }
             let opts = db.options.as_ref();
-            let level = opts.and_then(|o| o.passwordPolicy.as_deref()).unwrap_or("good");
+            let level = opts
+                .and_then(|o| o.passwordPolicy.as_deref())
+                .unwrap_or("good");
             let min_length = opts
                 .and_then(|o| o.password_complexity_options.as_ref())
                 .and_then(|c| c.min_length);
@@ -974,7 +1009,9 @@ fn resolve(root: FileRoot, text: &str, issuer: String) -> Result<TenantConfig, T
                 return Err(loc.at(
                     "databases",
                     level,
-                    format!("unknown passwordPolicy \"{level}\" (none, low, fair, good or excellent)"),
+                    format!(
+                        "unknown passwordPolicy \"{level}\" (none, low, fair, good or excellent)"
+                    ),
                 ));
             };
             let mut enabled = Vec::new();
@@ -1014,23 +1051,35 @@ fn resolve(root: FileRoot, text: &str, issuer: String) -> Result<TenantConfig, T
         .and_then(|b| b.mode.as_deref())
         .unwrap_or("count_per_identifier_and_ip");
     if !["count_per_identifier_and_ip", "count_per_identifier"].contains(&mode) {
-        return Err(loc.at("attackProtection", mode, format!("unknown brute-force mode \"{mode}\"")));
+        return Err(loc.at(
+            "attackProtection",
+            mode,
+            format!("unknown brute-force mode \"{mode}\""),
+        ));
     }
     let max_attempts = bf.and_then(|b| b.max_attempts).unwrap_or(10);
     if !(1..=100).contains(&max_attempts) {
-        return Err(loc.at("attackProtection", "max_attempts", "max_attempts must be between 1 and 100"));
+        return Err(loc.at(
+            "attackProtection",
+            "max_attempts",
+            "max_attempts must be between 1 and 100",
+        ));
     }
     let breached = ap.and_then(|a| a.breachedPasswordDetection.as_ref());
     let _ = ap.and_then(|a| a.suspiciousIpThrottling.as_ref());
     let attack_protection = AttackProtectionConfig {
         brute_force_enabled: bf.and_then(|b| b.enabled).unwrap_or(true)
-            && bf.map(|b| b.shields.is_empty() || b.shields.iter().any(|s| s == "block")).unwrap_or(true)
+            && bf
+                .map(|b| b.shields.is_empty() || b.shields.iter().any(|s| s == "block"))
+                .unwrap_or(true)
             && database.brute_force_protection,
         max_attempts,
         per_identifier_only: mode == "count_per_identifier",
         allowlist: bf.map(|b| b.allowlist.clone()).unwrap_or_default(),
         breached_password_block: breached.and_then(|b| b.enabled).unwrap_or(false)
-            && breached.map(|b| b.shields.iter().any(|s| s == "block")).unwrap_or(false),
+            && breached
+                .map(|b| b.shields.iter().any(|s| s == "block"))
+                .unwrap_or(false),
     };
 
     // Tenant settings.
@@ -1038,15 +1087,26 @@ fn resolve(root: FileRoot, text: &str, issuer: String) -> Result<TenantConfig, T
     if let Some(aud) = &t.default_audience
         && scopes_of(aud).is_none()
     {
-        return Err(loc.at("tenant", aud, format!("default_audience \"{aud}\" is not a resource server")));
+        return Err(loc.at(
+            "tenant",
+            aud,
+            format!("default_audience \"{aud}\" is not a resource server"),
+        ));
     }
     if let Some(dir) = &t.default_directory
         && dir != &database.name
     {
-        return Err(loc.at("tenant", dir, format!("default_directory \"{dir}\" is not a database connection")));
+        return Err(loc.at(
+            "tenant",
+            dir,
+            format!("default_directory \"{dir}\" is not a database connection"),
+        ));
     }
     let tenant = TenantSettings {
-        friendly_name: t.friendly_name.clone().unwrap_or_else(|| "Dev Tenant".into()),
+        friendly_name: t
+            .friendly_name
+            .clone()
+            .unwrap_or_else(|| "Dev Tenant".into()),
         default_audience: t.default_audience.clone(),
         default_directory: t.default_directory.clone(),
         session_lifetime_secs: (t.session_lifetime.unwrap_or(168.0) * 3600.0) as i64,
@@ -1066,15 +1126,27 @@ fn resolve(root: FileRoot, text: &str, issuer: String) -> Result<TenantConfig, T
     for u in &root.users {
         let email = u.email.trim().to_lowercase();
         if !passwords::looks_like_email(&email) {
-            return Err(loc.at("users", &u.email, format!("\"{}\" is not an email address", u.email)));
+            return Err(loc.at(
+                "users",
+                &u.email,
+                format!("\"{}\" is not an email address", u.email),
+            ));
         }
         if emails.insert(email.clone(), ()).is_some() {
-            return Err(loc.at("users", &u.email, format!("duplicate user email \"{email}\"")));
+            return Err(loc.at(
+                "users",
+                &u.email,
+                format!("duplicate user email \"{email}\""),
+            ));
         }
         let user_id = match &u.user_id {
             Some(id) => {
                 let rest = id.strip_prefix("auth0|").unwrap_or("");
-                if rest.is_empty() || !rest.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
+                if rest.is_empty()
+                    || !rest
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+                {
                     return Err(loc.at(
                         "users",
                         id,
@@ -1083,14 +1155,25 @@ fn resolve(root: FileRoot, text: &str, issuer: String) -> Result<TenantConfig, T
                 }
                 id.clone()
             }
-            None => format!("auth0|{}", crate::util::hex(&crate::util::sha256(email.as_bytes())[..12])),
+            None => format!(
+                "auth0|{}",
+                crate::util::hex(&crate::util::sha256(email.as_bytes())[..12])
+            ),
         };
         if !ids.insert(user_id.clone()) {
-            return Err(loc.at("users", &user_id, format!("duplicate user_id \"{user_id}\"")));
+            return Err(loc.at(
+                "users",
+                &user_id,
+                format!("duplicate user_id \"{user_id}\""),
+            ));
         }
         for r in &u.roles {
             if !roles.iter().any(|x| &x.name == r) {
-                return Err(loc.at("users", r, format!("user \"{email}\" has an unknown role \"{r}\"")));
+                return Err(loc.at(
+                    "users",
+                    r,
+                    format!("user \"{email}\" has an unknown role \"{r}\""),
+                ));
             }
         }
         if let Err(rules) = database.policy.check(&u.password) {
@@ -1133,7 +1216,6 @@ fn resolve(root: FileRoot, text: &str, issuer: String) -> Result<TenantConfig, T
         &root.guardianFactors,
         &root.logStreams,
     );
-    let _: BTreeMap<(), ()> = BTreeMap::new();
 
     Ok(TenantConfig {
         issuer,
@@ -1157,16 +1239,23 @@ mod tests {
 
     #[test]
     fn default_file_parses() {
-        let cfg = parse_tenant(crate::DEFAULT_TENANT_YAML, ISS, APP).expect("default tenant parses");
+        let cfg =
+            parse_tenant(crate::DEFAULT_TENANT_YAML, ISS, APP).expect("default tenant parses");
         assert_eq!(cfg.clients.len(), 2);
         assert_eq!(cfg.users.len(), 3);
         assert_eq!(
             cfg.client_grants[0].audience,
             "http://127.0.0.1:3001/api/v2/"
         );
-        assert_eq!(cfg.client("pymdWebDevClient7Hk2Lq9Xz4Rt8Vw1").map(|c| c.callbacks[0].as_str()),
-            Some("http://localhost:3000/auth/callback"));
-        assert!(cfg.role("admin").is_some_and(|r| r.id.starts_with("rol_") && r.id.len() == 20));
+        assert_eq!(
+            cfg.client("pymdWebDevClient7Hk2Lq9Xz4Rt8Vw1")
+                .map(|c| c.callbacks[0].as_str()),
+            Some("http://localhost:3000/auth/callback")
+        );
+        assert!(
+            cfg.role("admin")
+                .is_some_and(|r| r.id.starts_with("rol_") && r.id.len() == 20)
+        );
     }
 
     fn err(yaml: &str) -> TenantFileError {
@@ -1207,7 +1296,10 @@ mod tests {
         let y = crate::DEFAULT_TENANT_YAML.replace("Bob-Dev-2026!", "bob");
         let e = err(&y);
         assert!(e.reason.contains("password policy"), "{e}");
-        assert!(!e.reason.contains("bob\""), "password must not be echoed: {e}");
+        assert!(
+            !e.reason.contains("bob\""),
+            "password must not be echoed: {e}"
+        );
     }
 
     #[test]

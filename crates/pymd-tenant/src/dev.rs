@@ -28,7 +28,8 @@ pub enum FaultTarget {
     Discovery,
 }
 
-/// Applies an injected fault: sleeps `delay_ms`, then answers `status` if one is set.
+/// Applies an injected fault: sleeps `delay_ms`, then answers `status` if one is set and
+/// it is not a success status.
 pub async fn apply_fault(state: &AppState, target: FaultTarget) -> Option<Response> {
     let fault = {
         let f = state.faults.lock().await;
@@ -41,7 +42,10 @@ pub async fn apply_fault(state: &AppState, target: FaultTarget) -> Option<Respon
     if fault.delay_ms > 0 {
         tokio::time::sleep(Duration::from_millis(fault.delay_ms.min(120_000))).await;
     }
-    let status = StatusCode::from_u16(fault.status?).ok()?;
+    // A 2xx status (or none) means "healthy, after the delay": serve the real answer.
+    let status = StatusCode::from_u16(fault.status?)
+        .ok()
+        .filter(|s| !s.is_success())?;
     Some(match target {
         FaultTarget::Token => oauth_error(status, "server_error", "Injected fault (dev tenant)"),
         _ => (status, axum::Json(json!({"error": "injected fault"}))).into_response(),
@@ -53,16 +57,26 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/keys/rotate", post(rotate))
         .route("/keys/revoke", post(revoke))
-        .route("/faults", post(set_faults).delete(clear_faults).get(get_faults))
+        .route(
+            "/faults",
+            post(set_faults).delete(clear_faults).get(get_faults),
+        )
         .route("/clock", post(set_clock).get(get_clock))
-        .route("/users/{user_id}/revoke-refresh-tokens", post(revoke_user_rts))
+        .route(
+            "/users/{user_id}/revoke-refresh-tokens",
+            post(revoke_user_rts),
+        )
         .route("/token", post(dev_token))
         .route("/logs", get(logs))
         .route("/mailbox", get(mailbox))
 }
 
 fn bad(msg: &str) -> Response {
-    (StatusCode::BAD_REQUEST, axum::Json(json!({"error": "invalid_request", "error_description": msg}))).into_response()
+    (
+        StatusCode::BAD_REQUEST,
+        axum::Json(json!({"error": "invalid_request", "error_description": msg})),
+    )
+        .into_response()
 }
 
 fn json_body(body: &Bytes) -> Result<Value, Response> {
@@ -78,7 +92,11 @@ async fn rotate(State(state): State<AppState>) -> Response {
         Ok(kid) => axum::Json(json!({"kid": kid})).into_response(),
         Err(e) => {
             tracing::error!(error = %e, "key rotation failed");
-            (StatusCode::INTERNAL_SERVER_ERROR, axum::Json(json!({"error": "rotation failed"}))).into_response()
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                axum::Json(json!({"error": "rotation failed"})),
+            )
+                .into_response()
         }
     }
 }
@@ -144,7 +162,8 @@ async fn set_clock(State(state): State<AppState>, body: Bytes) -> Response {
 }
 
 async fn get_clock(State(state): State<AppState>) -> Response {
-    axum::Json(json!({"offset_secs": state.clock.offset(), "now": state.clock.unix()})).into_response()
+    axum::Json(json!({"offset_secs": state.clock.offset(), "now": state.clock.unix()}))
+        .into_response()
 }
 
 async fn revoke_user_rts(State(state): State<AppState>, Path(user_id): Path<String>) -> Response {
@@ -164,8 +183,17 @@ async fn dev_token(State(state): State<AppState>, body: Bytes) -> Response {
         .get("client_id")
         .and_then(Value::as_str)
         .map(str::to_string)
-        .or_else(|| state.cfg.first_client_of_type("regular_web").map(|c| c.client_id.clone()));
-    let Some(client) = client_id.as_deref().and_then(|id| state.cfg.client(id)).cloned() else {
+        .or_else(|| {
+            state
+                .cfg
+                .first_client_of_type("regular_web")
+                .map(|c| c.client_id.clone())
+        });
+    let Some(client) = client_id
+        .as_deref()
+        .and_then(|id| state.cfg.client(id))
+        .cloned()
+    else {
         return bad("unknown client_id");
     };
     let audience = match v.get("audience").and_then(Value::as_str) {
@@ -181,7 +209,10 @@ async fn dev_token(State(state): State<AppState>, body: Bytes) -> Response {
         Some(s) => split_scope(s),
         None => {
             let mut s = split_scope("openid profile email");
-            if let Some(rs) = audience.as_deref().and_then(|a| state.cfg.resource_server(a)) {
+            if let Some(rs) = audience
+                .as_deref()
+                .and_then(|a| state.cfg.resource_server(a))
+            {
                 s.extend(rs.scopes.iter().map(|(v, _)| v.clone()));
             }
             s
@@ -192,7 +223,9 @@ async fn dev_token(State(state): State<AppState>, body: Bytes) -> Response {
         None => {
             return (
                 StatusCode::NOT_FOUND,
-                axum::Json(json!({"error": "not_found", "error_description": "The user does not exist."})),
+                axum::Json(
+                    json!({"error": "not_found", "error_description": "The user does not exist."}),
+                ),
             )
                 .into_response();
         }
@@ -214,7 +247,11 @@ async fn dev_token(State(state): State<AppState>, body: Bytes) -> Response {
         Ok((body, _)) => no_store_json(StatusCode::OK, body),
         Err(e) => {
             tracing::error!(error = %e, "dev token signing failed");
-            oauth_error(StatusCode::INTERNAL_SERVER_ERROR, "server_error", "signing failed")
+            oauth_error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "server_error",
+                "signing failed",
+            )
         }
     }
 }
@@ -223,7 +260,11 @@ async fn logs(State(state): State<AppState>) -> Response {
     axum::Json(Value::Array(state.logs.all())).into_response()
 }
 
-async fn mailbox(State(state): State<AppState>, RawQuery(q): RawQuery, headers: HeaderMap) -> Response {
+async fn mailbox(
+    State(state): State<AppState>,
+    RawQuery(q): RawQuery,
+    headers: HeaderMap,
+) -> Response {
     let mails = state.mailbox.lock().await.clone();
     let want_json = query_params(q.as_deref()).get("format").map(String::as_str) == Some("json")
         || headers
@@ -257,7 +298,11 @@ async fn mailbox(State(state): State<AppState>, RawQuery(q): RawQuery, headers: 
     let body = format!(
         "<h1>Dev mailbox</h1><p class=\"sub\">Emails the dev tenant would have sent.</p>\
 <table><thead><tr><th>To</th><th>Subject</th><th>Verification link</th><th></th></tr></thead><tbody>{}</tbody></table>",
-        if rows.is_empty() { "<tr><td colspan=\"4\">No mail yet.</td></tr>".to_string() } else { rows }
+        if rows.is_empty() {
+            "<tr><td colspan=\"4\">No mail yet.</td></tr>".to_string()
+        } else {
+            rows
+        }
     );
     crate::html::page(StatusCode::OK, "Dev mailbox", &body, true)
 }

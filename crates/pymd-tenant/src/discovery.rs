@@ -57,10 +57,14 @@ fn cached_json(v: serde_json::Value) -> Response {
     let mut r = (StatusCode::OK, axum::Json(v)).into_response();
     r.headers_mut().insert(
         header::CACHE_CONTROL,
-        HeaderValue::from_static("public, max-age=15, stale-while-revalidate=15, stale-if-error=86400"),
+        HeaderValue::from_static(
+            "public, max-age=15, stale-while-revalidate=15, stale-if-error=86400",
+        ),
     );
-    r.headers_mut()
-        .insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
+    r.headers_mut().insert(
+        header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        HeaderValue::from_static("*"),
+    );
     r
 }
 

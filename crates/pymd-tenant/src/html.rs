@@ -36,8 +36,14 @@ pub fn page(status: StatusCode, title: &str, body: &str, wide: bool) -> Response
         ),
     );
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     r
 }
@@ -81,7 +87,10 @@ fn error_block(f: &FormPage<'_>) -> String {
                 .map(|d| format!("<li>{}</li>", esc(d)))
                 .collect();
             if items.is_empty() {
-                format!("<div class=\"error\" role=\"alert\" id=\"error-element\">{}</div>", esc(e))
+                format!(
+                    "<div class=\"error\" role=\"alert\" id=\"error-element\">{}</div>",
+                    esc(e)
+                )
             } else {
                 format!(
                     "<div class=\"error\" role=\"alert\" id=\"error-element\">{}<ul>{items}</ul></div>",
@@ -115,10 +124,7 @@ pub fn login(status: StatusCode, f: &FormPage<'_>) -> Response {
 /// The sign-up form (`POST /u/signup?state=…`).
 pub fn signup(status: StatusCode, f: &FormPage<'_>, policy: &str) -> Response {
     let st = url::form_urlencoded::byte_serialize(f.state.as_bytes()).collect::<String>();
-    let rules: String = policy
-        .lines()
-        .map(|l| format!("{}<br>", esc(l)))
-        .collect();
+    let rules: String = policy.lines().map(|l| format!("{}<br>", esc(l))).collect();
     let body = format!(
         "<h1>Create Your Account</h1><p class=\"sub\">Sign up to {tenant} to continue to {client}.</p>{err}\
 <form method=\"post\" action=\"/u/signup?state={st}\">\

@@ -80,7 +80,10 @@ impl std::fmt::Debug for KeyStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("KeyStore")
             .field("path", &self.path)
-            .field("kids", &self.keys.iter().map(|k| &k.kid).collect::<Vec<_>>())
+            .field(
+                "kids",
+                &self.keys.iter().map(|k| &k.kid).collect::<Vec<_>>(),
+            )
             .finish()
     }
 }
@@ -95,7 +98,7 @@ fn load_key(
     let pair = KeyPair::from_pkcs8(&pkcs8).ok()?;
     let (n, e) = {
         let pk = pair.public_key();
-        let comps: PublicKeyComponents<Vec<u8>> = pk.try_into().ok()?;
+        let comps: PublicKeyComponents<Vec<u8>> = pk.into();
         (strip_zeros(comps.n), strip_zeros(comps.e))
     };
     if pair.public_modulus_len() < 256 {
@@ -124,7 +127,14 @@ fn strip_zeros(mut v: Vec<u8>) -> Vec<u8> {
 fn generate(role: KeyRole, now: i64, host: &str) -> Result<LoadedKey, KeyError> {
     let pair = KeyPair::generate(KeySize::Rsa2048).map_err(|_| KeyError::Crypto)?;
     let der = pair.as_der().map_err(|_| KeyError::Crypto)?;
-    load_key(crate::util::random_urlsafe(21), role, der.as_ref().to_vec(), now, host).ok_or(KeyError::Crypto)
+    load_key(
+        crate::util::random_urlsafe(21),
+        role,
+        der.as_ref().to_vec(),
+        now,
+        host,
+    )
+    .ok_or(KeyError::Crypto)
 }
 
 impl KeyStore {
@@ -149,7 +159,8 @@ impl KeyStore {
                 let stored: StoredKeys =
                     serde_json::from_slice(&bytes).map_err(|_| KeyError::Corrupt(path.clone()))?;
                 for k in stored.keys {
-                    let pkcs8 = b64std_decode(&k.pkcs8).ok_or_else(|| KeyError::Corrupt(path.clone()))?;
+                    let pkcs8 =
+                        b64std_decode(&k.pkcs8).ok_or_else(|| KeyError::Corrupt(path.clone()))?;
                     let key = load_key(k.kid, k.role, pkcs8, k.created_at, host)
                         .ok_or_else(|| KeyError::Corrupt(path.clone()))?;
                     store.keys.push(key);
@@ -229,7 +240,9 @@ impl KeyStore {
     /// [`KeyError::Revoke`] if `kid` is unknown or is the current/next key.
     pub fn revoke(&mut self, kid: &str) -> Result<(), KeyError> {
         match self.keys.iter().find(|k| k.kid == kid).map(|k| k.role) {
-            None => Err(KeyError::Revoke(format!("signing key {kid} does not exist"))),
+            None => Err(KeyError::Revoke(format!(
+                "signing key {kid} does not exist"
+            ))),
             Some(KeyRole::Previous) => {
                 self.keys.retain(|k| k.kid != kid);
                 self.save()
@@ -259,7 +272,10 @@ impl KeyStore {
                     "kid": k.kid,
                 });
                 if let Some(cert) = &k.cert {
-                    let sha1 = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA1_FOR_LEGACY_USE_ONLY, cert);
+                    let sha1 = aws_lc_rs::digest::digest(
+                        &aws_lc_rs::digest::SHA1_FOR_LEGACY_USE_ONLY,
+                        cert,
+                    );
                     jwk["x5t"] = json!(b64url(sha1.as_ref()));
                     jwk["x5c"] = json!([b64std(cert)]);
                 }
@@ -292,7 +308,8 @@ impl KeyStore {
     /// Checks only the signature, `alg` and `kid`; callers check `iss`, `aud`, `exp`.
     pub fn verify(&self, token: &str) -> Result<Value, VerifyError> {
         let mut parts = token.split('.');
-        let (Some(h), Some(c), Some(s), None) = (parts.next(), parts.next(), parts.next(), parts.next())
+        let (Some(h), Some(c), Some(s), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
         else {
             return Err(VerifyError::Malformed);
         };
@@ -302,8 +319,15 @@ impl KeyStore {
         if header.get("alg").and_then(Value::as_str) != Some("RS256") {
             return Err(VerifyError::Signature);
         }
-        let kid = header.get("kid").and_then(Value::as_str).ok_or(VerifyError::Signature)?;
-        let key = self.keys.iter().find(|k| k.kid == kid).ok_or(VerifyError::Signature)?;
+        let kid = header
+            .get("kid")
+            .and_then(Value::as_str)
+            .ok_or(VerifyError::Signature)?;
+        let key = self
+            .keys
+            .iter()
+            .find(|k| k.kid == kid)
+            .ok_or(VerifyError::Signature)?;
         let sig = b64url_decode(s).ok_or(VerifyError::Malformed)?;
         let public = PublicKeyComponents {
             n: key.n.as_slice(),

@@ -9,6 +9,9 @@
 //! Start it with [`start`] on a bound listener; the tenant is described by a `tenant.yaml`
 //! in the Auth0 Deploy CLI layout ([`DEFAULT_TENANT_YAML`] ships with the crate).
 
+// Handlers return `Result<_, Response>`; an axum Response is large but boxing it buys nothing.
+#![allow(clippy::result_large_err)]
+
 mod authorize;
 mod clock;
 pub mod config;
@@ -16,8 +19,8 @@ mod dev;
 mod discovery;
 mod html;
 mod keys;
-mod logs;
 mod logout;
+mod logs;
 mod management;
 mod passwords;
 mod postlogin;
@@ -109,7 +112,8 @@ impl TenantOptions {
             source: TenantSource::Default,
             data_dir: data_dir.into(),
             issuer: None,
-            app_base_url: url::Url::parse("http://localhost:3000").unwrap_or_else(|_| unreachable_url()),
+            app_base_url: url::Url::parse("http://localhost:3000")
+                .unwrap_or_else(|_| unreachable_url()),
             sync_webhook: None,
             log_stream: None,
             action_timeout: Duration::from_secs(2),
@@ -231,7 +235,12 @@ impl DevTenant {
 
     /// The tenant's default audience (`https://api.pymd.io` in the default file).
     pub fn audience(&self) -> &str {
-        self.state.cfg.tenant.default_audience.as_deref().unwrap_or("")
+        self.state
+            .cfg
+            .tenant
+            .default_audience
+            .as_deref()
+            .unwrap_or("")
     }
 
     /// The seeded users with their passwords and roles.
@@ -331,9 +340,14 @@ pub async fn start(
     let now = clock.now();
     let seeded: Vec<users::User> = {
         let seeds = cfg.users.clone();
-        tokio::task::spawn_blocking(move || seeds.iter().map(|s| users::User::from_seed(s, now)).collect())
-            .await
-            .map_err(|e| TenantError::Options(format!("hashing seeded passwords failed: {e}")))?
+        tokio::task::spawn_blocking(move || {
+            seeds
+                .iter()
+                .map(|s| users::User::from_seed(s, now))
+                .collect()
+        })
+        .await
+        .map_err(|e| TenantError::Options(format!("hashing seeded passwords failed: {e}")))?
     };
     let mut user_store = users::Users::default();
     for u in seeded {
@@ -341,7 +355,12 @@ pub async fn start(
     }
 
     let tenant = Tenant {
-        logs: logs::LogSink::new(log_tx, host.clone(), cfg.database.name.clone(), cfg.database.id.clone()),
+        logs: logs::LogSink::new(
+            log_tx,
+            host.clone(),
+            cfg.database.name.clone(),
+            cfg.database.id.clone(),
+        ),
         secure: issuer_url.scheme() == "https",
         issuer,
         opts: RuntimeOptions {
@@ -371,11 +390,14 @@ pub async fn start(
     let app = router(state.clone());
     let (tx, rx) = oneshot::channel::<()>();
     let server = tokio::spawn(async move {
-        let result = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-            .with_graceful_shutdown(async move {
-                let _ = rx.await;
-            })
-            .await;
+        let result = axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(async move {
+            let _ = rx.await;
+        })
+        .await;
         if let Err(e) = result {
             tracing::error!(error = %e, "dev tenant server stopped");
         }
@@ -395,18 +417,36 @@ pub async fn start(
 fn router(state: state::AppState) -> Router {
     use axum::routing::{get, post};
     let mut r = Router::new()
-        .route("/.well-known/openid-configuration", get(discovery::openid_configuration))
-        .route("/.well-known/oauth-authorization-server", get(discovery::openid_configuration))
+        .route(
+            "/.well-known/openid-configuration",
+            get(discovery::openid_configuration),
+        )
+        .route(
+            "/.well-known/oauth-authorization-server",
+            get(discovery::openid_configuration),
+        )
         .route("/.well-known/jwks.json", get(discovery::jwks))
         .route("/authorize", get(authorize::authorize))
-        .route("/u/login", get(authorize::login_page).post(authorize::login_submit))
-        .route("/u/signup", get(authorize::signup_page).post(authorize::signup_submit))
+        .route(
+            "/u/login",
+            get(authorize::login_page).post(authorize::login_submit),
+        )
+        .route(
+            "/u/signup",
+            get(authorize::signup_page).post(authorize::signup_submit),
+        )
         .route("/u/email-verification", get(authorize::verify_email))
         .route("/oauth/token", post(token::token))
         .route("/oauth/revoke", post(token::revoke))
-        .route("/userinfo", get(userinfo::userinfo).post(userinfo::userinfo))
+        .route(
+            "/userinfo",
+            get(userinfo::userinfo).post(userinfo::userinfo),
+        )
         .route("/v2/logout", get(logout::v2_logout))
-        .route("/oidc/logout", get(logout::oidc_logout_get).post(logout::oidc_logout_post))
+        .route(
+            "/oidc/logout",
+            get(logout::oidc_logout_get).post(logout::oidc_logout_post),
+        )
         .nest("/api/v2", management::router(state.clone()));
     if state.opts.dev_controls {
         r = r.nest("/__dev", dev::router());

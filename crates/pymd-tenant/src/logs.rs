@@ -189,8 +189,12 @@ async fn send_batch(http: &reqwest::Client, hook: &Webhook, events: Vec<Value>) 
             .await;
         match res {
             Ok(r) if r.status().is_success() => return,
-            Ok(r) => tracing::warn!(status = %r.status(), attempt, "log stream webhook refused a batch"),
-            Err(e) => tracing::warn!(error = %e.without_url(), attempt, "log stream webhook unreachable"),
+            Ok(r) => {
+                tracing::warn!(status = %r.status(), attempt, "log stream webhook refused a batch")
+            }
+            Err(e) => {
+                tracing::warn!(error = %e.without_url(), attempt, "log stream webhook unreachable")
+            }
         }
         if attempt < 4 {
             tokio::time::sleep(delay).await;

@@ -59,7 +59,11 @@ impl PolicyFailure {
                 if missing.is_empty() {
                     r.message.clone()
                 } else {
-                    format!("{} (missing {})", r.message.trim_end_matches(':'), missing.join(", "))
+                    format!(
+                        "{} (missing {})",
+                        r.message.trim_end_matches(':'),
+                        missing.join(", ")
+                    )
                 }
             })
             .collect::<Vec<_>>()
@@ -270,7 +274,10 @@ impl PasswordHash {
     fn derive(password: &str, salt: &[u8; 16]) -> [u8; 32] {
         let mut out = [0u8; 32];
         let ok = hasher()
-            .map(|h| h.hash_password_into(password.as_bytes(), salt, &mut out).is_ok())
+            .map(|h| {
+                h.hash_password_into(password.as_bytes(), salt, &mut out)
+                    .is_ok()
+            })
             .unwrap_or(false);
         if !ok {
             // Unreachable with the fixed parameters above; fall back to a salted SHA-256 so a
@@ -301,7 +308,10 @@ mod tests {
         assert!(p.check("Abcdefg1").is_ok());
         assert!(p.check("abcdefg1!").is_err());
         assert!(p.check("Ab1").is_err());
-        assert!(p.policy_text().starts_with("* At least 8 characters in length"));
+        assert!(
+            p.policy_text()
+                .starts_with("* At least 8 characters in length")
+        );
     }
 
     #[test]

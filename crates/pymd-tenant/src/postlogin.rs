@@ -34,8 +34,12 @@ pub async fn run(state: &AppState, user: &User) {
             .await;
         match res {
             Ok(r) if r.status().is_success() => {}
-            Ok(r) => tracing::warn!(status = %r.status(), user_id, "post-login sync-user call refused; login continues"),
-            Err(e) => tracing::warn!(error = %e.without_url(), user_id, "post-login sync-user call failed; login continues"),
+            Ok(r) => {
+                tracing::warn!(status = %r.status(), user_id, "post-login sync-user call refused; login continues")
+            }
+            Err(e) => {
+                tracing::warn!(error = %e.without_url(), user_id, "post-login sync-user call failed; login continues")
+            }
         }
     });
     if tokio::time::timeout(timeout, task).await.is_err() {

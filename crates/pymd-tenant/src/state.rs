@@ -9,13 +9,13 @@ use std::time::Duration;
 
 use tokio::sync::{Mutex, RwLock};
 
+use crate::Webhook;
 use crate::clock::Clock;
 use crate::config::TenantConfig;
 use crate::keys::KeyStore;
 use crate::logs::LogSink;
 use crate::passwords::PasswordHash;
 use crate::users::Users;
-use crate::Webhook;
 
 /// The handle every handler gets.
 pub type AppState = Arc<Tenant>;
@@ -79,7 +79,9 @@ pub struct Tenant {
 
 impl std::fmt::Debug for Tenant {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Tenant").field("issuer", &self.issuer).finish_non_exhaustive()
+        f.debug_struct("Tenant")
+            .field("issuer", &self.issuer)
+            .finish_non_exhaustive()
     }
 }
 
@@ -119,8 +121,8 @@ pub struct RefreshEntry {
     pub family: String,
     /// When it was first exchanged (rotating clients), unix.
     pub used_at: Option<i64>,
-    /// The token minted when it was exchanged.
-    pub successor: Option<String>,
+    /// Rotation generation (0 for the first token of the family).
+    pub generation: u32,
 }
 
 /// A refresh-token family (one grant).
@@ -144,6 +146,8 @@ pub struct Family {
     pub last_used: i64,
     /// Revoked.
     pub revoked: bool,
+    /// Highest generation issued so far.
+    pub latest_generation: u32,
 }
 
 /// Refresh tokens (keyed by SHA-256 of the token) and their families.

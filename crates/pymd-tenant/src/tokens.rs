@@ -10,9 +10,6 @@ use crate::state::{AppState, Family, OpaqueToken, RefreshEntry};
 use crate::users::{User, permissions_for};
 use crate::util::{random_urlsafe, sha256};
 
-/// OIDC scopes that are not API scopes.
-pub const OIDC_SCOPES: &[&str] = &["openid", "profile", "email", "offline_access"];
-
 /// Splits a space-separated scope string (duplicates removed, order kept).
 pub fn split_scope(s: &str) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
@@ -78,11 +75,21 @@ pub fn offline_allowed(state: &AppState, client: &ClientConfig, audience: Option
 }
 
 /// The scopes a user actually gets (§5.2 scope computation), in request order.
-pub fn granted_scopes(state: &AppState, client: &ClientConfig, user: &User, grant: &UserGrant) -> Vec<String> {
+pub fn granted_scopes(
+    state: &AppState,
+    client: &ClientConfig,
+    user: &User,
+    grant: &UserGrant,
+) -> Vec<String> {
     let offline = offline_allowed(state, client, grant.audience.as_deref());
-    let rs = grant.audience.as_deref().and_then(|a| state.cfg.resource_server(a));
+    let rs = grant
+        .audience
+        .as_deref()
+        .and_then(|a| state.cfg.resource_server(a));
     let perms = match (rs, grant.audience.as_deref()) {
-        (Some(rs), Some(a)) if rs.enforce_policies => Some(permissions_for(&state.cfg, &user.roles, a)),
+        (Some(rs), Some(a)) if rs.enforce_policies => {
+            Some(permissions_for(&state.cfg, &user.roles, a))
+        }
         _ => None,
     };
     grant
@@ -116,7 +123,11 @@ pub async fn mint_user(
     let scope = granted_scopes(state, client, user, grant);
     let has = |s: &str| scope.iter().any(|x| x == s);
     let roles_claim = state.opts.roles_claim.clone();
-    let (access_token, expires_in) = match grant.audience.as_deref().and_then(|a| state.cfg.resource_server(a)) {
+    let (access_token, expires_in) = match grant
+        .audience
+        .as_deref()
+        .and_then(|a| state.cfg.resource_server(a))
+    {
         Some(rs) => {
             let mut c = Map::new();
             c.insert(roles_claim.clone(), json!(user.roles));
@@ -202,6 +213,7 @@ pub async fn new_family(state: &AppState, grant: &UserGrant, scope: &[String]) -
             created_at: now,
             last_used: now,
             revoked: false,
+            latest_generation: 0,
         },
     );
     store.tokens.insert(
@@ -209,7 +221,7 @@ pub async fn new_family(state: &AppState, grant: &UserGrant, scope: &[String]) -
         RefreshEntry {
             family: family_id.clone(),
             used_at: None,
-            successor: None,
+            generation: 0,
         },
     );
     (token, family_id)
@@ -260,6 +272,72 @@ mod tests {
 
     #[test]
     fn scope_split() {
-        assert_eq!(split_scope(" openid  profile openid "), vec!["openid", "profile"]);
+        assert_eq!(
+            split_scope(" openid  profile openid "),
+            vec!["openid", "profile"]
+        );
     }
+}
+
+/// Why an access token was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AccessError {
+    /// Not a JWT of ours.
+    Malformed,
+    /// Bad signature / unknown kid.
+    Signature,
+    /// Past `exp`.
+    Expired,
+    /// Wrong `iss` or `aud`.
+    Claims,
+}
+
+/// Verifies an access token issued by this tenant for `audience`.
+///
+/// # Errors
+/// [`AccessError`] naming the failed check.
+pub async fn verify_access(
+    state: &AppState,
+    token: &str,
+    audience: &str,
+) -> Result<Value, AccessError> {
+    let claims = state.keys.read().await.verify(token).map_err(|e| match e {
+        crate::keys::VerifyError::Malformed => AccessError::Malformed,
+        crate::keys::VerifyError::Signature => AccessError::Signature,
+    })?;
+    if claims
+        .get("exp")
+        .and_then(Value::as_i64)
+        .is_none_or(|e| e <= state.clock.unix())
+    {
+        return Err(AccessError::Expired);
+    }
+    if claims.get("iss").and_then(Value::as_str) != Some(state.issuer.as_str()) {
+        return Err(AccessError::Claims);
+    }
+    let aud_ok = match claims.get("aud") {
+        Some(Value::String(a)) => a == audience,
+        Some(Value::Array(a)) => a.iter().any(|x| x.as_str() == Some(audience)),
+        _ => false,
+    };
+    if !aud_ok {
+        return Err(AccessError::Claims);
+    }
+    Ok(claims)
+}
+
+/// The bearer token of a request, if the header is `Bearer <token>`.
+pub fn bearer(headers: &axum::http::HeaderMap) -> Option<Result<String, ()>> {
+    let v = headers.get(axum::http::header::AUTHORIZATION)?;
+    let s = v.to_str().ok()?;
+    Some(match s.split_once(' ') {
+        Some((scheme, tok))
+            if scheme.eq_ignore_ascii_case("bearer")
+                && !tok.trim().is_empty()
+                && !tok.trim().contains(' ') =>
+        {
+            Ok(tok.trim().to_string())
+        }
+        _ => Err(()),
+    })
 }

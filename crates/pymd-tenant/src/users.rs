@@ -59,13 +59,13 @@ impl User {
             email: s.email.clone(),
             email_verified: s.email_verified,
             name: s.name.clone().unwrap_or_else(|| s.email.clone()),
-            nickname: s
-                .nickname
-                .clone()
-                .unwrap_or_else(|| local_part(&s.email)),
+            nickname: s.nickname.clone().unwrap_or_else(|| local_part(&s.email)),
             given_name: s.given_name.clone(),
             family_name: s.family_name.clone(),
-            picture: s.picture.clone().unwrap_or_else(|| default_picture(&s.email)),
+            picture: s
+                .picture
+                .clone()
+                .unwrap_or_else(|| default_picture(&s.email)),
             password: PasswordHash::new(&s.password),
             roles: s.roles.clone(),
             user_metadata: s.user_metadata.clone(),
@@ -106,7 +106,10 @@ impl User {
 
     /// The bare id after `auth0|`.
     pub fn bare_id(&self) -> &str {
-        self.user_id.split_once('|').map(|(_, b)| b).unwrap_or(&self.user_id)
+        self.user_id
+            .split_once('|')
+            .map(|(_, b)| b)
+            .unwrap_or(&self.user_id)
     }
 
     /// The Management API user object.

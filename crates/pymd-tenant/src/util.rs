@@ -28,23 +28,6 @@ pub fn random_urlsafe(len: usize) -> String {
         .collect()
 }
 
-/// A random alphanumeric string of exactly `len` characters.
-pub fn random_alnum(len: usize) -> String {
-    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
-    let mut out = String::with_capacity(len);
-    while out.len() < len {
-        let mut b = [0u8; 32];
-        fill_random(&mut b);
-        for x in b {
-            // rejection sampling keeps the distribution uniform
-            if (x as usize) < 248 && out.len() < len {
-                out.push(ALPHABET[(x as usize) % 62] as char);
-            }
-        }
-    }
-    out
-}
-
 /// A random lowercase hex string of `len` characters (Mongo-ObjectId-like ids use 24).
 pub fn random_hex(len: usize) -> String {
     let mut bytes = vec![0u8; len.div_ceil(2)];
@@ -203,13 +186,15 @@ mod tests {
     #[test]
     fn random_shapes() {
         assert_eq!(random_urlsafe(21).len(), 21);
-        assert_eq!(random_alnum(32).len(), 32);
         assert!(random_hex(24).chars().all(|c| c.is_ascii_hexdigit()));
     }
 
     #[test]
     fn escaping() {
-        assert_eq!(esc("<a href=\"x\">'&"), "&lt;a href=&quot;x&quot;&gt;&#x27;&amp;");
+        assert_eq!(
+            esc("<a href=\"x\">'&"),
+            "&lt;a href=&quot;x&quot;&gt;&#x27;&amp;"
+        );
     }
 
     #[test]

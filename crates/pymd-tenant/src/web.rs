@@ -123,7 +123,10 @@ pub fn no_store_json(status: StatusCode, body: Value) -> Response {
 
 /// An OAuth error (`{"error","error_description"}`), no-store.
 pub fn oauth_error(status: StatusCode, error: &str, description: &str) -> Response {
-    no_store_json(status, json!({"error": error, "error_description": description}))
+    no_store_json(
+        status,
+        json!({"error": error, "error_description": description}),
+    )
 }
 
 /// A 302 redirect (never 307: credentials must not be re-posted).

@@ -10,7 +10,12 @@ fn len(n: usize) -> Vec<u8> {
     if n < 0x80 {
         vec![n as u8]
     } else {
-        let bytes: Vec<u8> = n.to_be_bytes().iter().copied().skip_while(|b| *b == 0).collect();
+        let bytes: Vec<u8> = n
+            .to_be_bytes()
+            .iter()
+            .copied()
+            .skip_while(|b| *b == 0)
+            .collect();
         let mut out = vec![0x80 | bytes.len() as u8];
         out.extend(bytes);
         out
@@ -67,7 +72,13 @@ fn time(t: OffsetDateTime) -> Vec<u8> {
 }
 
 /// Builds and signs a self-signed certificate for the key; `None` if signing fails.
-pub fn self_signed(pair: &KeyPair, n: &[u8], e: &[u8], cn: &str, created_at: i64) -> Option<Vec<u8>> {
+pub fn self_signed(
+    pair: &KeyPair,
+    n: &[u8],
+    e: &[u8],
+    cn: &str,
+    created_at: i64,
+) -> Option<Vec<u8>> {
     const SHA256_RSA: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x0b];
     const RSA: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01];
     const CN: &[u8] = &[0x55, 0x04, 0x03];
@@ -92,7 +103,8 @@ pub fn self_signed(pair: &KeyPair, n: &[u8], e: &[u8], cn: &str, created_at: i64
     ]);
     let rng = aws_lc_rs::rand::SystemRandom::new();
     let mut sig = vec![0u8; pair.public_modulus_len()];
-    pair.sign(&signature::RSA_PKCS1_SHA256, &rng, &tbs, &mut sig).ok()?;
+    pair.sign(&signature::RSA_PKCS1_SHA256, &rng, &tbs, &mut sig)
+        .ok()?;
     let mut sig_bits = vec![0u8];
     sig_bits.extend(sig);
     Some(seq(&[tbs, alg, tlv(0x03, &sig_bits)]))

@@ -107,3 +107,4 @@ conformance_tests! {
         audit_events_cannot_be_changed_or_deleted,
     ],
 }
+mod sessions;

@@ -12,5 +12,6 @@ mod oidc_client;
 mod post_login_action;
 mod refresh_tokens;
 mod support;
+mod support_selftest;
 mod tenant_file;
 mod token_shapes;

@@ -56,6 +56,21 @@ pub const DEFAULT_TENANT_YAML: &str = include_str!("../../tenant.yaml");
 // Spawning
 // ---------------------------------------------------------------------------------------------
 
+/// A data dir removed when dropped (for tests that start tenants by hand).
+pub struct TempDir(pub PathBuf);
+
+impl TempDir {
+    pub fn new() -> Self {
+        TempDir(fresh_data_dir())
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
 pub fn fresh_data_dir() -> PathBuf {
     let dir =
         std::env::temp_dir().join(format!("pymd-tenant-conformance-{}", uuid::Uuid::new_v4()));

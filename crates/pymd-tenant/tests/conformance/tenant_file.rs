@@ -168,32 +168,31 @@ async fn start_with_a_bad_tenant_file_fails() {
         "roles: [user, admin]",
         "roles: [user, superuser]",
     );
-    let mut options = TenantOptions::new(fresh_data_dir());
+    let data = TempDir::new();
+    let mut options = TenantOptions::new(data.0.clone());
     options.source = TenantSource::Yaml(yaml.clone());
-    let err = try_start(options)
-        .await
-        .err()
-        .expect("start refuses a bad file");
+    let Err(err) = try_start(options).await else {
+        panic!("start refuses a bad file");
+    };
     assert!(err.to_string().contains("superuser"), "{err}");
 
-    let dir = fresh_data_dir();
-    let path = dir.join("tenant.yaml");
+    let dir = TempDir::new();
+    let path = dir.0.join("tenant.yaml");
     std::fs::write(&path, &yaml).unwrap();
-    let mut options = TenantOptions::new(fresh_data_dir());
+    let mut options = TenantOptions::new(data.0.clone());
     options.source = TenantSource::File(path);
-    let err = try_start(options)
-        .await
-        .err()
-        .expect("start refuses a bad file");
+    let Err(err) = try_start(options).await else {
+        panic!("start refuses a bad file");
+    };
     let msg = err.to_string();
     assert!(msg.contains(&format!(":{line}:")), "names the line: {msg}");
-    let _ = std::fs::remove_dir_all(dir);
 }
 
 #[tokio::test]
 async fn start_with_a_missing_tenant_file_fails() {
-    let mut options = TenantOptions::new(fresh_data_dir());
-    options.source = TenantSource::File(fresh_data_dir().join("does-not-exist.yaml"));
+    let data = TempDir::new();
+    let mut options = TenantOptions::new(data.0.clone());
+    options.source = TenantSource::File(data.0.join("does-not-exist.yaml"));
     assert!(try_start(options).await.is_err());
 }
 

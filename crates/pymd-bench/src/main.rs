@@ -1,0 +1,264 @@
+//! `cargo run --release -p pymd-bench`: the benchmark of spec §11.
+//!
+//! It starts the release `pymd` binary (built next to this one) with SQLite and a local
+//! in-process OIDC issuer (test keys only), then drives it over loopback with 100 concurrent
+//! keep-alive connections for a bounded time per scenario, and prints requests/s, p50/p99
+//! latency and PyMD's peak resident memory (VmHWM of the `pymd` process). Scenarios:
+//! `GET /api/v1/documents` with one valid token (verification cache hits), with a distinct
+//! token per request (every request verifies an RS256 signature), and with an invalid token.
+//! Every request goes to 127.0.0.1 only.
+
+use std::process::Stdio;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use pymd_auth::testkit::TestIssuer;
+
+const CONNECTIONS: usize = 100;
+
+struct Outcome {
+    name: &'static str,
+    requests: usize,
+    errors: usize,
+    elapsed: Duration,
+    latencies_us: Vec<u64>,
+}
+
+impl Outcome {
+    fn percentile(&self, p: f64) -> f64 {
+        if self.latencies_us.is_empty() {
+            return 0.0;
+        }
+        let i = ((self.latencies_us.len() as f64 - 1.0) * p).round() as usize;
+        self.latencies_us[i] as f64 / 1000.0
+    }
+
+    fn print(&self) {
+        println!(
+            "| {:<44} | {:>9.0} | {:>8.2} | {:>8.2} | {:>8} | {:>6} |",
+            self.name,
+            self.requests as f64 / self.elapsed.as_secs_f64(),
+            self.percentile(0.50),
+            self.percentile(0.99),
+            self.requests,
+            self.errors
+        );
+    }
+}
+
+/// Runs `CONNECTIONS` workers for `duration`; worker `w`'s request `i` uses `tokens[(w, i)]`.
+async fn drive(
+    name: &'static str,
+    client: &reqwest::Client,
+    url: &str,
+    tokens: Arc<Vec<String>>,
+    cycle: bool,
+    expect: u16,
+    duration: Duration,
+) -> Outcome {
+    let start = Instant::now();
+    let deadline = start + duration;
+    let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let mut handles = Vec::new();
+    for _ in 0..CONNECTIONS {
+        let client = client.clone();
+        let url = url.to_owned();
+        let tokens = tokens.clone();
+        let next = next.clone();
+        handles.push(tokio::spawn(async move {
+            let mut lat = Vec::with_capacity(4096);
+            let mut errors = 0usize;
+            while Instant::now() < deadline {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let i = if cycle { i % tokens.len() } else { i };
+                let Some(token) = tokens.get(i) else { break };
+                let t0 = Instant::now();
+                match client.get(&url).bearer_auth(token).send().await {
+                    Ok(r) => {
+                        let ok = r.status().as_u16() == expect;
+                        let _ = r.bytes().await;
+                        if !ok {
+                            errors += 1;
+                        }
+                    }
+                    Err(_) => errors += 1,
+                }
+                lat.push(t0.elapsed().as_micros() as u64);
+            }
+            (lat, errors)
+        }));
+    }
+    let mut latencies_us = Vec::new();
+    let mut errors = 0;
+    for h in handles {
+        if let Ok((lat, e)) = h.await {
+            latencies_us.extend(lat);
+            errors += e;
+        }
+    }
+    let elapsed = start.elapsed();
+    latencies_us.sort_unstable();
+    Outcome {
+        name,
+        requests: latencies_us.len(),
+        errors,
+        elapsed,
+        latencies_us,
+    }
+}
+
+fn peak_rss_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let seconds: u64 = std::env::var("PYMD_BENCH_SECONDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(10);
+    let duration = Duration::from_secs(seconds.clamp(1, 120));
+    let exe = std::env::current_exe()?;
+    let pymd = exe.with_file_name("pymd");
+    anyhow::ensure!(
+        pymd.exists(),
+        "{} not found: run `cargo build --release` first",
+        pymd.display()
+    );
+
+    let issuer = TestIssuer::start().await;
+    let data_dir =
+        std::env::temp_dir().join(format!("pymd-bench-{}", uuid::Uuid::new_v4().simple()));
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0")?;
+        l.local_addr()?.port()
+    };
+    let mut child = tokio::process::Command::new(&pymd)
+        .arg("serve")
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("PYMD_BIND", format!("127.0.0.1:{port}"))
+        .env("PYMD_DATA_DIR", &data_dir)
+        .env("AUTH0_ISSUER_BASE_URL", issuer.base_url().as_str())
+        .env("AUTH0_BASE_URL", format!("http://127.0.0.1:{port}"))
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .kill_on_drop(true)
+        .spawn()
+        .context("starting pymd")?;
+    let pid = child.id().context("pymd pid")?;
+    let base = format!("http://127.0.0.1:{port}");
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(CONNECTIONS)
+        .build()?;
+    let ready = Instant::now();
+    loop {
+        if client.get(format!("{base}/healthz")).send().await.is_ok() {
+            break;
+        }
+        anyhow::ensure!(
+            ready.elapsed() < Duration::from_secs(30),
+            "pymd did not answer within 30 s"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    // Ten documents for the user, so the list does real work.
+    let one = issuer.token("auth0|bench-user", &["read:documents", "write:documents"]);
+    for i in 0..10 {
+        client
+            .post(format!("{base}/api/v1/documents"))
+            .bearer_auth(&one)
+            .json(&serde_json::json!({"title": format!("Document {i}"), "content": "# Bench\n\nSome *Markdown*."}))
+            .send()
+            .await?
+            .error_for_status()?;
+    }
+    let url = format!("{base}/api/v1/documents");
+    // Distinct tokens (a distinct `jti` each), minted on both cores before the clock starts; the
+    // scenario ends early if it uses them all, so no token is ever verified twice.
+    let distinct_count: usize = std::env::var("PYMD_BENCH_DISTINCT_TOKENS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(30_000);
+    let distinct: Vec<String> = std::thread::scope(|scope| {
+        let issuer = &issuer;
+        let halves: Vec<_> = (0..2)
+            .map(|half| {
+                scope.spawn(move || {
+                    (0..distinct_count / 2)
+                        .map(|i| {
+                            let mut claims = issuer.claims("auth0|bench-user", &["read:documents"]);
+                            claims["jti"] = serde_json::json!(format!("bench-{half}-{i}"));
+                            issuer.sign(issuer.header(), claims)
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        halves
+            .into_iter()
+            .flat_map(|h| h.join().unwrap_or_default())
+            .collect()
+    });
+    let invalid = vec![format!("{}x", &one[..one.len() - 1])];
+
+    println!("PyMD benchmark: {CONNECTIONS} connections, {seconds} s per scenario, loopback");
+    println!(
+        "| scenario                                     |     req/s |  p50 ms  |  p99 ms  | requests | errors |"
+    );
+    println!(
+        "|----------------------------------------------|-----------|----------|----------|----------|--------|"
+    );
+    drive(
+        "GET /api/v1/documents, warm (one token)",
+        &client,
+        &url,
+        Arc::new(vec![one.clone()]),
+        true,
+        200,
+        duration,
+    )
+    .await
+    .print();
+    drive(
+        "GET /api/v1/documents, distinct token each",
+        &client,
+        &url,
+        Arc::new(distinct),
+        false,
+        200,
+        duration,
+    )
+    .await
+    .print();
+    drive(
+        "GET /api/v1/documents, invalid signature",
+        &client,
+        &url,
+        Arc::new(invalid),
+        true,
+        401,
+        duration,
+    )
+    .await
+    .print();
+    match peak_rss_kib(pid) {
+        Some(kib) => println!(
+            "\npymd peak resident memory (VmHWM): {:.1} MiB",
+            kib as f64 / 1024.0
+        ),
+        None => println!("\npymd peak resident memory: unavailable"),
+    }
+    let _ = child.start_kill();
+    let _ = child.wait().await;
+    let _ = std::fs::remove_dir_all(&data_dir);
+    Ok(())
+}

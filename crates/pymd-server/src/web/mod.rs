@@ -1,0 +1,101 @@
+//! The web app (backend-for-frontend, spec §5): server-rendered pages and the sign-in with the
+//! IdP. Tokens stay on the server; the browser holds only a session cookie (`session`) and, while
+//! a login is under way, an encrypted transaction cookie (`auth`).
+
+pub mod auth;
+pub mod crypto;
+pub mod oidc;
+pub mod pages;
+pub mod session;
+
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use pymd_domain::{DocumentId, PageRequest};
+
+use self::session::{MaybeSession, SessionUser};
+use crate::state::AppState;
+
+/// The web routes (`/`, `/auth/*`, `/api/auth/*`, `/dashboard`, `/documents/{id}`,
+/// `/static/app.css`).
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/", get(landing))
+        .route("/dashboard", get(dashboard))
+        .route("/documents/{id}", get(document))
+        .route("/static/app.css", get(stylesheet))
+        .route("/auth/login", get(auth::login))
+        .route("/auth/callback", get(auth::callback))
+        .route("/auth/logout", get(auth::logout))
+        .route("/auth/profile", get(auth::profile_json))
+        .route("/api/auth/login", get(auth::login))
+        .route("/api/auth/callback", get(auth::callback))
+        .route("/api/auth/logout", get(auth::logout))
+        .route("/api/auth/profile", get(auth::profile_json))
+}
+
+async fn landing(MaybeSession(session): MaybeSession) -> Response {
+    pages::landing(session.as_ref().map(|s| &s.user))
+}
+
+async fn dashboard(State(state): State<AppState>, s: SessionUser) -> Response {
+    let page = PageRequest {
+        limit: 10,
+        after: None,
+    };
+    match state.store.list_documents(s.user.id, page).await {
+        Ok(p) => pages::dashboard(&s.user, &p.documents),
+        Err(e) => {
+            tracing::warn!(error = %e, "dashboard: listing documents failed");
+            pages::unavailable()
+        }
+    }
+}
+
+async fn document(
+    State(state): State<AppState>,
+    s: SessionUser,
+    Path(id): Path<String>,
+) -> Response {
+    let not_found = || {
+        pages::error_page(
+            StatusCode::NOT_FOUND,
+            "Not found",
+            "There is no such document.",
+            None,
+        )
+    };
+    let Ok(uuid) = uuid::Uuid::parse_str(&id) else {
+        return not_found();
+    };
+    match state.store.get_document(DocumentId(uuid)).await {
+        Ok(Some(doc)) if doc.owner_id == s.user.id => pages::document(&s.user, &doc),
+        Ok(Some(_)) => pages::error_page(
+            StatusCode::FORBIDDEN,
+            "Forbidden",
+            "This document belongs to someone else.",
+            None,
+        ),
+        Ok(None) => not_found(),
+        Err(e) => {
+            tracing::warn!(error = %e, "document page: read failed");
+            pages::unavailable()
+        }
+    }
+}
+
+async fn stylesheet() -> Response {
+    let mut r = pages::STYLESHEET.into_response();
+    let h = r.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/css; charset=utf-8"),
+    );
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=3600"),
+    );
+    r
+}

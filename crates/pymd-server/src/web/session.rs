@@ -1,0 +1,276 @@
+//! Server-side web sessions (spec §5). The browser's `pymd_session` cookie holds a random 256-bit
+//! id (base64url); the `sessions` table is keyed by SHA-256 of it, and the IdP's tokens are stored
+//! sealed with AES-256-GCM, the session hash as associated data (so a row copied under another
+//! hash does not open). Idle (1 day) and absolute (7 day) expiry are enforced on every load;
+//! `last_seen_at` is written at most once a minute. When the database cannot be asked, the
+//! request fails with 503: an unverifiable cookie never degrades to "signed out" or worse.
+
+use axum::extract::FromRequestParts;
+use axum::http::StatusCode;
+use axum::http::request::Parts;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use pymd_domain::User;
+use pymd_storage::{NewSession, Session, StoreError};
+use time::{Duration, OffsetDateTime};
+
+use super::crypto::{self, TokenSealer};
+use super::pages;
+use crate::state::AppState;
+
+/// The session cookie's name.
+pub const COOKIE: &str = "pymd_session";
+/// Inactivity after which a session ends.
+pub const IDLE_TIMEOUT: Duration = Duration::days(1);
+/// Absolute session lifetime, whatever the activity.
+pub const ABSOLUTE_LIFETIME: Duration = Duration::days(7);
+/// `last_seen_at` is written at most this often.
+pub const TOUCH_INTERVAL: Duration = Duration::minutes(1);
+
+/// The hash a session is stored under: SHA-256 of the raw id bytes.
+pub fn hash_id(raw_id: &[u8]) -> [u8; 32] {
+    crypto::sha256(raw_id)
+}
+
+/// The session id the browser sent, decoded; `None` when absent or not a well-formed id.
+pub fn presented_id(jar: &CookieJar) -> Option<[u8; 32]> {
+    let value = jar.get(COOKIE)?.value().to_owned();
+    if value.len() != 43 {
+        return None;
+    }
+    let bytes = URL_SAFE_NO_PAD.decode(value.as_bytes()).ok()?;
+    <[u8; 32]>::try_from(bytes.as_slice()).ok()
+}
+
+/// The `Set-Cookie` for a new session id.
+pub fn cookie(state: &AppState, raw_id: &[u8; 32]) -> Cookie<'static> {
+    Cookie::build((COOKIE, URL_SAFE_NO_PAD.encode(raw_id)))
+        .path("/")
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .secure(state.config.is_https())
+        .build()
+}
+
+/// The `Set-Cookie` that removes the session cookie (same attributes, `Max-Age=0`).
+pub fn removal(state: &AppState) -> Cookie<'static> {
+    let mut c = Cookie::build((COOKIE, ""))
+        .path("/")
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .secure(state.config.is_https())
+        .build();
+    c.make_removal();
+    c
+}
+
+/// A signed-in user: the session row and its user.
+#[derive(Clone)]
+pub struct SessionUser {
+    pub user: User,
+    pub session: Session,
+}
+
+impl std::fmt::Debug for SessionUser {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SessionUser")
+            .field("user", &self.user.id)
+            .field("subject", &self.session.subject)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SessionUser {
+    /// The session's ID token, decrypted (for the IdP logout's `id_token_hint`).
+    pub fn id_token(&self, state: &AppState) -> Option<String> {
+        let sealed = self.session.id_token.as_deref()?;
+        let sealer = TokenSealer::new(&state.cookie_secret).ok()?;
+        let plain = sealer.open(&self.session.id_hash, sealed).ok()?;
+        String::from_utf8(plain).ok()
+    }
+
+    /// The session's IdP access token, decrypted.
+    pub fn access_token(&self, state: &AppState) -> Option<String> {
+        let sealer = TokenSealer::new(&state.cookie_secret).ok()?;
+        let plain = sealer
+            .open(&self.session.id_hash, &self.session.access_token)
+            .ok()?;
+        String::from_utf8(plain).ok()
+    }
+}
+
+/// Why the session could not be checked.
+#[derive(Debug)]
+pub struct SessionUnavailable(pub StoreError);
+
+impl IntoResponse for SessionUnavailable {
+    fn into_response(self) -> Response {
+        tracing::warn!(error = %self.0, "session lookup failed");
+        pages::unavailable()
+    }
+}
+
+/// Loads the session named by the request's cookie: `Ok(None)` when there is no usable session
+/// (no cookie, unknown id, expired — an expired row is deleted — or its user is gone).
+///
+/// # Errors
+/// [`SessionUnavailable`] when the database cannot be asked.
+pub async fn load(
+    state: &AppState,
+    jar: &CookieJar,
+) -> Result<Option<SessionUser>, SessionUnavailable> {
+    let Some(raw) = presented_id(jar) else {
+        return Ok(None);
+    };
+    let hash = hash_id(&raw);
+    let Some(session) = state
+        .store
+        .find_session(&hash)
+        .await
+        .map_err(SessionUnavailable)?
+    else {
+        return Ok(None);
+    };
+    let now = pymd_domain::now();
+    if session.is_expired(now) {
+        if let Err(e) = state.store.delete_session(&hash).await {
+            tracing::warn!(error = %e, "an expired session could not be deleted");
+        }
+        return Ok(None);
+    }
+    let Some(user) = state
+        .store
+        .find_user_by_auth0_id(&session.subject)
+        .await
+        .map_err(SessionUnavailable)?
+    else {
+        return Ok(None);
+    };
+    if user.id != session.user_id {
+        return Ok(None);
+    }
+    if now - session.last_seen_at >= TOUCH_INTERVAL
+        && let Err(e) = state.store.touch_session(&hash, now).await
+    {
+        tracing::warn!(error = %e, "session activity could not be recorded");
+    }
+    Ok(Some(SessionUser { user, session }))
+}
+
+/// The tokens a new session keeps.
+pub struct IdpTokens<'a> {
+    pub access_token: &'a str,
+    pub refresh_token: Option<&'a str>,
+    pub id_token: &'a str,
+    pub access_token_expires_at: OffsetDateTime,
+    pub idp_sid: Option<String>,
+}
+
+/// Why a session could not be created.
+#[derive(Debug, thiserror::Error)]
+pub enum CreateError {
+    #[error(transparent)]
+    Crypto(#[from] crypto::CryptoError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Creates a brand-new session for `user` (a fresh random id, never one the browser sent) and
+/// returns the raw id for the cookie.
+///
+/// # Errors
+/// [`CreateError`] when randomness, sealing or the database fails.
+pub async fn create(
+    state: &AppState,
+    user: &User,
+    tokens: &IdpTokens<'_>,
+) -> Result<[u8; 32], CreateError> {
+    let raw = crypto::random_bytes::<32>()?;
+    let hash = hash_id(&raw);
+    let sealer = TokenSealer::new(&state.cookie_secret)?;
+    let now = pymd_domain::now();
+    let new = NewSession {
+        id_hash: hash.to_vec(),
+        user_id: user.id,
+        subject: user.auth0_id.clone(),
+        idp_sid: tokens.idp_sid.clone(),
+        access_token: sealer.seal(&hash, tokens.access_token.as_bytes())?,
+        refresh_token: tokens
+            .refresh_token
+            .map(|t| sealer.seal(&hash, t.as_bytes()))
+            .transpose()?,
+        id_token: Some(sealer.seal(&hash, tokens.id_token.as_bytes())?),
+        access_token_expires_at: tokens.access_token_expires_at,
+        created_at: now,
+        idle_timeout_secs: IDLE_TIMEOUT.whole_seconds(),
+        expires_at: now + ABSOLUTE_LIFETIME,
+    };
+    state.store.create_session(&new).await?;
+    Ok(raw)
+}
+
+/// Optional session: `None` when signed out. Fails with a 503 page when the database is down.
+pub struct MaybeSession(pub Option<SessionUser>);
+
+impl FromRequestParts<AppState> for MaybeSession {
+    type Rejection = SessionUnavailable;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, SessionUnavailable> {
+        let jar = CookieJar::from_headers(&parts.headers);
+        load(state, &jar).await.map(MaybeSession)
+    }
+}
+
+/// Why a protected page cannot be shown.
+pub enum SessionRejection {
+    /// No session: go and log in, then come back.
+    Login(String),
+    /// The database is down.
+    Unavailable(SessionUnavailable),
+}
+
+impl IntoResponse for SessionRejection {
+    fn into_response(self) -> Response {
+        match self {
+            SessionRejection::Login(return_to) => {
+                let q: String =
+                    url::form_urlencoded::byte_serialize(return_to.as_bytes()).collect();
+                let mut r = Redirect::to(&format!("/auth/login?returnTo={q}")).into_response();
+                // A 302, as browsers and the spec expect for a GET redirect to log in.
+                *r.status_mut() = StatusCode::FOUND;
+                r
+            }
+            SessionRejection::Unavailable(u) => u.into_response(),
+        }
+    }
+}
+
+/// Required session for protected pages: without one the browser is sent to
+/// `/auth/login?returnTo=<this path>`.
+impl FromRequestParts<AppState> for SessionUser {
+    type Rejection = SessionRejection;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, SessionRejection> {
+        let jar = CookieJar::from_headers(&parts.headers);
+        match load(state, &jar).await {
+            Ok(Some(s)) => Ok(s),
+            Ok(None) => {
+                let path = parts
+                    .uri
+                    .path_and_query()
+                    .map(|p| p.as_str().to_owned())
+                    .unwrap_or_else(|| "/".to_owned());
+                Err(SessionRejection::Login(path))
+            }
+            Err(e) => Err(SessionRejection::Unavailable(e)),
+        }
+    }
+}

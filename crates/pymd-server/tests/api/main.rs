@@ -1,0 +1,19 @@
+//! HTTP-level integration tests of `pymd-server`: each test starts the real app on
+//! `127.0.0.1:0` (with an in-test OIDC issuer, or the real dev tenant) and talks to it over HTTP.
+//!
+//! Run with `cargo test -p pymd-server --test api`.
+
+mod support;
+
+mod bearer;
+mod cli;
+mod database;
+mod dev_tenant;
+mod documents;
+mod headers;
+mod hostile;
+mod idp;
+mod internal;
+mod permissions;
+mod profile;
+mod web;

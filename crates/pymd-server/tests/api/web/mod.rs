@@ -1,0 +1,9 @@
+//! End-to-end tests of the web sign-in (spec §5): the real app and the real dev tenant on
+//! 127.0.0.1:0, driven hop by hop like a browser (no redirect following, cookies by hand), and the
+//! session table inspected through the store and as raw database bytes.
+
+mod harness;
+mod login;
+mod negative;
+mod sessions;
+mod store_down;

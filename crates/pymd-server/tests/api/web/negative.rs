@@ -1,0 +1,219 @@
+//! Callbacks that must not sign anyone in: missing or tampered state, replays, IdP errors, a
+//! failing token endpoint, and open-redirect attempts through `returnTo`.
+
+use pymd_storage::AuditFilter;
+use reqwest::StatusCode;
+
+use crate::web::harness::{ALICE, Browser, Env, query, with_param};
+
+fn assert_no_session_cookie(p: &crate::web::harness::Page) {
+    assert!(
+        !p.set_cookies
+            .iter()
+            .any(|c| c.starts_with("pymd_session=") && !c.contains("Max-Age=0")),
+        "no session cookie may be set: {:?}",
+        p.set_cookies
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_callback_without_state_is_refused_without_a_token_request() {
+    let env = Env::start().await;
+    let mut b = Browser::new();
+    let (_, callback) = b.login_until_callback(&env, "/auth/login", ALICE).await;
+    let code = query(&callback).get("code").cloned().expect("code");
+    let before = env.code_exchanges().await;
+
+    let p = b
+        .get(&format!("{}/auth/callback?code={code}", env.app))
+        .await;
+    assert_eq!(p.status, StatusCode::BAD_REQUEST);
+    assert!(
+        p.body.contains("href=\"/auth/login\""),
+        "a try-again link: {}",
+        p.body
+    );
+    assert_no_session_cookie(&p);
+    assert_eq!(
+        env.code_exchanges().await,
+        before,
+        "no token request was made"
+    );
+    assert_eq!(env.active_sessions().await, 0);
+
+    // The code was not spent: the genuine callback still works.
+    let ok = b.get(&callback).await;
+    assert_eq!(ok.status, StatusCode::FOUND, "{}", ok.body);
+    assert!(ok.set_cookie("pymd_session").is_some());
+    assert_eq!(env.code_exchanges().await, before + 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tampered_or_foreign_state_is_refused_and_a_replay_too() {
+    let env = Env::start().await;
+    let mut b = Browser::new();
+    let (_, callback) = b.login_until_callback(&env, "/auth/login", ALICE).await;
+    let state = query(&callback).get("state").cloned().expect("state");
+    let before = env.code_exchanges().await;
+
+    let mut flipped = state.clone();
+    let last = if flipped.ends_with('A') { 'B' } else { 'A' };
+    flipped.pop();
+    flipped.push(last);
+    for bad in [flipped.as_str(), "x", &"A".repeat(10_000)] {
+        let p = b.get(&with_param(&callback, "state", bad)).await;
+        assert_eq!(
+            p.status,
+            StatusCode::BAD_REQUEST,
+            "state {}",
+            &bad[..bad.len().min(20)]
+        );
+        assert_no_session_cookie(&p);
+    }
+    // Duplicate parameters are refused too.
+    let dup = b.get(&format!("{callback}&state={state}")).await;
+    assert_eq!(dup.status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        env.code_exchanges().await,
+        before,
+        "no token request for a bad state"
+    );
+    assert_eq!(env.active_sessions().await, 0);
+
+    // Login CSRF: the same (valid) callback in another browser, which never started a login.
+    let mut victim = Browser::new();
+    let p = victim.get(&callback).await;
+    assert_eq!(p.status, StatusCode::BAD_REQUEST);
+    assert_no_session_cookie(&p);
+
+    // The real one works once; replaying it is refused (the transaction is spent).
+    let ok = b.get(&callback).await;
+    assert_eq!(ok.status, StatusCode::FOUND, "{}", ok.body);
+    let replay = b.get(&callback).await;
+    assert_eq!(replay.status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        env.code_exchanges().await,
+        before + 1,
+        "one token request in all"
+    );
+    assert_eq!(env.active_sessions().await, 1);
+
+    let failures = env
+        .store
+        .list_audit(&AuditFilter {
+            event: Some("login_failure".into()),
+            limit: 100,
+            ..Default::default()
+        })
+        .await
+        .expect("audit");
+    assert!(failures.len() >= 5, "{}", failures.len());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_idp_error_shows_a_page_with_a_try_again_link_and_no_session() {
+    let env = Env::start().await;
+    let mut b = Browser::new();
+    let start = b.get(&format!("{}/auth/login", env.app)).await;
+    let state = query(start.location.as_deref().expect("authorize"))
+        .get("state")
+        .cloned()
+        .expect("state");
+    let p = b
+        .get(&format!(
+            "{}/auth/callback?error=access_denied&error_description=%3Cscript%3Ealert(1)%3C%2Fscript%3E&state={state}",
+            env.app
+        ))
+        .await;
+    assert_eq!(p.status, StatusCode::BAD_REQUEST);
+    assert!(p.body.contains("href=\"/auth/login\""), "{}", p.body);
+    assert!(p.body.contains("Try again"));
+    assert!(
+        !p.body.contains("<script>alert(1)"),
+        "the description is never echoed raw"
+    );
+    assert_no_session_cookie(&p);
+    assert!(
+        p.set_cookies
+            .iter()
+            .any(|c| c.starts_with("pymd_tx_") && c.contains("Max-Age=0")),
+        "the transaction is consumed"
+    );
+    assert_eq!(env.active_sessions().await, 0);
+    let failures = env
+        .store
+        .list_audit(&AuditFilter {
+            event: Some("login_failure".into()),
+            limit: 10,
+            ..Default::default()
+        })
+        .await
+        .expect("audit");
+    assert!(
+        failures
+            .iter()
+            .any(|e| e.event.detail["reason"] == "idp_access_denied"),
+        "{failures:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_token_endpoint_gives_502_and_no_session() {
+    let env = Env::start().await;
+    let mut b = Browser::new();
+    let (_, callback) = b.login_until_callback(&env, "/auth/login", ALICE).await;
+    env.fault(serde_json::json!({"token": {"status": 503}}))
+        .await;
+    let p = b.get(&callback).await;
+    assert_eq!(p.status, StatusCode::BAD_GATEWAY, "{}", p.body);
+    assert!(p.body.contains("href=\"/auth/login\""));
+    assert_no_session_cookie(&p);
+    assert_eq!(env.active_sessions().await, 0, "no half-made session");
+    assert_eq!(b.cookie("pymd_session"), None);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn open_redirects_through_return_to_land_on_the_dashboard() {
+    let env = Env::start().await;
+    for evil in [
+        "//evil.example",
+        "https://evil.example",
+        "/%5Cevil.example",
+        "javascript:alert(1)",
+    ] {
+        let mut b = Browser::new();
+        let enc: String = url::form_urlencoded::byte_serialize(evil.as_bytes()).collect();
+        let done = b
+            .login(&env, &format!("/auth/login?returnTo={enc}"), ALICE)
+            .await;
+        assert_eq!(done.status, StatusCode::FOUND, "{evil}: {}", done.body);
+        assert_eq!(
+            done.location.as_deref(),
+            Some(format!("{}/dashboard", env.app).as_str()),
+            "{evil}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cross_site_logout_request_does_not_end_the_session() {
+    let env = Env::start().await;
+    let mut b = Browser::new();
+    b.login(&env, "/auth/login", ALICE).await;
+    let raw = b.cookie("pymd_session").expect("session");
+    let r = crate::web::harness::client()
+        .get(format!("{}/auth/logout", env.app))
+        .header("cookie", format!("pymd_session={raw}"))
+        .header("sec-fetch-site", "cross-site")
+        .send()
+        .await
+        .expect("logout");
+    assert_eq!(
+        r.status(),
+        StatusCode::OK,
+        "a confirmation page, not a logout"
+    );
+    assert_eq!(env.active_sessions().await, 1);
+    let p = b.get(&format!("{}/auth/profile", env.app)).await;
+    assert_eq!(p.status, StatusCode::OK);
+}
