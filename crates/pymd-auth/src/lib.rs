@@ -30,7 +30,7 @@ pub use claims::VerifiedToken;
 pub use config::VerifierConfig;
 pub use discovery::{MAX_BODY_BYTES, ProviderMetadata};
 pub use error::VerifyError;
-pub use verifier::{JwksHealth, METRIC_FAILURES, METRIC_JWKS_REFRESH, Verifier};
+pub use verifier::{COLD_START_RETRY, JwksHealth, METRIC_FAILURES, METRIC_JWKS_REFRESH, Verifier};
 
 /// Strict base64url helpers (unpadded, canonical), exposed for tests and tooling.
 pub mod base64url {

@@ -21,6 +21,10 @@ use crate::error::VerifyError;
 use crate::jwks::{KeySet, RsaKey};
 use crate::jws;
 
+/// How soon a fetch is retried while no key set has ever loaded (cold start with the IdP down):
+/// requests then get 503 and the keys are picked up within this long once the IdP answers.
+pub const COLD_START_RETRY: Duration = Duration::from_secs(2);
+
 /// Metric: failed verifications, labelled by [`VerifyError::reason`].
 pub const METRIC_FAILURES: &str = "pymd_jwt_verification_failures_total";
 /// Metric: JWKS refresh attempts, labelled `result="ok"|"error"`.
@@ -202,10 +206,15 @@ impl Verifier {
             let _flight = inner.fetch_lock.lock().await;
             let should_fetch = {
                 let st = inner.state.read().unwrap_or_else(PoisonError::into_inner);
+                // Until a key set has loaded there is nothing to protect from a refetch storm but
+                // the IdP itself, so retry sooner (still one request in flight).
+                let cooldown = if st.keys.is_none() {
+                    inner.config.unknown_kid_cooldown.min(COLD_START_RETRY)
+                } else {
+                    inner.config.unknown_kid_cooldown
+                };
                 st.attempts == seen_attempts
-                    && st
-                        .last_attempt
-                        .is_none_or(|t| t.elapsed() >= inner.config.unknown_kid_cooldown)
+                    && st.last_attempt.is_none_or(|t| t.elapsed() >= cooldown)
             };
             if should_fetch {
                 // The outcome is recorded in the state; the lookup below decides.
@@ -389,8 +398,17 @@ impl Verifier {
                     verifier.refresh_locked(true).await.is_ok()
                 };
                 let cfg = &verifier.inner.config;
+                let never_loaded = verifier
+                    .inner
+                    .state
+                    .read()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .keys
+                    .is_none();
                 let wait = if ok {
                     cfg.refresh_interval
+                } else if never_loaded {
+                    cfg.refresh_interval.min(COLD_START_RETRY)
                 } else {
                     cfg.refresh_interval
                         .min(cfg.unknown_kid_cooldown.max(Duration::from_secs(1)))

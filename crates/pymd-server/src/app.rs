@@ -99,6 +99,7 @@ pub fn build_app(state: AppState) -> Router {
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(middleware::from_fn(refuse_form_body_tokens))
         .layer(middleware::from_fn_with_state(state.clone(), record_metrics))
+        .layer(middleware::from_fn_with_state(state.clone(), crate::request_meta::capture))
         .layer(cors(&state))
         .layer(middleware::from_fn(move |req, next| security_headers(https, req, next)))
         .layer(CatchPanicLayer::custom(|_| panic_response()))

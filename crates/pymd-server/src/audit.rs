@@ -1,5 +1,6 @@
 //! The audit trail (spec §7): each security-relevant event becomes one structured log line and one
-//! row in the append-only `audit_events` table. Values are passed as structured fields, so CRLF,
+//! row in the append-only `audit_events` table, with the caller's IP, user agent and request id
+//! (see [`crate::request_meta`]). Values are passed as structured fields, so CRLF,
 //! ANSI escapes or quotes in a claim cannot forge a line.
 
 use pymd_storage::NewAuditEvent;
@@ -15,14 +16,26 @@ pub async fn record(
     subject: Option<&str>,
     detail: serde_json::Value,
 ) {
-    tracing::info!(target: "pymd::audit", event, outcome, subject, detail = %detail, "audit");
+    let meta = crate::request_meta::current().unwrap_or_default();
+    let ip = meta.ip.map(|ip| ip.to_string());
+    tracing::info!(
+        target: "pymd::audit",
+        event,
+        outcome,
+        subject,
+        ip = ip.as_deref(),
+        user_agent = meta.user_agent.as_deref(),
+        request_id = meta.request_id.as_deref(),
+        detail = %detail,
+        "audit"
+    );
     let row = NewAuditEvent {
         event: event.to_owned(),
         outcome: outcome.to_owned(),
         subject: subject.map(str::to_owned),
-        ip: None,
-        user_agent: None,
-        request_id: None,
+        ip,
+        user_agent: meta.user_agent,
+        request_id: meta.request_id,
         detail,
     };
     if let Err(e) = state.store.record_audit(&row).await {

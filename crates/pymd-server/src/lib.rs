@@ -9,6 +9,7 @@ pub mod error;
 pub mod extract;
 pub mod management;
 pub mod principal;
+pub mod request_meta;
 pub mod routes;
 pub mod runtime;
 pub mod state;

@@ -53,6 +53,43 @@ async fn unavailable_when_no_key_was_ever_loaded_and_the_cooldown_stops_hammerin
 }
 
 #[tokio::test]
+async fn after_a_cold_start_outage_keys_are_picked_up_within_seconds_not_the_cooldown() {
+    let issuer = TestIssuer::start().await;
+    issuer.set_down(true);
+    // The default 30 s unknown-kid cooldown.
+    let verifier = issuer.verifier_with(pymd_auth::VerifierConfig::new(
+        issuer.base_url(),
+        issuer.audience(),
+    ));
+    let token = issuer.token("auth0|recovering", &[]);
+    assert_eq!(
+        verifier.verify(&token).await.err(),
+        Some(VerifyError::Unavailable)
+    );
+    issuer.set_down(false);
+    let started = Instant::now();
+    loop {
+        match verifier.verify(&token).await {
+            Ok(_) => break,
+            Err(VerifyError::Unavailable) => {}
+            Err(other) => panic!("unexpected {other:?}"),
+        }
+        assert!(
+            started.elapsed() < pymd_auth::COLD_START_RETRY + Duration::from_secs(3),
+            "still unavailable after {:?}",
+            started.elapsed()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // Polling every 100 ms caused no storm: one attempt per retry interval at most.
+    assert!(
+        issuer.discovery_fetches() <= 3,
+        "{}",
+        issuer.discovery_fetches()
+    );
+}
+
+#[tokio::test]
 async fn cached_keys_keep_verifying_while_the_issuer_is_down() {
     let issuer = TestIssuer::start().await;
     let verifier = warm_verifier(&issuer, no_cooldown(&issuer)).await;

@@ -187,3 +187,30 @@ async fn bad_webhook_bodies_are_rejected_after_authentication_naming_the_field()
     assert_eq!(r.status, 401, "{}", r.summary());
     assert!(app.user(&s).await.is_none());
 }
+
+#[tokio::test]
+async fn audit_events_carry_the_callers_ip_user_agent_and_request_id() {
+    let app = TestApp::spawn().await;
+    let s = sub("audited");
+    let secret = app.internal_token.clone();
+    let r = app
+        .request(reqwest::Method::POST, SYNC)
+        .bearer_auth(&secret)
+        .header("user-agent", "audit-test/1.0")
+        .header("x-request-id", "req-audit-1")
+        // An untrusted peer cannot choose the IP the audit log records.
+        .header("x-forwarded-for", "203.0.113.77")
+        .json(&body_for(&s))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(r.status(), 200);
+    let events = app.audit_events().await;
+    let sync = events
+        .iter()
+        .find(|e| e.event.event == "sync_user" && e.event.subject.as_deref() == Some(s.as_str()))
+        .expect("a sync_user audit event");
+    assert_eq!(sync.event.ip.as_deref(), Some("127.0.0.1"));
+    assert_eq!(sync.event.user_agent.as_deref(), Some("audit-test/1.0"));
+    assert_eq!(sync.event.request_id.as_deref(), Some("req-audit-1"));
+}

@@ -1,0 +1,125 @@
+//! Who is on the other end of a request, as far as the audit log and (later) rate limits are
+//! concerned: the client IP (the socket peer, unless the peer is a trusted proxy listed in
+//! `PYMD_TRUSTED_PROXIES`, then the right-most untrusted `X-Forwarded-For` hop), the user agent
+//! and the request id. A middleware computes it once per request and keeps it in a task-local,
+//! so audit events carry it without every handler passing it along.
+
+use std::net::{IpAddr, SocketAddr};
+
+use axum::extract::{ConnectInfo, Request, State};
+use axum::middleware::Next;
+use axum::response::Response;
+
+use crate::config::Cidr;
+use crate::state::AppState;
+
+/// What the audit log records about the caller.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RequestMeta {
+    pub ip: Option<IpAddr>,
+    pub user_agent: Option<String>,
+    pub request_id: Option<String>,
+}
+
+tokio::task_local! {
+    static CURRENT: RequestMeta;
+}
+
+/// The current request's metadata, when called while serving a request.
+pub fn current() -> Option<RequestMeta> {
+    CURRENT.try_with(Clone::clone).ok()
+}
+
+/// The client IP: `peer`, unless `peer` is a trusted proxy; then the right-most address of
+/// `X-Forwarded-For` that is not itself a trusted proxy. Spoofed left-most entries are ignored.
+pub fn client_ip(peer: IpAddr, forwarded_for: &[&str], trusted: &[Cidr]) -> IpAddr {
+    let is_trusted = |ip: IpAddr| trusted.iter().any(|c| c.contains(ip));
+    if !is_trusted(peer) {
+        return peer;
+    }
+    let hops = forwarded_for
+        .iter()
+        .flat_map(|h| h.split(','))
+        .map(str::trim)
+        .collect::<Vec<_>>();
+    for hop in hops.iter().rev() {
+        match hop.parse::<IpAddr>() {
+            Ok(ip) if is_trusted(ip) => continue,
+            Ok(ip) => return ip,
+            Err(_) => return peer,
+        }
+    }
+    peer
+}
+
+fn meta_of(req: &Request, trusted: &[Cidr]) -> RequestMeta {
+    let peer = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip());
+    let forwarded: Vec<&str> = req
+        .headers()
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .collect();
+    let text = |name: &str| {
+        req.headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(|s| s.chars().take(512).collect::<String>())
+    };
+    RequestMeta {
+        ip: peer.map(|p| client_ip(p, &forwarded, trusted)),
+        user_agent: text("user-agent"),
+        request_id: text("x-request-id"),
+    }
+}
+
+/// Middleware: computes the metadata and serves the request inside its scope.
+pub async fn capture(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+    let meta = meta_of(&req, &state.config.trusted_proxies);
+    req.extensions_mut().insert(meta.clone());
+    CURRENT.scope(meta, next.run(req)).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn an_untrusted_peer_is_the_client_whatever_it_forwards() {
+        let trusted = [Cidr::parse("10.0.0.0/8").unwrap()];
+        assert_eq!(
+            client_ip(ip("203.0.113.9"), &["1.2.3.4"], &trusted),
+            ip("203.0.113.9")
+        );
+        assert_eq!(
+            client_ip(ip("203.0.113.9"), &["1.2.3.4"], &[]),
+            ip("203.0.113.9")
+        );
+    }
+
+    #[test]
+    fn behind_a_trusted_proxy_the_rightmost_untrusted_hop_is_the_client() {
+        let trusted = [Cidr::parse("10.0.0.0/8").unwrap()];
+        // The client may prepend anything; only what the proxies appended counts.
+        assert_eq!(
+            client_ip(
+                ip("10.0.0.2"),
+                &["6.6.6.6, 198.51.100.7, 10.0.0.1"],
+                &trusted
+            ),
+            ip("198.51.100.7")
+        );
+        assert_eq!(client_ip(ip("10.0.0.2"), &[], &trusted), ip("10.0.0.2"));
+        assert_eq!(
+            client_ip(ip("10.0.0.2"), &["garbage"], &trusted),
+            ip("10.0.0.2")
+        );
+    }
+}
