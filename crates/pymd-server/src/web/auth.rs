@@ -626,9 +626,9 @@ pub async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Respon
     if cross_site && current.is_some() {
         return pages::confirm_logout(current.as_ref().map(|s| &s.user));
     }
-    let mut id_token = None;
+    let mut idp_sid = None;
     if let Some(s) = &current {
-        id_token = s.id_token(&state);
+        idp_sid = s.session.idp_sid.clone();
         if let Err(e) = state.store.delete_session(&s.session.id_hash).await {
             tracing::warn!(error = %e, "session delete failed at logout");
             let clear = CookieJar::new().add(session::removal(&state));
@@ -645,13 +645,15 @@ pub async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Respon
         update_active_sessions_gauge(&state).await;
     }
     let clear = CookieJar::new().add(session::removal(&state));
-    let target = idp_logout_url(&state, id_token.as_deref()).await;
+    let target = idp_logout_url(&state, idp_sid.as_deref()).await;
     (clear, found(&target)).into_response()
 }
 
 /// The IdP logout: `end_session_endpoint` when discovered, else Auth0's `/v2/logout`; `/` when
-/// the IdP cannot be asked.
-async fn idp_logout_url(state: &AppState, id_token: Option<&str>) -> String {
+/// the IdP cannot be asked. The IdP session is named with `client_id` + `logout_hint` (its
+/// `sid`), never `id_token_hint`: an ID token must not travel in a browser URL, where it would
+/// reach history, logs and `Referer` headers.
+async fn idp_logout_url(state: &AppState, idp_sid: Option<&str>) -> String {
     let Ok(meta) = state.verifier.provider_metadata().await else {
         return "/".to_owned();
     };
@@ -662,8 +664,8 @@ async fn idp_logout_url(state: &AppState, id_token: Option<&str>) -> String {
             let mut url = end.clone();
             {
                 let mut q = url.query_pairs_mut();
-                if let Some(t) = id_token {
-                    q.append_pair("id_token_hint", t);
+                if let Some(sid) = idp_sid {
+                    q.append_pair("logout_hint", sid);
                 }
                 if let Some(id) = &client_id {
                     q.append_pair("client_id", id);

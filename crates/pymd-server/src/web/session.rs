@@ -83,14 +83,6 @@ impl std::fmt::Debug for SessionUser {
 }
 
 impl SessionUser {
-    /// The session's ID token, decrypted (for the IdP logout's `id_token_hint`).
-    pub fn id_token(&self, state: &AppState) -> Option<String> {
-        let sealed = self.session.id_token.as_deref()?;
-        let sealer = TokenSealer::new(&state.cookie_secret).ok()?;
-        let plain = sealer.open(&self.session.id_hash, sealed).ok()?;
-        String::from_utf8(plain).ok()
-    }
-
     /// The session's IdP access token, decrypted.
     pub fn access_token(&self, state: &AppState) -> Option<String> {
         let sealer = TokenSealer::new(&state.cookie_secret).ok()?;
