@@ -1,13 +1,16 @@
 //! Who is calling: the `Principal` extractor takes the bearer token from the `Authorization`
 //! header (and only there: RFC 6750 §2.3 tokens in the URL or body are refused), verifies it,
-//! and loads or creates the caller's user record just in time. Handlers then ask it for the
-//! permission they need.
+//! and loads or creates the caller's user record just in time. Without an `Authorization` header,
+//! the web session cookie is accepted instead (spec §3), with a same-origin check on
+//! state-changing methods (CSRF). Handlers then ask it for the permission they need.
 
 use std::sync::Arc;
 
 use axum::extract::FromRequestParts;
+use axum::http::Method;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
+use axum_extra::extract::cookie::CookieJar;
 use pymd_auth::VerifiedToken;
 use pymd_domain::{Permission, User};
 
@@ -101,11 +104,72 @@ pub fn bearer_token(parts: &Parts) -> Result<&str, ApiError> {
     Ok(rest)
 }
 
+/// Whether a cookie-authenticated request provably comes from our own pages: `Sec-Fetch-Site:
+/// same-origin`, or (for browsers without Fetch Metadata) an `Origin` equal to the base URL's.
+/// Safe methods need no proof.
+///
+/// # Errors
+/// [`ApiError::Forbidden`] for a state-changing request without that proof (CSRF).
+pub fn require_same_origin(parts: &Parts, base_origin: &str) -> Result<(), ApiError> {
+    if matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS) {
+        return Ok(());
+    }
+    let header = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok());
+    let same_origin = match header("sec-fetch-site") {
+        Some(site) => site.eq_ignore_ascii_case("same-origin"),
+        None => header("origin").is_some_and(|o| o == base_origin),
+    };
+    if same_origin {
+        Ok(())
+    } else {
+        Err(ApiError::Forbidden(
+            "a cookie-authenticated change must come from this site (same-origin check failed)",
+        ))
+    }
+}
+
+impl Principal {
+    /// The caller of a request that has no `Authorization` header but a web session cookie: the
+    /// session's access token, verified like a bearer token (its permissions are what the
+    /// session may do), and the session's user.
+    async fn from_session(parts: &Parts, state: &AppState) -> Result<Option<Self>, ApiError> {
+        let jar = CookieJar::from_headers(&parts.headers);
+        if crate::web::session::presented_id(&jar).is_none() {
+            return Ok(None);
+        }
+        require_same_origin(parts, &state.config.base_url.origin().ascii_serialization())?;
+        let session = crate::web::session::load(state, &jar)
+            .await
+            .map_err(|unavailable| ApiError::from(unavailable.0))?;
+        let Some(session) = session else {
+            return Ok(None);
+        };
+        let raw = session
+            .access_token(state)
+            .ok_or(ApiError::InvalidToken("the session's token cannot be read"))?;
+        let token = state.verifier.verify(&raw).await?;
+        if token.sub != session.user.auth0_id {
+            return Err(ApiError::InvalidToken(
+                "the session's token is not its user's",
+            ));
+        }
+        Ok(Some(Principal {
+            token,
+            user: session.user,
+        }))
+    }
+}
+
 impl FromRequestParts<AppState> for Principal {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         refuse_query_token(parts)?;
+        if !parts.headers.contains_key(AUTHORIZATION) {
+            return Principal::from_session(parts, state)
+                .await?
+                .ok_or(ApiError::Unauthenticated);
+        }
         let raw = bearer_token(parts)?;
         let token = state.verifier.verify(raw).await?;
         let user = state.store.ensure_user(&token.sub).await?;
@@ -170,6 +234,38 @@ mod tests {
                 matches!(bearer_token(&p), Err(ApiError::InvalidToken(_))),
                 "{v:?}"
             );
+        }
+    }
+
+    #[test]
+    fn cookie_authenticated_changes_need_a_same_origin_proof() {
+        let origin = "http://localhost:3000";
+        let req = |method: &str, headers: &[(&str, &str)]| {
+            let mut b = Request::builder().method(method).uri("/");
+            for (k, v) in headers {
+                b = b.header(*k, *v);
+            }
+            b.body(()).unwrap().into_parts().0
+        };
+        assert!(require_same_origin(&req("GET", &[]), origin).is_ok());
+        assert!(
+            require_same_origin(&req("POST", &[("sec-fetch-site", "same-origin")]), origin).is_ok()
+        );
+        assert!(require_same_origin(&req("POST", &[("origin", origin)]), origin).is_ok());
+        for bad in [
+            req("POST", &[]),
+            req("DELETE", &[("origin", "https://evil.example")]),
+            req(
+                "PUT",
+                &[("sec-fetch-site", "cross-site"), ("origin", origin)],
+            ),
+            req("PATCH", &[("sec-fetch-site", "same-site")]),
+            req("POST", &[("origin", "null")]),
+        ] {
+            assert!(matches!(
+                require_same_origin(&bad, origin),
+                Err(ApiError::Forbidden(_))
+            ));
         }
     }
 

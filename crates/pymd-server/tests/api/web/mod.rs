@@ -2,6 +2,7 @@
 //! 127.0.0.1:0, driven hop by hop like a browser (no redirect following, cookies by hand), and the
 //! session table inspected through the store and as raw database bytes.
 
+mod api_cookie;
 mod harness;
 mod login;
 mod negative;
