@@ -5,7 +5,8 @@
 //! keep-alive connections for a bounded time per scenario, and prints requests/s, p50/p99
 //! latency and PyMD's peak resident memory (VmHWM of the `pymd` process). Scenarios:
 //! `GET /api/v1/documents` with one valid token (verification cache hits), with a distinct
-//! token per request (every request verifies an RS256 signature), and with an invalid token.
+//! token per request (every request verifies an RS256 signature), with an invalid token, and a
+//! full browser-style sign-in against the dev tenant (`pymd serve` with no IdP configured).
 //! Every request goes to 127.0.0.1 only.
 
 use std::process::Stdio;
@@ -108,6 +109,173 @@ async fn drive(
     }
 }
 
+/// One browser-style sign-in: app `/auth/login` → tenant `/authorize` → login form → POST →
+/// app `/auth/callback` → session cookie. Cookies are kept per sign-in (a fresh browser each
+/// time, so the tenant's form runs every time). Returns whether a session was created.
+async fn one_login(client: &reqwest::Client, base: &str) -> bool {
+    let mut jar: Vec<(String, String)> = Vec::new();
+    let mut url = format!("{base}/auth/login");
+    let mut form: Option<String> = None;
+    for _ in 0..8 {
+        let cookie_header = jar
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ");
+        let rb = match form.take() {
+            Some(body) => client
+                .post(&url)
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(body),
+            None => client.get(&url),
+        };
+        let Ok(r) = rb.header("cookie", cookie_header).send().await else {
+            return false;
+        };
+        for sc in r.headers().get_all("set-cookie") {
+            if let Some((k, v)) = sc
+                .to_str()
+                .ok()
+                .and_then(|s| s.split(';').next())
+                .and_then(|kv| kv.split_once('='))
+            {
+                jar.retain(|(name, _)| name != k);
+                jar.push((k.to_owned(), v.to_owned()));
+            }
+        }
+        if jar
+            .iter()
+            .any(|(k, v)| k == "pymd_session" && !v.is_empty())
+        {
+            return true;
+        }
+        let status = r.status();
+        let location = r
+            .headers()
+            .get("location")
+            .and_then(|l| l.to_str().ok())
+            .map(str::to_owned);
+        let body = r.text().await.unwrap_or_default();
+        if status.is_redirection() {
+            let Some(next) = location else { return false };
+            url = if next.starts_with('/') {
+                let origin = url.splitn(4, '/').take(3).collect::<Vec<_>>().join("/");
+                format!("{origin}{next}")
+            } else {
+                next
+            };
+        } else if status.is_success() && body.contains("name=\"csrf_token\"") {
+            let Some(csrf) = body
+                .split("name=\"csrf_token\" value=\"")
+                .nth(1)
+                .and_then(|rest| rest.split('"').next())
+            else {
+                return false;
+            };
+            let enc = |s: &str| {
+                s.bytes()
+                    .map(|b| match b {
+                        b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                            (b as char).to_string()
+                        }
+                        _ => format!("%{b:02X}"),
+                    })
+                    .collect::<String>()
+            };
+            form = Some(format!(
+                "csrf_token={}&email={}&password={}",
+                enc(csrf),
+                enc("alice@example.com"),
+                enc("Alice-Dev-2026!")
+            ));
+        } else {
+            return false;
+        }
+    }
+    false
+}
+
+/// Full sign-ins from `CONNECTIONS` concurrent fresh browsers for `duration`.
+async fn drive_logins(client: &reqwest::Client, base: &str, duration: Duration) -> Outcome {
+    let start = Instant::now();
+    let deadline = start + duration;
+    let mut handles = Vec::new();
+    for _ in 0..CONNECTIONS {
+        let client = client.clone();
+        let base = base.to_owned();
+        handles.push(tokio::spawn(async move {
+            let mut lat = Vec::new();
+            let mut errors = 0usize;
+            while Instant::now() < deadline {
+                let t0 = Instant::now();
+                if !one_login(&client, &base).await {
+                    errors += 1;
+                }
+                lat.push(t0.elapsed().as_micros() as u64);
+            }
+            (lat, errors)
+        }));
+    }
+    let mut latencies_us = Vec::new();
+    let mut errors = 0;
+    for h in handles {
+        if let Ok((lat, e)) = h.await {
+            latencies_us.extend(lat);
+            errors += e;
+        }
+    }
+    latencies_us.sort_unstable();
+    Outcome {
+        name: "full login (authorize → form → callback → session)",
+        requests: latencies_us.len(),
+        errors,
+        elapsed: start.elapsed(),
+        latencies_us,
+    }
+}
+
+/// Starts `pymd serve` with the embedded dev tenant on free loopback ports.
+async fn start_with_dev_tenant(
+    pymd: &std::path::Path,
+    data_dir: &std::path::Path,
+) -> anyhow::Result<(tokio::process::Child, String)> {
+    let free = || -> anyhow::Result<u16> {
+        Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+            .local_addr()?
+            .port())
+    };
+    let (port, tenant_port) = (free()?, free()?);
+    let child = tokio::process::Command::new(pymd)
+        .arg("serve")
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("PYMD_BIND", format!("127.0.0.1:{port}"))
+        .env("PYMD_DEV_TENANT_BIND", format!("127.0.0.1:{tenant_port}"))
+        .env("PYMD_DATA_DIR", data_dir)
+        .env("AUTH0_BASE_URL", format!("http://127.0.0.1:{port}"))
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .kill_on_drop(true)
+        .spawn()
+        .context("starting pymd with the dev tenant")?;
+    Ok((child, format!("http://127.0.0.1:{port}")))
+}
+
+async fn wait_ready(client: &reqwest::Client, base: &str) -> anyhow::Result<()> {
+    let ready = Instant::now();
+    loop {
+        if client.get(format!("{base}/healthz")).send().await.is_ok() {
+            return Ok(());
+        }
+        anyhow::ensure!(
+            ready.elapsed() < Duration::from_secs(30),
+            "pymd did not answer within 30 s"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 fn peak_rss_kib(pid: u32) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     status
@@ -158,17 +326,7 @@ async fn main() -> anyhow::Result<()> {
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(CONNECTIONS)
         .build()?;
-    let ready = Instant::now();
-    loop {
-        if client.get(format!("{base}/healthz")).send().await.is_ok() {
-            break;
-        }
-        anyhow::ensure!(
-            ready.elapsed() < Duration::from_secs(30),
-            "pymd did not answer within 30 s"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    wait_ready(&client, &base).await?;
 
     // Ten documents for the user, so the list does real work.
     let one = issuer.token("auth0|bench-user", &["read:documents", "write:documents"]);
@@ -250,15 +408,38 @@ async fn main() -> anyhow::Result<()> {
     )
     .await
     .print();
-    match peak_rss_kib(pid) {
-        Some(kib) => println!(
-            "\npymd peak resident memory (VmHWM): {:.1} MiB",
-            kib as f64 / 1024.0
-        ),
-        None => println!("\npymd peak resident memory: unavailable"),
-    }
+    let api_peak = peak_rss_kib(pid);
     let _ = child.start_kill();
     let _ = child.wait().await;
     let _ = std::fs::remove_dir_all(&data_dir);
+
+    // Full sign-ins against the dev tenant (embedded in the same `pymd` process).
+    let login_dir =
+        std::env::temp_dir().join(format!("pymd-bench-{}", uuid::Uuid::new_v4().simple()));
+    let (mut login_child, login_base) = start_with_dev_tenant(&pymd, &login_dir).await?;
+    let login_pid = login_child.id().context("pymd pid")?;
+    let no_redirects = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .pool_max_idle_per_host(CONNECTIONS)
+        .build()?;
+    wait_ready(&no_redirects, &login_base).await?;
+    drive_logins(&no_redirects, &login_base, duration)
+        .await
+        .print();
+    let login_peak = peak_rss_kib(login_pid);
+    let _ = login_child.start_kill();
+    let _ = login_child.wait().await;
+    let _ = std::fs::remove_dir_all(&login_dir);
+
+    let mib = |k: Option<u64>| {
+        k.map_or("unavailable".to_owned(), |k| {
+            format!("{:.1} MiB", k as f64 / 1024.0)
+        })
+    };
+    println!(
+        "\npymd peak resident memory (VmHWM): API scenarios {}; login scenario (app + dev tenant) {}",
+        mib(api_peak),
+        mib(login_peak)
+    );
     Ok(())
 }

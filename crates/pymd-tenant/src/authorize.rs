@@ -701,6 +701,9 @@ async fn verify_password(state: &AppState, user: Option<&User>, password: &str) 
         .unwrap_or_else(|| state.dummy_hash.clone());
     let known = user.is_some();
     let password = password.to_string();
+    let Ok(_permit) = crate::passwords::HASHING.acquire().await else {
+        return false;
+    };
     let ok = tokio::task::spawn_blocking(move || hash.verify(&password))
         .await
         .unwrap_or(false);
@@ -794,6 +797,9 @@ pub async fn signup_submit(
     let now = state.clock.now();
     let password = input.password.clone();
     let email = input.email.clone();
+    let Ok(_permit) = crate::passwords::HASHING.acquire().await else {
+        return page("Something went wrong, please try again later.", vec![]);
+    };
     let Ok(user) = tokio::task::spawn_blocking(move || User::signup(&email, &password, now)).await
     else {
         return page("Something went wrong, please try again later.", vec![]);

@@ -257,6 +257,12 @@ impl std::fmt::Debug for PasswordHash {
 /// Argon2id with deliberately cheap parameters (m = 4 MiB, t = 1, p = 1): this is a local
 /// development emulator whose passwords are public; cheap hashing keeps start-up and tests
 /// fast while still exercising the real verify path (and equal timing for unknown users).
+/// Argon2 runs at most this many hashes at once (one per core): each takes memory, so a burst of
+/// sign-ins queues instead of allocating for all of them at the same time.
+pub static HASHING: std::sync::LazyLock<tokio::sync::Semaphore> = std::sync::LazyLock::new(|| {
+    tokio::sync::Semaphore::new(std::thread::available_parallelism().map_or(2, |n| n.get()))
+});
+
 fn hasher() -> Option<Argon2<'static>> {
     let params = Params::new(4096, 1, 1, Some(32)).ok()?;
     Some(Argon2::new(Algorithm::Argon2id, Version::V0x13, params))
