@@ -63,6 +63,29 @@ fn secrets_given_in_the_environment_never_reach_the_error_output() {
 }
 
 #[test]
+fn a_dot_env_file_in_the_working_directory_is_read_and_the_environment_wins() {
+    let dir = temp_dir();
+    std::fs::write(
+        dir.join(".env"),
+        "PYMD_LOG_FORMAT=xml\nPYMD_CLOCK_LEEWAY_SECS=later\n",
+    )
+    .unwrap();
+    let out = pymd()
+        .arg("migrate")
+        .current_dir(&dir)
+        .env("PYMD_DATA_DIR", &dir)
+        // Set in the environment too: this value wins over the file's.
+        .env("PYMD_LOG_FORMAT", "json")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("PYMD_CLOCK_LEEWAY_SECS"), "{stderr}");
+    assert!(!stderr.contains("PYMD_LOG_FORMAT"), "{stderr}");
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
 fn pymd_token_refuses_a_real_auth0_domain() {
     let out = pymd()
         .args(["token", "--user", "alice@example.com"])
@@ -160,4 +183,112 @@ fn claims_of(token: &str) -> serde_json::Value {
         .decode(payload)
         .expect("base64url payload");
     serde_json::from_slice(&bytes).expect("JSON claims")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tokens_secrets_and_cookies_never_reach_the_logs_even_at_debug_level() {
+    use pymd_auth::testkit::TestIssuer;
+    use std::process::Stdio;
+
+    let issuer = TestIssuer::start().await;
+    let dir = temp_dir();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let internal = format!("internal-{}", uuid::Uuid::new_v4().simple());
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_pymd"))
+        .arg("serve")
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("RUST_LOG", "debug")
+        .env("PYMD_LOG_FORMAT", "json")
+        .env("PYMD_BIND", format!("127.0.0.1:{port}"))
+        .env("PYMD_DATA_DIR", &dir)
+        .env("AUTH0_ISSUER_BASE_URL", issuer.base_url().as_str())
+        .env("AUTH0_BASE_URL", format!("http://127.0.0.1:{port}"))
+        .env("INTERNAL_API_TOKEN", &internal)
+        .current_dir(&dir)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    let http = reqwest::Client::new();
+    let started = std::time::Instant::now();
+    while http.get(format!("{base}/healthz")).send().await.is_err() {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(20),
+            "pymd did not start"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+
+    let valid = issuer.token("auth0|log-hygiene", &["read:documents", "write:documents"]);
+    let forged = format!("{}AAAA", &valid[..valid.len() - 4]);
+    let cookie = "pymd_session=c2Vzc2lvbi1jb29raWUtdmFsdWUtdGhhdC1tdXN0LW5vdC1sZWFr";
+    let docs = format!("{base}/api/v1/documents");
+    for token in [&valid, &forged] {
+        let _ = http.get(&docs).bearer_auth(token).send().await.unwrap();
+        let _ = http
+            .post(&docs)
+            .bearer_auth(token)
+            .json(&serde_json::json!({"title": "t", "content": "c"}))
+            .send()
+            .await
+            .unwrap();
+    }
+    let _ = http
+        .get(format!("{docs}?access_token={valid}"))
+        .send()
+        .await
+        .unwrap();
+    let _ = http
+        .get(&docs)
+        .header("cookie", cookie)
+        .send()
+        .await
+        .unwrap();
+    let _ = http
+        .post(format!("{base}/internal/auth/sync-user"))
+        .bearer_auth(&internal)
+        .json(&serde_json::json!({"auth0Id": "auth0|log-hygiene", "email": "l@example.com"}))
+        .send()
+        .await
+        .unwrap();
+    let _ = http
+        .post(format!("{base}/internal/auth/sync-user"))
+        .bearer_auth(format!("{internal}x"))
+        .json(&serde_json::json!({}))
+        .send()
+        .await
+        .unwrap();
+
+    child.start_kill().unwrap();
+    let out = child.wait_with_output().await.unwrap();
+    let logs = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        logs.contains("request"),
+        "the debug logs were captured: {logs}"
+    );
+    let signature = valid.rsplit('.').next().unwrap();
+    for (what, secret) in [
+        ("the access token", valid.as_str()),
+        ("its signature", signature),
+        ("the forged token", forged.as_str()),
+        ("the webhook secret", internal.as_str()),
+        (
+            "the session cookie",
+            "c2Vzc2lvbi1jb29raWUtdmFsdWUtdGhhdC1tdXN0LW5vdC1sZWFr",
+        ),
+    ] {
+        assert!(!logs.contains(secret), "{what} reached the logs");
+    }
+    let _ = std::fs::remove_dir_all(dir);
 }
