@@ -34,6 +34,15 @@ enum Command {
         /// Public issuer base URL, if not http://{bind}/.
         #[arg(long)]
         issuer: Option<Url>,
+        /// The app's post-login sync webhook (the Action calls it on every login).
+        #[arg(long)]
+        sync_url: Option<Url>,
+        /// The app's Auth0 log-stream webhook (log events are posted there in batches).
+        #[arg(long)]
+        log_stream_url: Option<Url>,
+        /// Management API rate limit, requests per second (429 with x-ratelimit-* beyond it).
+        #[arg(long)]
+        management_rate_limit: Option<u32>,
     },
     /// Mint a dev-tenant access token for curl / HTTPie (never against a real Auth0 domain).
     Token {
@@ -78,7 +87,17 @@ pub async fn run() -> anyhow::Result<()> {
             config: file,
             bind,
             issuer,
-        } => run_dev_tenant(config, file, bind, issuer).await,
+            sync_url,
+            log_stream_url,
+            management_rate_limit,
+        } => {
+            let hooks = TenantHooks {
+                sync_url,
+                log_stream_url,
+                management_rate_limit,
+            };
+            run_dev_tenant(config, file, bind, issuer, hooks).await
+        }
         Command::Token {
             user,
             scope,
@@ -171,11 +190,19 @@ fn with_slash(u: &Url) -> String {
     }
 }
 
+/// Where a standalone dev tenant sends its webhooks, and its Management API limit.
+struct TenantHooks {
+    sync_url: Option<Url>,
+    log_stream_url: Option<Url>,
+    management_rate_limit: Option<u32>,
+}
+
 async fn run_dev_tenant(
     config: Config,
     file: Option<PathBuf>,
     bind: Option<SocketAddr>,
     issuer: Option<Url>,
+    hooks: TenantHooks,
 ) -> anyhow::Result<()> {
     if config.environment == Environment::Production {
         anyhow::bail!("the dev tenant never runs with PYMD_ENV=production");
@@ -194,6 +221,26 @@ async fn run_dev_tenant(
     if let Some(file) = file.or(config.tenant_file.clone()) {
         options.source = TenantSource::File(file);
     }
+    // The webhooks authenticate with the app's INTERNAL_API_TOKEN, as the embedded tenant does.
+    let bearer = config
+        .internal_api_token
+        .as_ref()
+        .map(|t| t.expose_secret().to_owned());
+    let hook = |url: Option<Url>, flag: &str| -> anyhow::Result<Option<Webhook>> {
+        match (url, &bearer) {
+            (None, _) => Ok(None),
+            (Some(url), Some(bearer)) => Ok(Some(Webhook {
+                url,
+                bearer: bearer.clone(),
+            })),
+            (Some(_), None) => {
+                anyhow::bail!("{flag} needs INTERNAL_API_TOKEN, the bearer the app expects")
+            }
+        }
+    };
+    options.sync_webhook = hook(hooks.sync_url, "--sync-url")?;
+    options.log_stream = hook(hooks.log_stream_url, "--log-stream-url")?;
+    options.management_rate_limit_per_sec = hooks.management_rate_limit;
     let tenant = pymd_tenant::start(listener, options)
         .await
         .context("starting the dev tenant")?;

@@ -292,3 +292,79 @@ async fn tokens_secrets_and_cookies_never_reach_the_logs_even_at_debug_level() {
     }
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[test]
+fn a_dev_tenant_webhook_without_the_internal_token_is_refused() {
+    let dir = temp_dir();
+    let out = pymd()
+        .args([
+            "dev-tenant",
+            "--bind",
+            "127.0.0.1:0",
+            "--sync-url",
+            "http://127.0.0.1:9/internal/auth/sync-user",
+        ])
+        .env("PYMD_DATA_DIR", &dir)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("--sync-url needs INTERNAL_API_TOKEN"),
+        "{stderr}"
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pymd_dev_tenant_serves_an_auth0_style_issuer_on_its_own() {
+    let dir = temp_dir();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_pymd"))
+        .args([
+            "dev-tenant",
+            "--bind",
+            &format!("127.0.0.1:{port}"),
+            "--management-rate-limit",
+            "5",
+        ])
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("PYMD_DATA_DIR", &dir)
+        .env("RUST_LOG", "warn")
+        .current_dir(&dir)
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let http = reqwest::Client::new();
+    let url = format!("http://127.0.0.1:{port}/.well-known/openid-configuration");
+    let started = std::time::Instant::now();
+    let discovery: serde_json::Value = loop {
+        if let Ok(r) = http.get(&url).send().await {
+            break r.json().await.unwrap();
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(20),
+            "no dev tenant"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    };
+    assert_eq!(discovery["issuer"], format!("http://127.0.0.1:{port}/"));
+    assert_eq!(
+        discovery["jwks_uri"],
+        format!("http://127.0.0.1:{port}/.well-known/jwks.json")
+    );
+    child.start_kill().unwrap();
+    let out = child.wait_with_output().await.unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("alice@example.com"),
+        "demo logins printed: {stdout}"
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}
