@@ -4,7 +4,8 @@
 //! Keys are SHA-256 digests of the whole token (the raw token is never stored). An entry is
 //! only returned before its `exp` and while the key that verified it is still published
 //! (so `refresh_now` after a revocation takes effect at once). Eviction: expired entries
-//! first, then the oldest insertion.
+//! first (swept at most once a second, since a sweep is O(n)), then the oldest insertion, so a
+//! full cache under a stream of distinct tokens costs O(1) per insert.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
@@ -30,6 +31,9 @@ pub(crate) struct TokenCache {
     capacity: usize,
     map: HashMap<TokenDigest, Entry>,
     order: VecDeque<TokenDigest>,
+    /// When expired entries were last swept (unix seconds): a full sweep is O(n), so it runs at
+    /// most once a second; in between, a full cache evicts its oldest entry in O(1).
+    last_sweep: i64,
 }
 
 impl TokenCache {
@@ -38,6 +42,7 @@ impl TokenCache {
             capacity,
             map: HashMap::new(),
             order: VecDeque::new(),
+            last_sweep: i64::MIN,
         }
     }
 
@@ -66,7 +71,8 @@ impl TokenCache {
         if self.capacity == 0 {
             return;
         }
-        if self.map.len() >= self.capacity {
+        if self.map.len() >= self.capacity && now > self.last_sweep {
+            self.last_sweep = now;
             self.map.retain(|_, e| now < e.token.expires_at);
             self.order.retain(|k| self.map.contains_key(k));
         }

@@ -366,7 +366,12 @@ async fn main() -> anyhow::Result<()> {
             .flat_map(|h| h.join().unwrap_or_default())
             .collect()
     });
-    let invalid = vec![format!("{}x", &one[..one.len() - 1])];
+    // A well-formed token whose signature belongs to other claims: refused only by the RSA
+    // verification itself (a corrupted base64 tail would be refused before any crypto).
+    let other = issuer.token("auth0|someone-else", &["read:documents"]);
+    let signing_input = &one[..one.rfind('.').unwrap_or(0)];
+    let foreign_signature = other.rsplit('.').next().unwrap_or("");
+    let invalid = vec![format!("{signing_input}.{foreign_signature}")];
 
     println!("PyMD benchmark: {CONNECTIONS} connections, {seconds} s per scenario, loopback");
     println!(
@@ -375,6 +380,17 @@ async fn main() -> anyhow::Result<()> {
     println!(
         "|----------------------------------------------|-----------|----------|----------|----------|--------|"
     );
+    drive(
+        "GET /healthz (baseline: no auth, no database)",
+        &client,
+        &format!("{base}/healthz"),
+        Arc::new(vec![one.clone()]),
+        true,
+        200,
+        duration,
+    )
+    .await
+    .print();
     drive(
         "GET /api/v1/documents, warm (one token)",
         &client,
@@ -398,7 +414,7 @@ async fn main() -> anyhow::Result<()> {
     .await
     .print();
     drive(
-        "GET /api/v1/documents, invalid signature",
+        "GET /api/v1/documents, forged signature (401)",
         &client,
         &url,
         Arc::new(invalid),
