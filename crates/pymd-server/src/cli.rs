@@ -19,6 +19,8 @@ pub struct Cli {
     command: Command,
 }
 
+// Parsed once per process: the size difference between variants does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Run the web app and API (and the dev tenant when no IdP is configured).

@@ -326,16 +326,16 @@ impl Config {
 
         let base_url = r.url("AUTH0_BASE_URL").unwrap_or_else(default_base_url);
         let secret = r.secret("AUTH0_SECRET");
-        if let Some(s) = &secret {
-            if s.expose_secret().len() < 32 {
-                r.problem("AUTH0_SECRET", "must be at least 32 bytes");
-            }
+        if let Some(s) = &secret
+            && s.expose_secret().len() < 32
+        {
+            r.problem("AUTH0_SECRET", "must be at least 32 bytes");
         }
         let internal_api_token = r.secret("INTERNAL_API_TOKEN");
-        if let Some(t) = &internal_api_token {
-            if t.expose_secret().len() < 16 {
-                r.problem("INTERNAL_API_TOKEN", "must be at least 16 characters");
-            }
+        if let Some(t) = &internal_api_token
+            && t.expose_secret().len() < 16
+        {
+            r.problem("INTERNAL_API_TOKEN", "must be at least 16 characters");
         }
         let database_url = r.secret("DATABASE_URL");
         if let Some(u) = &database_url {

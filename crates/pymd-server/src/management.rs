@@ -52,10 +52,10 @@ impl ManagementClient {
 
     async fn token(&self) -> Result<SecretString, ApiError> {
         let mut cached = self.token.lock().await;
-        if let Some((token, until)) = cached.as_ref() {
-            if Instant::now() < *until {
-                return Ok(token.clone());
-            }
+        if let Some((token, until)) = cached.as_ref()
+            && Instant::now() < *until
+        {
+            return Ok(token.clone());
         }
         let Some((client_id, client_secret)) = &self.credentials else {
             return Err(upstream(
