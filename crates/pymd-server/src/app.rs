@@ -219,7 +219,10 @@ async fn security_headers(https: bool, req: Request, next: Next) -> Response {
         "default-src 'self'; script-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'",
     );
     set(header::X_CONTENT_TYPE_OPTIONS, "nosniff");
-    set(header::REFERRER_POLICY, "no-referrer");
+    // `same-origin`, not `no-referrer`: with `no-referrer` browsers send `Origin: null` on our
+    // own form posts, which the same-origin (CSRF) check must then refuse. Cross-origin requests
+    // still carry no referrer.
+    set(header::REFERRER_POLICY, "same-origin");
     set(header::X_FRAME_OPTIONS, "DENY");
     if https {
         set(

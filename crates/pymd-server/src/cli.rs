@@ -51,12 +51,10 @@ enum Command {
         /// The user (email or user_id) to mint for.
         #[arg(long, default_value = "alice@example.com")]
         user: String,
-        /// Space-separated scopes to ask for.
-        #[arg(
-            long,
-            default_value = "read:documents write:documents delete:documents read:profile write:profile"
-        )]
-        scope: String,
+        /// Space-separated scopes to ask for (default: a user gets the five API permissions, an
+        /// M2M client everything its client grant allows).
+        #[arg(long)]
+        scope: Option<String>,
         /// A machine-to-machine token (client credentials) instead of a user's.
         #[arg(long)]
         m2m: bool,
@@ -284,7 +282,7 @@ fn dev_tenant_issuer(config: &Config) -> anyhow::Result<Url> {
 async fn run_token(
     config: Config,
     user: String,
-    scope: String,
+    scope: Option<String>,
     m2m: bool,
     audience: Option<String>,
 ) -> anyhow::Result<()> {
@@ -301,19 +299,24 @@ async fn run_token(
                 (c.client_id.clone(), c.client_secret.clone().unwrap_or_default())
             }
         };
-        http.post(issuer.join("oauth/token")?)
-            .form(&[
-                ("grant_type", "client_credentials"),
-                ("client_id", client_id.as_str()),
-                ("client_secret", client_secret.as_str()),
-                ("audience", audience.as_str()),
-                ("scope", scope.as_str()),
-            ])
-            .send()
-            .await
+        let mut form = vec![
+            ("grant_type", "client_credentials"),
+            ("client_id", client_id.as_str()),
+            ("client_secret", client_secret.as_str()),
+            ("audience", audience.as_str()),
+        ];
+        // Without a scope, Auth0 grants everything the client grant allows.
+        if let Some(scope) = scope.as_deref() {
+            form.push(("scope", scope));
+        }
+        http.post(issuer.join("oauth/token")?).form(&form).send().await
     } else {
         http.post(issuer.join("__dev/token")?)
-            .json(&serde_json::json!({ "user": user, "scope": scope, "audience": audience }))
+            .json(&serde_json::json!({
+                "user": user,
+                "scope": scope.unwrap_or_else(|| pymd_domain::Permission::ALL.map(|p| p.as_str()).join(" ")),
+                "audience": audience,
+            }))
             .send()
             .await
     }

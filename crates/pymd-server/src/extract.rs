@@ -10,6 +10,34 @@ use serde::de::DeserializeOwned;
 
 use crate::error::ApiError;
 
+/// A query string of type `T`; a malformed one (duplicate or mistyped parameter) is a 400
+/// `invalid_request` in the API's envelope, not axum's plain-text rejection.
+pub struct ApiQuery<T>(pub T);
+
+impl<S, T> axum::extract::FromRequestParts<S> for ApiQuery<T>
+where
+    S: Send + Sync,
+    T: DeserializeOwned,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<Self, ApiError> {
+        axum::extract::Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Query(v)| ApiQuery(v))
+            .map_err(|rejection| {
+                let text = rejection.body_text();
+                let detail = text
+                    .strip_prefix("Failed to deserialize query string: ")
+                    .unwrap_or(&text);
+                ApiError::InvalidRequest(format!("the query string is invalid ({detail})"))
+            })
+    }
+}
+
 /// A JSON body of type `T` (which should use `#[serde(deny_unknown_fields)]`).
 pub struct ApiJson<T>(pub T);
 

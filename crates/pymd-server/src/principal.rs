@@ -105,7 +105,7 @@ pub fn bearer_token(parts: &Parts) -> Result<&str, ApiError> {
 }
 
 /// Whether a cookie-authenticated request provably comes from our own pages: `Sec-Fetch-Site:
-/// same-origin`, or (for browsers without Fetch Metadata) an `Origin` equal to the base URL's.
+/// same-origin` (or `none`), or (for browsers without Fetch Metadata) an `Origin` equal to the base URL's.
 /// Safe methods need no proof.
 ///
 /// # Errors
@@ -116,7 +116,8 @@ pub fn require_same_origin(parts: &Parts, base_origin: &str) -> Result<(), ApiEr
     }
     let header = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok());
     let same_origin = match header("sec-fetch-site") {
-        Some(site) => site.eq_ignore_ascii_case("same-origin"),
+        // `none`: the user started it (address bar, bookmark); no other site can forge that.
+        Some(site) => site.eq_ignore_ascii_case("same-origin") || site.eq_ignore_ascii_case("none"),
         None => header("origin").is_some_and(|o| o == base_origin),
     };
     if same_origin {
@@ -138,9 +139,7 @@ impl Principal {
             return Ok(None);
         }
         require_same_origin(parts, &state.config.base_url.origin().ascii_serialization())?;
-        let session = crate::web::session::load(state, &jar)
-            .await
-            .map_err(|unavailable| ApiError::from(unavailable.0))?;
+        let session = crate::web::session::load_fresh(state, &jar).await?;
         let Some(session) = session else {
             return Ok(None);
         };

@@ -142,6 +142,9 @@ pub struct Session {
     pub last_seen_at: OffsetDateTime,
     pub idle_timeout_secs: i64,
     pub expires_at: OffsetDateTime,
+    /// Until when an access-token refresh lease is held (see
+    /// [`Store::try_lock_session_refresh`]); `None` when nobody holds one.
+    pub refresh_lock_until: Option<OffsetDateTime>,
 }
 
 impl std::fmt::Debug for Session {
@@ -154,6 +157,32 @@ impl std::fmt::Debug for Session {
             .field("last_seen_at", &self.last_seen_at)
             .field("idle_timeout_secs", &self.idle_timeout_secs)
             .field("expires_at", &self.expires_at)
+            .field("refresh_lock_until", &self.refresh_lock_until)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The tokens a completed access-token refresh stores (all encrypted by the caller, like
+/// [`NewSession`]'s).
+#[derive(Clone, PartialEq, Eq)]
+pub struct SessionRefresh {
+    /// The new encrypted access token.
+    pub access_token: Vec<u8>,
+    /// The new encrypted refresh token (IdPs that rotate always send one); `None` keeps the
+    /// stored one.
+    pub refresh_token: Option<Vec<u8>>,
+    /// The new encrypted ID token; `None` keeps the stored one.
+    pub id_token: Option<Vec<u8>>,
+    /// When the new access token expires.
+    pub access_token_expires_at: OffsetDateTime,
+}
+
+impl std::fmt::Debug for SessionRefresh {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SessionRefresh")
+            .field("refresh_token", &self.refresh_token.is_some())
+            .field("id_token", &self.id_token.is_some())
+            .field("access_token_expires_at", &self.access_token_expires_at)
             .finish_non_exhaustive()
     }
 }
@@ -323,4 +352,40 @@ pub trait Store: Send + Sync + 'static {
     /// # Errors
     /// [`StoreError::Unavailable`] / [`StoreError::Internal`].
     async fn count_active_sessions(&self, now: OffsetDateTime) -> Result<u64, StoreError>;
+
+    /// Takes the session's access-token refresh lease until `lease_until`, in one conditional
+    /// statement: it succeeds only when nobody holds the lease (never taken, released, or run out
+    /// at `now`), so of any number of concurrent callers — in one process or in several app
+    /// instances on one database — exactly one gets `true`. A lease left by a crashed holder runs
+    /// out by itself. Returns `false` when the lease is held or the session does not exist.
+    ///
+    /// # Errors
+    /// [`StoreError::Internal`] for a hash that is not [`SESSION_HASH_LEN`] bytes; [`StoreError::Unavailable`] when the database cannot be reached.
+    async fn try_lock_session_refresh(
+        &self,
+        id_hash: &[u8],
+        now: OffsetDateTime,
+        lease_until: OffsetDateTime,
+    ) -> Result<bool, StoreError>;
+
+    /// Stores the tokens of a completed refresh and releases the lease, as a compare-and-swap:
+    /// only if the stored `access_token_expires_at` still equals `expected_access_token_expires_at`
+    /// (the value the refresh started from). Returns whether the row was changed; `false` (a
+    /// stale expected value or no such session) changes nothing, not even the lease.
+    ///
+    /// # Errors
+    /// [`StoreError::Internal`] for a hash that is not [`SESSION_HASH_LEN`] bytes; [`StoreError::Unavailable`] when the database cannot be reached.
+    async fn complete_session_refresh(
+        &self,
+        id_hash: &[u8],
+        refresh: &SessionRefresh,
+        expected_access_token_expires_at: OffsetDateTime,
+    ) -> Result<bool, StoreError>;
+
+    /// Releases the refresh lease without changing the tokens (the refresh failed and the session
+    /// is kept). Returns whether the session exists.
+    ///
+    /// # Errors
+    /// [`StoreError::Internal`] for a hash that is not [`SESSION_HASH_LEN`] bytes; [`StoreError::Unavailable`] when the database cannot be reached.
+    async fn release_session_refresh(&self, id_hash: &[u8]) -> Result<bool, StoreError>;
 }

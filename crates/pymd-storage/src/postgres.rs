@@ -21,7 +21,7 @@ use crate::error::{map_migrate, map_sqlx};
 use crate::page::page_of;
 use crate::{
     AuditEvent, AuditFilter, ConnectOptions, DocumentPage, NewAuditEvent, NewSession, Session,
-    Store, StoreError, check_hash,
+    SessionRefresh, Store, StoreError, check_hash,
 };
 
 /// The PostgreSQL implementation of [`Store`].
@@ -171,6 +171,7 @@ struct SessionRow {
     last_seen_at: OffsetDateTime,
     idle_timeout_secs: i64,
     expires_at: OffsetDateTime,
+    refresh_lock_until: Option<OffsetDateTime>,
 }
 
 impl From<SessionRow> for Session {
@@ -188,6 +189,7 @@ impl From<SessionRow> for Session {
             last_seen_at: utc(r.last_seen_at),
             idle_timeout_secs: r.idle_timeout_secs,
             expires_at: utc(r.expires_at),
+            refresh_lock_until: r.refresh_lock_until.map(utc),
         }
     }
 }
@@ -197,8 +199,22 @@ const INSERT_SESSION: &str = "INSERT INTO sessions (id_hash, user_id, subject, i
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10, $11)";
 
 const SELECT_SESSION: &str = "SELECT id_hash, user_id, subject, idp_sid, access_token, refresh_token, id_token, \
-       access_token_expires_at, created_at, last_seen_at, idle_timeout_secs, expires_at \
+       access_token_expires_at, created_at, last_seen_at, idle_timeout_secs, expires_at, \
+       refresh_lock_until \
      FROM sessions WHERE id_hash = $1";
+
+// Exactly one concurrent caller matches the condition: the row is locked by the UPDATE, and the
+// others re-check it and find the lease taken.
+const LOCK_SESSION_REFRESH: &str = "UPDATE sessions SET refresh_lock_until = $3 \
+     WHERE id_hash = $1 AND (refresh_lock_until IS NULL OR refresh_lock_until <= $2)";
+
+const COMPLETE_SESSION_REFRESH: &str = "UPDATE sessions SET access_token = $2, \
+       refresh_token = COALESCE($3, refresh_token), id_token = COALESCE($4, id_token), \
+       access_token_expires_at = $5, refresh_lock_until = NULL \
+     WHERE id_hash = $1 AND access_token_expires_at = $6";
+
+const RELEASE_SESSION_REFRESH: &str =
+    "UPDATE sessions SET refresh_lock_until = NULL WHERE id_hash = $1";
 
 const TOUCH_SESSION: &str =
     "UPDATE sessions SET last_seen_at = GREATEST(last_seen_at, $2) WHERE id_hash = $1";
@@ -601,5 +617,52 @@ impl Store for PgStore {
             .await
             .map_err(|e| map_sqlx("count_active_sessions", e))?;
         Ok(u64::try_from(n).unwrap_or(0))
+    }
+
+    async fn try_lock_session_refresh(
+        &self,
+        id_hash: &[u8],
+        now: OffsetDateTime,
+        lease_until: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        check_hash("try_lock_session_refresh", id_hash)?;
+        sqlx::query(LOCK_SESSION_REFRESH)
+            .bind(id_hash)
+            .bind(now)
+            .bind(lease_until)
+            .execute(&self.pool)
+            .await
+            .map(|r| r.rows_affected() == 1)
+            .map_err(|e| map_sqlx("try_lock_session_refresh", e))
+    }
+
+    async fn complete_session_refresh(
+        &self,
+        id_hash: &[u8],
+        refresh: &SessionRefresh,
+        expected_access_token_expires_at: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        check_hash("complete_session_refresh", id_hash)?;
+        sqlx::query(COMPLETE_SESSION_REFRESH)
+            .bind(id_hash)
+            .bind(&refresh.access_token)
+            .bind(&refresh.refresh_token)
+            .bind(&refresh.id_token)
+            .bind(refresh.access_token_expires_at)
+            .bind(expected_access_token_expires_at)
+            .execute(&self.pool)
+            .await
+            .map(|r| r.rows_affected() == 1)
+            .map_err(|e| map_sqlx("complete_session_refresh", e))
+    }
+
+    async fn release_session_refresh(&self, id_hash: &[u8]) -> Result<bool, StoreError> {
+        check_hash("release_session_refresh", id_hash)?;
+        sqlx::query(RELEASE_SESSION_REFRESH)
+            .bind(id_hash)
+            .execute(&self.pool)
+            .await
+            .map(|r| r.rows_affected() == 1)
+            .map_err(|e| map_sqlx("release_session_refresh", e))
     }
 }

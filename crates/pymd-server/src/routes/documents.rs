@@ -2,7 +2,7 @@
 //! keyset paging and optimistic concurrency (`ETag` / `If-Match`).
 
 use axum::Json;
-use axum::extract::{FromRequestParts, Path, Query, State};
+use axum::extract::{FromRequestParts, Path, State};
 use axum::http::header::{ETAG, IF_MATCH, LOCATION};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::error::{ApiError, ApiResult};
-use crate::extract::ApiJson;
+use crate::extract::{ApiJson, ApiQuery};
 use crate::principal::Principal;
 use crate::state::AppState;
 
@@ -146,7 +146,7 @@ impl FromRequestParts<AppState> for OwnedDocument {
 pub async fn list_documents(
     State(state): State<AppState>,
     principal: Principal,
-    Query(params): Query<ListParams>,
+    ApiQuery(params): ApiQuery<ListParams>,
 ) -> ApiResult<Json<DocumentList>> {
     principal.require(Permission::ReadDocuments)?;
     let page = PageRequest::new(params.limit.as_deref(), params.cursor.as_deref())?;
@@ -197,7 +197,7 @@ pub async fn create_document(
     security(("bearer" = ["read:documents"])))]
 pub async fn get_document(
     owned: OwnedDocument,
-    Query(params): Query<FormatParams>,
+    ApiQuery(params): ApiQuery<FormatParams>,
 ) -> ApiResult<Response> {
     let html = match params.format.as_deref() {
         None | Some("markdown") => false,

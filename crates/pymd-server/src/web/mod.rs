@@ -4,27 +4,38 @@
 
 pub mod auth;
 pub mod crypto;
+pub mod documents;
+pub mod forms;
 pub mod oidc;
 pub mod pages;
 pub mod session;
+pub mod settings;
 
 use axum::Router;
-use axum::extract::{Path, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::extract::State;
+use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use pymd_domain::{DocumentId, PageRequest};
+use axum::routing::{get, post};
+use pymd_domain::PageRequest;
 
 use self::session::{MaybeSession, SessionUser};
 use crate::state::AppState;
 
-/// The web routes (`/`, `/auth/*`, `/api/auth/*`, `/dashboard`, `/documents/{id}`,
+/// The web routes (`/`, `/auth/*`, `/api/auth/*`, `/dashboard`, `/documents…`, `/settings`,
 /// `/static/app.css`).
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/", get(landing))
         .route("/dashboard", get(dashboard))
-        .route("/documents/{id}", get(document))
+        .route("/documents", get(documents::list).post(documents::create))
+        .route("/documents/new", get(documents::new))
+        .route(
+            "/documents/{id}",
+            get(documents::view).post(documents::update),
+        )
+        .route("/documents/{id}/edit", get(documents::edit))
+        .route("/documents/{id}/delete", post(documents::delete))
+        .route("/settings", get(settings::show).post(settings::save))
         .route("/static/app.css", get(stylesheet))
         .route("/auth/login", get(auth::login))
         .route("/auth/callback", get(auth::callback))
@@ -49,38 +60,6 @@ async fn dashboard(State(state): State<AppState>, s: SessionUser) -> Response {
         Ok(p) => pages::dashboard(&s.user, &p.documents),
         Err(e) => {
             tracing::warn!(error = %e, "dashboard: listing documents failed");
-            pages::unavailable()
-        }
-    }
-}
-
-async fn document(
-    State(state): State<AppState>,
-    s: SessionUser,
-    Path(id): Path<String>,
-) -> Response {
-    let not_found = || {
-        pages::error_page(
-            StatusCode::NOT_FOUND,
-            "Not found",
-            "There is no such document.",
-            None,
-        )
-    };
-    let Ok(uuid) = uuid::Uuid::parse_str(&id) else {
-        return not_found();
-    };
-    match state.store.get_document(DocumentId(uuid)).await {
-        Ok(Some(doc)) if doc.owner_id == s.user.id => pages::document(&s.user, &doc),
-        Ok(Some(_)) => pages::error_page(
-            StatusCode::FORBIDDEN,
-            "Forbidden",
-            "This document belongs to someone else.",
-            None,
-        ),
-        Ok(None) => not_found(),
-        Err(e) => {
-            tracing::warn!(error = %e, "document page: read failed");
             pages::unavailable()
         }
     }

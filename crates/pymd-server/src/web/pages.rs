@@ -1,5 +1,5 @@
 //! Server-rendered HTML: one small layout, the landing page, the dashboard, error pages and the
-//! stylesheet. Pages carry no script and load nothing from elsewhere (the CSP is
+//! stylesheet (the document and settings pages live in `documents.rs` and `settings.rs`). Pages carry no script and load nothing from elsewhere (the CSP is
 //! `default-src 'self'`); every value that came from a user or the IdP goes through [`esc`].
 
 use axum::http::{HeaderValue, StatusCode, header};
@@ -38,7 +38,9 @@ pub fn display_name(user: &User) -> &str {
 pub fn layout(title: &str, user: Option<&User>, body: &str) -> String {
     let nav = match user {
         Some(u) => format!(
-            "<a href=\"/dashboard\">Dashboard</a><span class=\"who\">{}</span><a class=\"button\" href=\"/auth/logout\">Log out</a>",
+            "<a href=\"/dashboard\">Dashboard</a><a href=\"/documents\" data-testid=\"nav-documents\">Documents</a>\
+<a href=\"/settings\" data-testid=\"nav-settings\">Settings</a><span class=\"who\">{}</span>\
+<a class=\"button\" href=\"/auth/logout\" data-testid=\"logout\">Log out</a>",
             esc(display_name(u))
         ),
         None => "<a class=\"button\" href=\"/auth/login\">Log in</a>".to_owned(),
@@ -67,6 +69,17 @@ pub fn html(status: StatusCode, page: String) -> Response {
 
 /// A clear error page with a "try again" link.
 pub fn error_page(status: StatusCode, title: &str, message: &str, retry: Option<&str>) -> Response {
+    error_page_for(None, status, title, message, retry)
+}
+
+/// [`error_page`] with the signed-in user's navigation.
+pub fn error_page_for(
+    user: Option<&User>,
+    status: StatusCode,
+    title: &str,
+    message: &str,
+    retry: Option<&str>,
+) -> Response {
     let retry = match retry {
         Some(href) => format!(
             "<p><a class=\"button\" href=\"{}\" data-testid=\"try-again\">Try again</a> <a href=\"/\">Home</a></p>",
@@ -79,7 +92,7 @@ pub fn error_page(status: StatusCode, title: &str, message: &str, retry: Option<
         esc(title),
         esc(message)
     );
-    html(status, layout(title, None, &body))
+    html(status, layout(title, user, &body))
 }
 
 /// `503`: the database is unreachable, so a session cannot be checked.
@@ -93,6 +106,31 @@ pub fn unavailable() -> Response {
     r.headers_mut()
         .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
     r
+}
+
+/// `503`: the identity provider's signing keys cannot be fetched, so the session's token cannot
+/// be checked.
+pub fn idp_unavailable() -> Response {
+    let mut r = error_page(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "Temporarily unavailable",
+        "PyMD cannot reach the sign-in service to check your access right now. Please try again in a moment.",
+        None,
+    );
+    r.headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+    r
+}
+
+/// A `303 See Other` to `location` (after a successful form submission).
+pub fn see_other(location: &str) -> Response {
+    axum::response::Redirect::to(location).into_response()
+}
+
+/// An RFC 3339 timestamp for `<time datetime>` and display.
+pub fn timestamp(t: time::OffsetDateTime) -> String {
+    t.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
 }
 
 /// The landing page.
@@ -120,10 +158,7 @@ pub fn dashboard(user: &User, documents: &[Document]) -> Response {
         let items: String = documents
             .iter()
             .map(|d| {
-                let updated = d
-                    .updated_at
-                    .format(&time::format_description::well_known::Rfc3339)
-                    .unwrap_or_default();
+                let updated = timestamp(d.updated_at);
                 format!(
                     "<li><a href=\"/documents/{id}\">{title}</a> <time datetime=\"{updated}\">{updated}</time></li>",
                     id = d.id.0,
@@ -141,21 +176,12 @@ pub fn dashboard(user: &User, documents: &[Document]) -> Response {
         .unwrap_or_default();
     let body = format!(
         "<section class=\"card\"><h1>Hello, <span data-testid=\"user-name\">{name}</span></h1>{email}</section>\
-<section class=\"card\"><h2>Recent documents</h2>{list}</section>",
+<section class=\"card\"><div class=\"section-head\"><h2>Recent documents</h2>\
+<p class=\"actions\"><a href=\"/documents\">All documents</a> \
+<a class=\"button\" href=\"/documents/new\" data-testid=\"new-document\">New document</a></p></div>{list}</section>",
         name = esc(display_name(user)),
     );
     html(StatusCode::OK, layout("Dashboard", Some(user), &body))
-}
-
-/// One document, its Markdown rendered and sanitised.
-pub fn document(user: &User, doc: &Document) -> Response {
-    let body = format!(
-        "<article class=\"card\"><h1>{}</h1><div class=\"markdown\">{}</div></article>\
-<p><a href=\"/dashboard\">Back to the dashboard</a></p>",
-        esc(&doc.title),
-        pymd_domain::markdown::render_html(&doc.content)
-    );
-    html(StatusCode::OK, layout(&doc.title, Some(user), &body))
 }
 
 /// A page that asks before logging out (a cross-site request must not end the session).

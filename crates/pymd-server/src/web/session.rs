@@ -4,6 +4,9 @@
 //! hash does not open). Idle (1 day) and absolute (7 day) expiry are enforced on every load;
 //! `last_seen_at` is written at most once a minute. When the database cannot be asked, the
 //! request fails with 503: an unverifiable cookie never degrades to "signed out" or worse.
+//!
+//! [`load_fresh`] (what the extractors and the API's cookie path use) also refreshes an access
+//! token that is about to expire, once per session across instances (see [`refresh`]).
 
 use axum::extract::FromRequestParts;
 use axum::http::StatusCode;
@@ -18,7 +21,11 @@ use time::{Duration, OffsetDateTime};
 
 use super::crypto::{self, TokenSealer};
 use super::pages;
+use crate::error::ApiError;
 use crate::state::AppState;
+
+#[path = "refresh.rs"]
+pub mod refresh;
 
 /// The session cookie's name.
 pub const COOKIE: &str = "pymd_session";
@@ -151,6 +158,105 @@ pub async fn load(
     Ok(Some(SessionUser { user, session }))
 }
 
+/// Why a session could not be checked or brought up to date.
+#[derive(Debug)]
+pub enum SessionError {
+    /// The database cannot be asked.
+    Store(StoreError),
+    /// The access token has expired and the IdP cannot refresh it right now (the session is
+    /// kept; the next request tries again).
+    IdpUnavailable,
+}
+
+impl From<SessionUnavailable> for SessionError {
+    fn from(e: SessionUnavailable) -> Self {
+        SessionError::Store(e.0)
+    }
+}
+
+impl IntoResponse for SessionError {
+    fn into_response(self) -> Response {
+        match self {
+            SessionError::Store(e) => SessionUnavailable(e).into_response(),
+            SessionError::IdpUnavailable => {
+                let mut r = pages::error_page(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "Temporarily unavailable",
+                    "Your sign-in could not be renewed because the identity provider cannot be \
+                     reached right now. Please try again in a moment.",
+                    None,
+                );
+                r.headers_mut().insert(
+                    axum::http::header::RETRY_AFTER,
+                    axum::http::HeaderValue::from_static("5"),
+                );
+                r
+            }
+        }
+    }
+}
+
+impl From<SessionError> for ApiError {
+    fn from(e: SessionError) -> Self {
+        match e {
+            SessionError::Store(e) => ApiError::from(e),
+            SessionError::IdpUnavailable => ApiError::Upstream {
+                status: StatusCode::SERVICE_UNAVAILABLE,
+                description: "the identity provider cannot renew the session's token; retry later",
+                cause: "token refresh unavailable and the access token has expired".into(),
+            },
+        }
+    }
+}
+
+/// Like [`load`], and first refreshes the session's access token when it expires within
+/// [`refresh::REFRESH_MARGIN`] (exactly one refresh per session, also across instances). A
+/// refused refresh ends the session (`Ok(None)`: signed out); a session without a refresh token
+/// ends when its access token has expired. When the IdP cannot be reached the session is kept and
+/// used as it is while its token is still valid.
+///
+/// # Errors
+/// [`SessionError::Store`] when the database cannot be asked; [`SessionError::IdpUnavailable`]
+/// when the token has expired and the IdP cannot refresh it now.
+pub async fn load_fresh(
+    state: &AppState,
+    jar: &CookieJar,
+) -> Result<Option<SessionUser>, SessionError> {
+    let Some(mut current) = load(state, jar).await? else {
+        return Ok(None);
+    };
+    let now = pymd_domain::now();
+    if !refresh::needs_refresh(&current.session, now) {
+        return Ok(Some(current));
+    }
+    let still_valid = |s: &Session| pymd_domain::now() < s.access_token_expires_at;
+    if current.session.refresh_token.is_none() {
+        if still_valid(&current.session) {
+            return Ok(Some(current));
+        }
+        // Nothing can renew it: the session is over.
+        if let Err(e) = state.store.delete_session(&current.session.id_hash).await {
+            tracing::warn!(error = %e, "a session without a usable token could not be deleted");
+        }
+        return Ok(None);
+    }
+    match refresh::refresh(state, &current.session)
+        .await
+        .map_err(SessionError::Store)?
+    {
+        refresh::Outcome::Fresh(session) => {
+            if session.user_id != current.user.id || session.subject != current.session.subject {
+                return Ok(None);
+            }
+            current.session = *session;
+            Ok(Some(current))
+        }
+        refresh::Outcome::Ended => Ok(None),
+        refresh::Outcome::Unavailable if still_valid(&current.session) => Ok(Some(current)),
+        refresh::Outcome::Unavailable => Err(SessionError::IdpUnavailable),
+    }
+}
+
 /// The tokens a new session keeps.
 pub struct IdpTokens<'a> {
     pub access_token: &'a str,
@@ -203,18 +309,16 @@ pub async fn create(
     Ok(raw)
 }
 
-/// Optional session: `None` when signed out. Fails with a 503 page when the database is down.
+/// Optional session: `None` when signed out. Fails with a 503 page when the database is down
+/// (or the IdP cannot renew an expired token).
 pub struct MaybeSession(pub Option<SessionUser>);
 
 impl FromRequestParts<AppState> for MaybeSession {
-    type Rejection = SessionUnavailable;
+    type Rejection = SessionError;
 
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, SessionUnavailable> {
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, SessionError> {
         let jar = CookieJar::from_headers(&parts.headers);
-        load(state, &jar).await.map(MaybeSession)
+        load_fresh(state, &jar).await.map(MaybeSession)
     }
 }
 
@@ -222,8 +326,8 @@ impl FromRequestParts<AppState> for MaybeSession {
 pub enum SessionRejection {
     /// No session: go and log in, then come back.
     Login(String),
-    /// The database is down.
-    Unavailable(SessionUnavailable),
+    /// The database is down, or the IdP cannot renew an expired token.
+    Unavailable(SessionError),
 }
 
 impl IntoResponse for SessionRejection {
@@ -252,7 +356,7 @@ impl FromRequestParts<AppState> for SessionUser {
         state: &AppState,
     ) -> Result<Self, SessionRejection> {
         let jar = CookieJar::from_headers(&parts.headers);
-        match load(state, &jar).await {
+        match load_fresh(state, &jar).await {
             Ok(Some(s)) => Ok(s),
             Ok(None) => {
                 let path = parts

@@ -658,3 +658,20 @@ async fn a_method_override_header_is_ignored() {
     app.read_as_owner(&t, &id).await;
     assert_eq!(app.count_documents_in_db(&s).await, 2);
 }
+
+#[tokio::test]
+async fn a_malformed_query_string_gets_the_error_envelope() {
+    let app = crate::support::TestApp::spawn().await;
+    let t = app.token(&crate::support::sub("query"), crate::support::ALL);
+    for path in [
+        "/api/v1/documents?limit=5&limit=6",
+        "/api/v1/documents?cursor=a&cursor=b",
+    ] {
+        let r = app.get(path, Some(&t)).await;
+        r.assert_error(400, "invalid_request");
+        assert!(
+            r.header("content-type").starts_with("application/json"),
+            "{path}"
+        );
+    }
+}

@@ -22,7 +22,8 @@ use pymd_server::config::Config;
 use pymd_server::state::AppState;
 use pymd_server::{IdpWiring, build_app, build_state, serve};
 use pymd_storage::{
-    AuditEvent, AuditFilter, DocumentPage, NewAuditEvent, NewSession, Session, Store, StoreError,
+    AuditEvent, AuditFilter, DocumentPage, NewAuditEvent, NewSession, Session, SessionRefresh,
+    Store, StoreError,
 };
 use rand::Rng;
 use reqwest::Method;
@@ -598,6 +599,9 @@ impl Store for FlakyStore {
         fn delete_session<'life1>(&'life0 self, id_hash: &'life1 [u8]) -> bool;
         fn delete_expired_sessions<>(&'life0 self, now: OffsetDateTime) -> u64;
         fn count_active_sessions<>(&'life0 self, now: OffsetDateTime) -> u64;
+        fn try_lock_session_refresh<'life1>(&'life0 self, id_hash: &'life1 [u8], now: OffsetDateTime, lease_until: OffsetDateTime) -> bool;
+        fn complete_session_refresh<'life1, 'life2>(&'life0 self, id_hash: &'life1 [u8], refresh: &'life2 SessionRefresh, expected_access_token_expires_at: OffsetDateTime) -> bool;
+        fn release_session_refresh<'life1>(&'life0 self, id_hash: &'life1 [u8]) -> bool;
     }
 }
 

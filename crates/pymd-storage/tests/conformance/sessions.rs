@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use pymd_domain::{User, UserId};
-use pymd_storage::{NewSession, SESSION_HASH_LEN, Store, StoreError};
+use pymd_storage::{NewSession, SESSION_HASH_LEN, SessionRefresh, Store, StoreError};
 use time::{Duration, OffsetDateTime};
 
 use crate::harness::TestDb;
@@ -58,6 +58,10 @@ session_tests![
     deleting_a_session_removes_it_once,
     expired_sessions_are_swept_and_live_ones_counted,
     a_session_for_an_unknown_user_is_refused,
+    of_twenty_concurrent_refresh_locks_exactly_one_wins,
+    a_released_or_run_out_refresh_lease_can_be_taken_again,
+    completing_a_refresh_is_a_compare_and_swap_on_the_old_expiry,
+    refresh_locking_a_malformed_or_unknown_session_is_refused_or_false,
 ];
 
 // ---------------------------------------------------------------------------------------------
@@ -344,6 +348,233 @@ pub async fn a_session_for_an_unknown_user_is_refused(db: &TestDb) {
     assert!(store.find_session(&hash(20)).await.expect("find").is_none());
 }
 
+pub async fn of_twenty_concurrent_refresh_locks_exactly_one_wins(db: &TestDb) {
+    let store = &db.store;
+    let u = user(store, "auth0|lock-race").await;
+    let now = pymd_domain::now();
+    let new = session(30, u.id, now);
+    store.create_session(&new).await.expect("create");
+    let lease_until = now + Duration::seconds(10);
+    let mut tasks = Vec::new();
+    for _ in 0..20 {
+        let store = Arc::clone(store);
+        let hash = new.id_hash.clone();
+        tasks.push(tokio::spawn(async move {
+            store
+                .try_lock_session_refresh(&hash, now, lease_until)
+                .await
+                .expect("try_lock_session_refresh")
+        }));
+    }
+    let mut winners = 0;
+    for t in tasks {
+        if t.await.expect("task") {
+            winners += 1;
+        }
+    }
+    assert_eq!(winners, 1, "exactly one caller takes the lease");
+    let got = store
+        .find_session(&new.id_hash)
+        .await
+        .expect("find")
+        .expect("exists");
+    assert_eq!(got.refresh_lock_until, Some(lease_until));
+    assert_eq!(
+        got.access_token, new.access_token,
+        "locking changes no token"
+    );
+    // Still held a moment later.
+    assert!(
+        !store
+            .try_lock_session_refresh(
+                &new.id_hash,
+                now + Duration::seconds(9),
+                now + Duration::seconds(19)
+            )
+            .await
+            .expect("lock")
+    );
+}
+
+pub async fn a_released_or_run_out_refresh_lease_can_be_taken_again(db: &TestDb) {
+    let store = &db.store;
+    let u = user(store, "auth0|lock-expiry").await;
+    let now = pymd_domain::now();
+    let new = session(31, u.id, now);
+    store.create_session(&new).await.expect("create");
+    let hash = &new.id_hash;
+    assert!(
+        store
+            .try_lock_session_refresh(hash, now, now + Duration::seconds(10))
+            .await
+            .expect("lock")
+    );
+    // The holder crashed: at the end of its lease (inclusive) the next caller takes it over.
+    let later = now + Duration::seconds(10);
+    assert!(
+        store
+            .try_lock_session_refresh(hash, later, later + Duration::seconds(10))
+            .await
+            .expect("take over a run-out lease")
+    );
+    assert!(
+        !store
+            .try_lock_session_refresh(hash, later, later + Duration::seconds(10))
+            .await
+            .expect("lock")
+    );
+    // Released: free again at once.
+    assert!(store.release_session_refresh(hash).await.expect("release"));
+    let got = store
+        .find_session(hash)
+        .await
+        .expect("find")
+        .expect("exists");
+    assert_eq!(got.refresh_lock_until, None);
+    assert!(
+        store
+            .try_lock_session_refresh(hash, later, later + Duration::seconds(5))
+            .await
+            .expect("lock after release")
+    );
+}
+
+pub async fn completing_a_refresh_is_a_compare_and_swap_on_the_old_expiry(db: &TestDb) {
+    let store = &db.store;
+    let u = user(store, "auth0|cas").await;
+    let now = pymd_domain::now();
+    let new = session(32, u.id, now);
+    store.create_session(&new).await.expect("create");
+    let hash = &new.id_hash;
+    assert!(
+        store
+            .try_lock_session_refresh(hash, now, now + Duration::seconds(10))
+            .await
+            .expect("lock")
+    );
+    let first = SessionRefresh {
+        access_token: vec![0xAA, 1],
+        refresh_token: Some(vec![0xBB, 1]),
+        id_token: Some(vec![0xCC, 1]),
+        access_token_expires_at: now + Duration::hours(10),
+    };
+    // A stale expected expiry changes nothing, not even the lease.
+    let stale = new.access_token_expires_at - Duration::seconds(1);
+    assert!(
+        !store
+            .complete_session_refresh(hash, &first, stale)
+            .await
+            .expect("complete with a stale expectation")
+    );
+    let got = store
+        .find_session(hash)
+        .await
+        .expect("find")
+        .expect("exists");
+    assert_eq!(got.access_token, new.access_token);
+    assert_eq!(got.refresh_token, new.refresh_token);
+    assert_eq!(got.id_token, new.id_token);
+    assert_eq!(got.access_token_expires_at, new.access_token_expires_at);
+    assert_eq!(got.refresh_lock_until, Some(now + Duration::seconds(10)));
+
+    // The right one stores every token and clears the lease.
+    assert!(
+        store
+            .complete_session_refresh(hash, &first, new.access_token_expires_at)
+            .await
+            .expect("complete")
+    );
+    let got = store
+        .find_session(hash)
+        .await
+        .expect("find")
+        .expect("exists");
+    assert_eq!(got.access_token, first.access_token);
+    assert_eq!(got.refresh_token, first.refresh_token);
+    assert_eq!(got.id_token, first.id_token);
+    assert_eq!(got.access_token_expires_at, first.access_token_expires_at);
+    assert_eq!(got.refresh_lock_until, None);
+    assert_eq!(got.created_at, new.created_at);
+    assert_eq!(
+        got.expires_at, new.expires_at,
+        "the session's lifetime is unchanged"
+    );
+
+    // Replaying the same completion is now stale.
+    assert!(
+        !store
+            .complete_session_refresh(hash, &first, new.access_token_expires_at)
+            .await
+            .expect("replay")
+    );
+    // Without a new refresh or ID token (an IdP that does not rotate), the stored ones stay.
+    let second = SessionRefresh {
+        access_token: vec![0xAA, 2],
+        refresh_token: None,
+        id_token: None,
+        access_token_expires_at: now + Duration::hours(20),
+    };
+    assert!(
+        store
+            .complete_session_refresh(hash, &second, first.access_token_expires_at)
+            .await
+            .expect("complete")
+    );
+    let got = store
+        .find_session(hash)
+        .await
+        .expect("find")
+        .expect("exists");
+    assert_eq!(got.access_token, second.access_token);
+    assert_eq!(got.refresh_token, first.refresh_token);
+    assert_eq!(got.id_token, first.id_token);
+    assert_eq!(got.access_token_expires_at, second.access_token_expires_at);
+}
+
+pub async fn refresh_locking_a_malformed_or_unknown_session_is_refused_or_false(db: &TestDb) {
+    let store = &db.store;
+    let now = pymd_domain::now();
+    let until = now + Duration::seconds(10);
+    assert!(
+        !store
+            .try_lock_session_refresh(&hash(33), now, until)
+            .await
+            .expect("lock unknown")
+    );
+    assert!(
+        !store
+            .release_session_refresh(&hash(33))
+            .await
+            .expect("release unknown")
+    );
+    let refresh = SessionRefresh {
+        access_token: vec![1],
+        refresh_token: None,
+        id_token: None,
+        access_token_expires_at: until,
+    };
+    assert!(
+        !store
+            .complete_session_refresh(&hash(33), &refresh, now)
+            .await
+            .expect("complete unknown")
+    );
+    for bad in [vec![], vec![0u8; 31]] {
+        assert!(matches!(
+            store.try_lock_session_refresh(&bad, now, until).await,
+            Err(StoreError::Internal(_))
+        ));
+        assert!(matches!(
+            store.release_session_refresh(&bad).await,
+            Err(StoreError::Internal(_))
+        ));
+        assert!(matches!(
+            store.complete_session_refresh(&bad, &refresh, now).await,
+            Err(StoreError::Internal(_))
+        ));
+    }
+}
+
 #[test]
 fn expiry_is_the_earlier_of_idle_and_absolute() {
     let t0 = OffsetDateTime::UNIX_EPOCH + Duration::days(20_000);
@@ -360,6 +591,7 @@ fn expiry_is_the_earlier_of_idle_and_absolute() {
         last_seen_at: t0 + Duration::days(6) + Duration::hours(12),
         idle_timeout_secs: 86_400,
         expires_at: t0 + Duration::days(7),
+        refresh_lock_until: None,
     };
     assert!(!s.is_expired(t0 + Duration::days(6) + Duration::hours(23)));
     assert!(

@@ -3,8 +3,11 @@
 //! session table inspected through the store and as raw database bytes.
 
 mod api_cookie;
+mod documents_pages;
 mod harness;
 mod login;
 mod negative;
+mod refresh;
 mod sessions;
+mod settings_page;
 mod store_down;

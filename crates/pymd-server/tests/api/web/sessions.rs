@@ -113,7 +113,8 @@ async fn plant(
             access_token: vec![1, 2, 3],
             refresh_token: None,
             id_token: None,
-            access_token_expires_at: created + Duration::hours(1),
+            // Valid for the session's whole life: no refresh (there is no refresh token).
+            access_token_expires_at: expires,
             created_at: created,
             idle_timeout_secs: 86_400,
             expires_at: expires,

@@ -1,0 +1,404 @@
+//! Access-token refresh of web sessions (spec §5). When a session's stored access token is within
+//! [`REFRESH_MARGIN`] of expiry, the request that notices it refreshes it first, and **exactly one
+//! refresh per session happens even under concurrent requests, across app instances**: Auth0
+//! rotates refresh tokens and revokes the whole family when a used one is presented again, so two
+//! concurrent exchanges of one refresh token would end the user's session at the IdP.
+//!
+//! The coordination lives in the database every instance shares, with no extra service: a lease
+//! column on the session row ([`Store::try_lock_session_refresh`], one conditional `UPDATE`, so
+//! exactly one caller wins). The winner exchanges the refresh token (`grant_type=refresh_token`,
+//! `client_secret_post`, bounded by [`TOKEN_TIMEOUT`], well inside the [`LEASE`]), verifies the new
+//! access token, and stores the new tokens — always the new, rotated refresh token — with a
+//! compare-and-swap on the old expiry that also clears the lease. The others poll the row every
+//! [`POLL_INTERVAL`] until its access token changes; if the holder's lease runs out first (it
+//! crashed), they try to take it themselves, so a crash never deadlocks a session.
+//!
+//! Outcomes (security anchors #122–#124, #182): a refused refresh (any 4xx from the token endpoint,
+//! e.g. `invalid_grant`) deletes the session: the request is signed out. An unreachable IdP (5xx,
+//! timeout, garbage) keeps the session: the caller proceeds with the current token while it is
+//! still valid, and answers 503 otherwise. Each attempt by a lease holder counts in
+//! `pymd_token_refresh_total{result}` (`success`, `failure`, `unavailable`) and writes a
+//! `refresh_success` / `refresh_failure` audit event. No token is ever logged.
+
+use std::time::{Duration as StdDuration, Instant};
+
+use pymd_storage::{Session, SessionRefresh, StoreError};
+use secrecy::ExposeSecret;
+use serde_json::{Map, Value, json};
+use time::{Duration, OffsetDateTime};
+
+use super::crypto::TokenSealer;
+use crate::state::AppState;
+
+/// A token expiring within this margin is refreshed before the request uses it.
+pub const REFRESH_MARGIN: Duration = Duration::seconds(60);
+/// How long a refresh lease is held at most (a crashed holder blocks others this long).
+pub const LEASE: Duration = Duration::seconds(10);
+/// Bound on the token-endpoint request (kept well inside [`LEASE`]).
+pub const TOKEN_TIMEOUT: StdDuration = StdDuration::from_secs(5);
+/// How often a request waiting for another's refresh re-reads the session.
+pub const POLL_INTERVAL: StdDuration = StdDuration::from_millis(50);
+/// How long a request waits in all for a refresh (its own or another's) before giving up.
+const MAX_WAIT: StdDuration = StdDuration::from_secs(25);
+/// Largest token response accepted.
+const MAX_BODY: usize = 256 * 1024;
+
+/// What became of a session that needed a refresh.
+#[derive(Debug)]
+pub enum Outcome {
+    /// The session now holds fresh tokens (refreshed by this request, another request or another
+    /// instance): the row as stored.
+    Fresh(Box<Session>),
+    /// The IdP refused the refresh (or the session was deleted meanwhile): the session is gone.
+    Ended,
+    /// The refresh could not be completed (IdP unreachable, or waiting for another instance took
+    /// too long). The session is kept as it was.
+    Unavailable,
+}
+
+/// Whether `session`'s access token must be refreshed before use at `now`.
+pub fn needs_refresh(session: &Session, now: OffsetDateTime) -> bool {
+    session.access_token_expires_at - now <= REFRESH_MARGIN
+}
+
+/// Brings `seen` (the session as the request loaded it) up to date: refreshes its tokens under the
+/// lease, or waits for whoever holds it.
+///
+/// # Errors
+/// [`StoreError`] when the database cannot be asked (the session is left as it was; a lease this
+/// request held is released when possible, and runs out otherwise).
+pub async fn refresh(state: &AppState, seen: &Session) -> Result<Outcome, StoreError> {
+    let hash = seen.id_hash.as_slice();
+    let started = Instant::now();
+    loop {
+        let now = pymd_domain::now();
+        if state
+            .store
+            .try_lock_session_refresh(hash, now, now + LEASE)
+            .await?
+        {
+            let result = refresh_holding_lease(state, hash).await;
+            if result.is_err() {
+                // Best effort; otherwise the lease runs out by itself.
+                let _ = state.store.release_session_refresh(hash).await;
+            }
+            return result;
+        }
+        // Another request (here or on another instance) is refreshing: wait for its result.
+        loop {
+            if started.elapsed() >= MAX_WAIT {
+                tracing::warn!("gave up waiting for another request's token refresh");
+                return Ok(Outcome::Unavailable);
+            }
+            tokio::time::sleep(POLL_INTERVAL).await;
+            let Some(row) = state.store.find_session(hash).await? else {
+                return Ok(Outcome::Ended);
+            };
+            if row.access_token != seen.access_token {
+                return Ok(Outcome::Fresh(Box::new(row)));
+            }
+            match row.refresh_lock_until {
+                // Released without new tokens: the holder could not reach the IdP.
+                None => return Ok(Outcome::Unavailable),
+                // The holder's lease ran out (it crashed or hung): take over.
+                Some(until) if until <= pymd_domain::now() => break,
+                Some(_) => {}
+            }
+        }
+    }
+}
+
+/// Why the token endpoint did not give new tokens.
+#[derive(Debug)]
+enum ExchangeFailure {
+    /// Refused for good (4xx such as `invalid_grant`, an unreadable stored token, a token for
+    /// someone else): the session must end. The label goes to the audit detail.
+    Refused(String),
+    /// Not reachable, timed out, 5xx or garbage: try again later.
+    Unavailable(&'static str),
+}
+
+/// The token endpoint's answer to a refresh.
+struct Refreshed {
+    access_token: String,
+    refresh_token: Option<String>,
+    id_token: Option<String>,
+    expires_in: Option<i64>,
+}
+
+async fn refresh_holding_lease(state: &AppState, hash: &[u8]) -> Result<Outcome, StoreError> {
+    let Some(row) = state.store.find_session(hash).await? else {
+        return Ok(Outcome::Ended);
+    };
+    // Someone completed a refresh between this request's load and its lease.
+    if !needs_refresh(&row, pymd_domain::now()) {
+        state.store.release_session_refresh(hash).await?;
+        return Ok(Outcome::Fresh(Box::new(row)));
+    }
+    let sealer = match TokenSealer::new(&state.cookie_secret) {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::error!(error = %e, "the token sealer cannot be built");
+            state.store.release_session_refresh(hash).await?;
+            return Ok(Outcome::Unavailable);
+        }
+    };
+    let exchanged = match exchange(state, &sealer, &row).await {
+        Ok(new) => finish(state, &sealer, &row, new).await,
+        Err(e) => Err(e),
+    };
+    match exchanged {
+        Ok(refresh) => {
+            if !state
+                .store
+                .complete_session_refresh(hash, &refresh, row.access_token_expires_at)
+                .await?
+            {
+                // Only possible if this lease ran out and another request refreshed meanwhile.
+                tracing::warn!("a token refresh completed after its lease; keeping the stored one");
+                return Ok(match state.store.find_session(hash).await? {
+                    Some(current) if current.access_token != row.access_token => {
+                        Outcome::Fresh(Box::new(current))
+                    }
+                    Some(_) => Outcome::Unavailable,
+                    None => Outcome::Ended,
+                });
+            }
+            metrics::counter!("pymd_token_refresh_total", "result" => "success").increment(1);
+            crate::audit::record(
+                state,
+                "refresh_success",
+                "success",
+                Some(&row.subject),
+                json!({ "user_id": row.user_id.0.to_string() }),
+            )
+            .await;
+            Ok(match state.store.find_session(hash).await? {
+                Some(current) => Outcome::Fresh(Box::new(current)),
+                None => Outcome::Ended,
+            })
+        }
+        Err(ExchangeFailure::Refused(reason)) => {
+            tracing::info!(reason = %reason, "token refresh refused; ending the session");
+            state.store.delete_session(hash).await?;
+            metrics::counter!("pymd_token_refresh_total", "result" => "failure").increment(1);
+            crate::audit::record(
+                state,
+                "refresh_failure",
+                "failure",
+                Some(&row.subject),
+                json!({
+                    "user_id": row.user_id.0.to_string(),
+                    "reason": reason,
+                    "session_ended": true,
+                }),
+            )
+            .await;
+            Ok(Outcome::Ended)
+        }
+        Err(ExchangeFailure::Unavailable(reason)) => {
+            tracing::warn!(reason, "token refresh failed; the session is kept");
+            state.store.release_session_refresh(hash).await?;
+            metrics::counter!("pymd_token_refresh_total", "result" => "unavailable").increment(1);
+            crate::audit::record(
+                state,
+                "refresh_failure",
+                "error",
+                Some(&row.subject),
+                json!({
+                    "user_id": row.user_id.0.to_string(),
+                    "reason": reason,
+                    "session_ended": false,
+                }),
+            )
+            .await;
+            Ok(Outcome::Unavailable)
+        }
+    }
+}
+
+/// Verifies the new access token and seals what is to be stored.
+async fn finish(
+    state: &AppState,
+    sealer: &TokenSealer,
+    row: &Session,
+    new: Refreshed,
+) -> Result<SessionRefresh, ExchangeFailure> {
+    let hash = row.id_hash.as_slice();
+    let now = pymd_domain::now();
+    let expires_at = match state.verifier.verify(&new.access_token).await {
+        Ok(token) if token.sub == row.subject => {
+            OffsetDateTime::from_unix_timestamp(token.expires_at)
+                .map_err(|_| ExchangeFailure::Refused("access_token_invalid".into()))?
+        }
+        Ok(_) => return Err(ExchangeFailure::Refused("subject_mismatch".into())),
+        // The refresh token was spent and a new one issued: keep it even though the keys cannot be
+        // fetched right now (the request itself will answer 503 when it verifies the token).
+        Err(e) if e.is_unavailable() => {
+            now + Duration::seconds(new.expires_in.unwrap_or(0).clamp(0, 86_400 * 30))
+        }
+        Err(e) => {
+            tracing::warn!(reason = e.reason(), "refreshed access token refused");
+            return Err(ExchangeFailure::Refused("access_token_invalid".into()));
+        }
+    };
+    let seal = |plain: &str| {
+        sealer
+            .seal(hash, plain.as_bytes())
+            .map_err(|_| ExchangeFailure::Unavailable("sealing failed"))
+    };
+    Ok(SessionRefresh {
+        access_token: seal(&new.access_token)?,
+        refresh_token: new.refresh_token.as_deref().map(seal).transpose()?,
+        id_token: new.id_token.as_deref().map(seal).transpose()?,
+        access_token_expires_at: pymd_domain::truncate_to_micros(expires_at),
+    })
+}
+
+/// `grant_type=refresh_token` at the token endpoint (`client_secret_post`).
+async fn exchange(
+    state: &AppState,
+    sealer: &TokenSealer,
+    row: &Session,
+) -> Result<Refreshed, ExchangeFailure> {
+    let Some(sealed) = row.refresh_token.as_deref() else {
+        return Err(ExchangeFailure::Refused("no_refresh_token".into()));
+    };
+    let refresh_token = sealer
+        .open(&row.id_hash, sealed)
+        .ok()
+        .and_then(|p| String::from_utf8(p).ok())
+        .ok_or_else(|| ExchangeFailure::Refused("refresh_token_unreadable".into()))?;
+    let Some(client) = state.web_client.clone() else {
+        return Err(ExchangeFailure::Unavailable("no web client configured"));
+    };
+    let meta = state
+        .verifier
+        .provider_metadata()
+        .await
+        .map_err(|_| ExchangeFailure::Unavailable("discovery unavailable"))?;
+    let form = [
+        ("grant_type", "refresh_token"),
+        ("client_id", client.0.as_str()),
+        ("client_secret", client.1.expose_secret()),
+        ("refresh_token", refresh_token.as_str()),
+    ];
+    let work = async {
+        let resp = state
+            .http
+            .post(meta.token_endpoint.clone())
+            .header(reqwest::header::ACCEPT, "application/json")
+            .form(&form)
+            .timeout(TOKEN_TIMEOUT)
+            .send()
+            .await
+            .map_err(|e| ExchangeFailure::Unavailable(short(&e)))?;
+        let status = resp.status();
+        let body = read_capped(resp).await?;
+        let json: Option<Map<String, Value>> = serde_json::from_slice(&body).ok();
+        if status.is_client_error() {
+            let error: String = json
+                .as_ref()
+                .and_then(|j| j.get("error"))
+                .and_then(Value::as_str)
+                .unwrap_or("invalid_request")
+                .chars()
+                .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .take(64)
+                .collect();
+            return Err(ExchangeFailure::Refused(format!(
+                "token_endpoint_{error}_{}",
+                status.as_u16()
+            )));
+        }
+        if status != reqwest::StatusCode::OK {
+            return Err(ExchangeFailure::Unavailable("token endpoint error status"));
+        }
+        let json = json.ok_or(ExchangeFailure::Unavailable("token response not JSON"))?;
+        let string = |name: &str| json.get(name).and_then(Value::as_str).map(str::to_owned);
+        let bearer = string("token_type").is_none_or(|t| t.eq_ignore_ascii_case("bearer"));
+        match string("access_token") {
+            Some(access_token) if bearer && !access_token.is_empty() => Ok(Refreshed {
+                access_token,
+                refresh_token: string("refresh_token").filter(|t| !t.is_empty()),
+                id_token: string("id_token").filter(|t| !t.is_empty()),
+                expires_in: json.get("expires_in").and_then(Value::as_i64),
+            }),
+            _ => Err(ExchangeFailure::Unavailable(
+                "token response lacks an access token",
+            )),
+        }
+    };
+    tokio::time::timeout(TOKEN_TIMEOUT, work)
+        .await
+        .unwrap_or(Err(ExchangeFailure::Unavailable("timed out")))
+}
+
+async fn read_capped(mut resp: reqwest::Response) -> Result<Vec<u8>, ExchangeFailure> {
+    if resp.content_length().is_some_and(|l| l > MAX_BODY as u64) {
+        return Err(ExchangeFailure::Unavailable("token response too large"));
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = resp
+        .chunk()
+        .await
+        .map_err(|e| ExchangeFailure::Unavailable(short(&e)))?
+    {
+        if body.len() + chunk.len() > MAX_BODY {
+            return Err(ExchangeFailure::Unavailable("token response too large"));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+fn short(e: &reqwest::Error) -> &'static str {
+    if e.is_timeout() {
+        "timed out"
+    } else if e.is_connect() {
+        "connection failed"
+    } else if e.is_body() || e.is_decode() {
+        "reading the body failed"
+    } else {
+        "request failed"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pymd_domain::UserId;
+
+    fn session(expires_in: Duration, now: OffsetDateTime) -> Session {
+        Session {
+            id_hash: vec![0; 32],
+            user_id: UserId::new_random(),
+            subject: "auth0|x".into(),
+            idp_sid: None,
+            access_token: vec![1],
+            refresh_token: Some(vec![2]),
+            id_token: None,
+            access_token_expires_at: now + expires_in,
+            created_at: now,
+            last_seen_at: now,
+            idle_timeout_secs: 86_400,
+            expires_at: now + Duration::days(7),
+            refresh_lock_until: None,
+        }
+    }
+
+    #[test]
+    fn a_token_is_refreshed_within_sixty_seconds_of_expiry_and_after_it() {
+        let now = pymd_domain::now();
+        assert!(!needs_refresh(&session(Duration::seconds(61), now), now));
+        assert!(needs_refresh(&session(Duration::seconds(60), now), now));
+        assert!(needs_refresh(&session(Duration::seconds(1), now), now));
+        assert!(needs_refresh(&session(Duration::seconds(-3600), now), now));
+    }
+
+    #[test]
+    fn the_token_request_ends_well_inside_the_lease() {
+        assert!(TOKEN_TIMEOUT * 2 <= StdDuration::try_from(LEASE).unwrap_or_default());
+        assert!(POLL_INTERVAL < TOKEN_TIMEOUT);
+    }
+}
