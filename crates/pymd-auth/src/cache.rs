@@ -24,13 +24,18 @@ pub(crate) fn digest(token: &str) -> TokenDigest {
 struct Entry {
     token: Arc<VerifiedToken>,
     key_fingerprint: [u8; 32],
+    /// Which insertion made this entry: an `order` slot left by an earlier, removed entry for
+    /// the same digest names another insertion and so never evicts this one.
+    seq: u64,
 }
 
 /// The bounded map. Not synchronised; the verifier wraps it in a mutex.
 pub(crate) struct TokenCache {
     capacity: usize,
     map: HashMap<TokenDigest, Entry>,
-    order: VecDeque<TokenDigest>,
+    /// Insertion order: (digest, insertion number). Slots of removed entries stay until popped.
+    order: VecDeque<(TokenDigest, u64)>,
+    next_seq: u64,
     /// When expired entries were last swept (unix seconds): a full sweep is O(n), so it runs at
     /// most once a second; in between, a full cache evicts its oldest entry in O(1).
     last_sweep: i64,
@@ -42,6 +47,7 @@ impl TokenCache {
             capacity,
             map: HashMap::new(),
             order: VecDeque::new(),
+            next_seq: 0,
             last_sweep: i64::MIN,
         }
     }
@@ -74,33 +80,36 @@ impl TokenCache {
         if self.map.len() >= self.capacity && now > self.last_sweep {
             self.last_sweep = now;
             self.map.retain(|_, e| now < e.token.expires_at);
-            self.order.retain(|k| self.map.contains_key(k));
+            self.retain_live_order();
         }
         while self.map.len() >= self.capacity {
-            match self.order.pop_front() {
-                Some(old) => {
-                    self.map.remove(&old);
-                }
-                None => break,
+            let Some((old, seq)) = self.order.pop_front() else {
+                break;
+            };
+            if self.map.get(&old).is_some_and(|e| e.seq == seq) {
+                self.map.remove(&old);
             }
         }
-        if self
-            .map
-            .insert(
-                d,
-                Entry {
-                    token,
-                    key_fingerprint,
-                },
-            )
-            .is_none()
-        {
-            self.order.push_back(d);
-        }
-        // `order` may hold digests already removed by `get`; keep it bounded too.
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        let entry = Entry {
+            token,
+            key_fingerprint,
+            seq,
+        };
+        // A replaced entry's slot goes stale; the new insertion takes the back of the line.
+        self.map.insert(d, entry);
+        self.order.push_back((d, seq));
+        // `order` may hold slots of entries removed by `get`; keep it bounded too.
         if self.order.len() > self.capacity.saturating_mul(2) {
-            self.order.retain(|k| self.map.contains_key(k));
+            self.retain_live_order();
         }
+    }
+
+    fn retain_live_order(&mut self) {
+        let map = &self.map;
+        self.order
+            .retain(|(k, seq)| map.get(k).is_some_and(|e| e.seq == *seq));
     }
 
     #[cfg(test)]
@@ -155,5 +164,28 @@ mod tests {
         let mut off = TokenCache::new(0);
         off.insert(digest("a"), tok(1000), [0; 32], 0);
         assert_eq!(off.len(), 0);
+    }
+
+    #[test]
+    fn a_token_dropped_and_cached_again_is_not_evicted_by_its_old_slot() {
+        let mut c = TokenCache::new(2);
+        c.insert(digest("a"), tok(1000), [7; 32], 0);
+        // Its key was revoked: `get` drops it; later it is verified (by a new key) and cached again.
+        assert!(c.get(&digest("a"), 1, |fp| *fp == [8; 32]).is_none());
+        c.insert(digest("b"), tok(1000), [8; 32], 1);
+        c.insert(digest("a"), tok(1000), [8; 32], 1);
+        // Full: the oldest live insertion is "b"; the first "a"'s stale slot must not evict the
+        // second "a".
+        c.insert(digest("c"), tok(1000), [8; 32], 1);
+        assert_eq!(c.len(), 2);
+        assert!(
+            c.get(&digest("a"), 1, |_| true).is_some(),
+            "a is newer than b"
+        );
+        assert!(
+            c.get(&digest("b"), 1, |_| true).is_none(),
+            "b was the oldest"
+        );
+        assert!(c.get(&digest("c"), 1, |_| true).is_some());
     }
 }

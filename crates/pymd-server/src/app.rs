@@ -96,6 +96,7 @@ pub fn build_app(state: AppState) -> Router {
         .route("/metrics", get(metrics))
         .merge(crate::web::router())
         .fallback(not_found)
+        .layer(middleware::from_fn(method_not_allowed_envelope))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(middleware::from_fn(refuse_form_body_tokens))
         .layer(middleware::from_fn_with_state(state.clone(), record_metrics))
@@ -173,6 +174,23 @@ async fn refuse_form_body_tokens(req: Request, next: Next) -> Response {
 
 fn panic_response() -> Response {
     crate::error::ApiError::Internal("handler panicked".into()).into_response()
+}
+
+/// axum answers a known route with an unknown method by a bare 405 with an `Allow` header; give
+/// it the error envelope (keeping `Allow`) like every other error.
+async fn method_not_allowed_envelope(req: Request, next: Next) -> Response {
+    let response = next.run(req).await;
+    if response.status() != StatusCode::METHOD_NOT_ALLOWED
+        || response.headers().contains_key(header::CONTENT_TYPE)
+    {
+        return response;
+    }
+    let allow = response.headers().get(header::ALLOW).cloned();
+    let mut envelope = crate::error::ApiError::MethodNotAllowed.into_response();
+    if let Some(allow) = allow {
+        envelope.headers_mut().insert(header::ALLOW, allow);
+    }
+    envelope
 }
 
 async fn not_found() -> crate::error::ApiError {

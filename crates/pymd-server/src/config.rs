@@ -238,9 +238,27 @@ impl Config {
     /// # Errors
     /// [`ConfigError`] listing every problem.
     pub fn from_env() -> Result<Config, ConfigError> {
-        let _ = dotenvy::dotenv();
+        // `.env` in the working directory only (not in its parents, as `dotenvy::dotenv` would
+        // look): a file that cannot be read or parsed is a configuration problem, not ignored.
+        let dotenv = match dotenvy::from_path(".env") {
+            Err(e) if e.not_found() => None,
+            Err(e) => Some(ConfigProblem {
+                variable: ".env",
+                message: format!("cannot be read: {e}"),
+            }),
+            Ok(()) => None,
+        };
         let vars: HashMap<String, String> = std::env::vars().collect();
-        Config::from_vars(&vars)
+        match (Config::from_vars(&vars), dotenv) {
+            (result, None) => result,
+            (Ok(_), Some(problem)) => Err(ConfigError {
+                problems: vec![problem],
+            }),
+            (Err(mut e), Some(problem)) => {
+                e.problems.insert(0, problem);
+                Err(e)
+            }
+        }
     }
 
     /// Builds the configuration from a map of variables (the environment, or a test's map).

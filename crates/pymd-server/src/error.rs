@@ -30,6 +30,9 @@ pub enum ApiError {
     /// 404 `not_found`.
     #[error("not found")]
     NotFound,
+    /// 405 `method_not_allowed` (the route exists; its `Allow` header names the methods).
+    #[error("method not allowed")]
+    MethodNotAllowed,
     /// 409 `conflict`.
     #[error("conflict: {0}")]
     Conflict(String),
@@ -74,6 +77,7 @@ impl ApiError {
             ApiError::Unauthenticated | ApiError::InvalidToken(_) => StatusCode::UNAUTHORIZED,
             ApiError::InsufficientScope(_) | ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound => StatusCode::NOT_FOUND,
+            ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
@@ -93,6 +97,7 @@ impl ApiError {
             ApiError::InsufficientScope(_) => "insufficient_scope",
             ApiError::Forbidden(_) => "forbidden",
             ApiError::NotFound => "not_found",
+            ApiError::MethodNotAllowed => "method_not_allowed",
             ApiError::Conflict(_) => "conflict",
             ApiError::PreconditionFailed => "precondition_failed",
             ApiError::PayloadTooLarge(_) => "payload_too_large",
@@ -112,6 +117,9 @@ impl ApiError {
             ApiError::InsufficientScope(p) => format!("the {p} permission is required"),
             ApiError::Forbidden(d) => (*d).into(),
             ApiError::NotFound => "the resource does not exist".into(),
+            ApiError::MethodNotAllowed => {
+                "this method is not allowed here (see the Allow header)".into()
+            }
             ApiError::Conflict(d) => d.clone(),
             ApiError::PreconditionFailed => {
                 "the document changed since it was read (If-Match does not match)".into()

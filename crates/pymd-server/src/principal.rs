@@ -88,9 +88,7 @@ pub fn bearer_token(parts: &Parts) -> Result<&str, ApiError> {
             "only one Authorization header is allowed".into(),
         ));
     }
-    let value = value
-        .to_str()
-        .map_err(|_| ApiError::InvalidToken("malformed token"))?;
+    let value = value.to_str().map_err(|_| malformed_token())?;
     let (scheme, rest) = value.split_once(' ').unwrap_or((value, ""));
     if !scheme.eq_ignore_ascii_case("bearer") {
         return Err(ApiError::Unauthenticated);
@@ -99,9 +97,17 @@ pub fn bearer_token(parts: &Parts) -> Result<&str, ApiError> {
         return Err(ApiError::Unauthenticated);
     }
     if rest.chars().any(|c| c.is_ascii_whitespace()) {
-        return Err(ApiError::InvalidToken("malformed token"));
+        return Err(malformed_token());
     }
     Ok(rest)
+}
+
+/// A credential refused before it reaches the verifier still counts as a verification failure
+/// (spec §4: every failure increments `pymd_jwt_verification_failures_total{reason}`).
+fn malformed_token() -> ApiError {
+    let reason = pymd_auth::VerifyError::Malformed;
+    metrics::counter!(pymd_auth::METRIC_FAILURES, "reason" => reason.reason()).increment(1);
+    ApiError::InvalidToken(reason.description())
 }
 
 /// Whether a cookie-authenticated request provably comes from our own pages: `Sec-Fetch-Site:

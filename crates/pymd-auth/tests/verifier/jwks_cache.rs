@@ -3,8 +3,8 @@
 
 use std::time::{Duration, Instant};
 
-use pymd_auth::VerifyError;
 use pymd_auth::testkit::TestIssuer;
+use pymd_auth::{Verifier, VerifyError};
 use serde_json::json;
 
 use crate::support::{eventually, no_cooldown, warm_verifier};
@@ -181,15 +181,11 @@ async fn broken_jwks_answers_keep_the_last_known_good_keys() {
     assert!(verifier.refresh_now().await.is_ok());
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn a_hundred_concurrent_unknown_kids_cause_at_most_one_fetch() {
-    let issuer = TestIssuer::start().await;
-    let verifier = warm_verifier(&issuer, issuer.verifier_config()).await;
-    issuer.set_jwks_delay(Duration::from_millis(200));
-    let before = issuer.jwks_fetches();
+/// Sends `n` tokens with distinct unknown `kid`s at once; each must be refused as unknown.
+async fn flood_of_unknown_kids(issuer: &TestIssuer, verifier: &Verifier, n: usize) {
     let kid = issuer.current_kid();
     let mut tasks = Vec::new();
-    for i in 0..100 {
+    for i in 0..n {
         let v = verifier.clone();
         let mut claims = issuer.claims("auth0|flood", &[]);
         claims["n"] = json!(i);
@@ -202,22 +198,35 @@ async fn a_hundred_concurrent_unknown_kids_cause_at_most_one_fetch() {
     for t in tasks {
         assert_eq!(t.await.expect("task").err(), Some(VerifyError::UnknownKid));
     }
-    assert!(
-        issuer.jwks_fetches() - before <= 1,
-        "{} fetches",
-        issuer.jwks_fetches() - before
-    );
+}
 
-    // Still within the cooldown: another wave causes no fetch at all.
-    let again = issuer.sign(
-        json!({"alg": "RS256", "kid": "yet-another"}),
-        issuer.claims("auth0|x", &[]),
-    );
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_hundred_concurrent_unknown_kids_past_the_cooldown_cause_exactly_one_fetch() {
+    let issuer = TestIssuer::start().await;
+    // No cooldown: every unknown kid may refetch, so only single flight keeps this to one
+    // request (the slow JWKS keeps that fetch in flight while all hundred arrive).
+    let mut config = issuer.verifier_config();
+    config.unknown_kid_cooldown = Duration::ZERO;
+    let verifier = warm_verifier(&issuer, config).await;
+    issuer.set_jwks_delay(Duration::from_millis(500));
+    let before = issuer.jwks_fetches();
+    flood_of_unknown_kids(&issuer, &verifier, 100).await;
     assert_eq!(
-        verifier.verify(&again).await.err(),
-        Some(VerifyError::UnknownKid)
+        issuer.jwks_fetches() - before,
+        1,
+        "one fetch in flight for all"
     );
-    assert!(issuer.jwks_fetches() - before <= 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn unknown_kids_within_the_cooldown_cause_no_fetch() {
+    let issuer = TestIssuer::start().await;
+    // The default 30 s cooldown starts with the warm-up fetch.
+    let verifier = warm_verifier(&issuer, issuer.verifier_config()).await;
+    let before = issuer.jwks_fetches();
+    flood_of_unknown_kids(&issuer, &verifier, 100).await;
+    flood_of_unknown_kids(&issuer, &verifier, 10).await;
+    assert_eq!(issuer.jwks_fetches() - before, 0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

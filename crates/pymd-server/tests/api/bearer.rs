@@ -236,3 +236,56 @@ async fn the_webhook_secret_is_not_a_user_token() {
     r.assert_error(401, "invalid_token");
     assert!(!r.text.contains(&app.internal_token));
 }
+
+/// Seconds since the Unix epoch.
+fn now() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp()
+}
+
+#[tokio::test]
+async fn the_clock_leeway_comes_from_pymd_clock_leeway_secs_and_bounds_exp_nbf_and_iat() {
+    let wide = TestApp::spawn_with(crate::support::SpawnOptions {
+        vars: vec![("PYMD_CLOCK_LEEWAY_SECS", "60".to_owned())],
+        ..Default::default()
+    })
+    .await;
+    let narrow = TestApp::spawn().await; // the default, 5 s
+    let t = now();
+    // (claim edits, accepted with 60 s of leeway, accepted with 5 s)
+    let cases: [(&str, serde_json::Value, bool, bool); 6] = [
+        ("exp", json!(t - 30), true, false),
+        ("exp", json!(t - 2), true, true),
+        ("exp", json!(t - 90), false, false),
+        ("nbf", json!(t + 30), true, false),
+        ("iat", json!(t + 30), true, false),
+        ("iat", json!(t + 90), false, false),
+    ];
+    for (claim, value, wide_ok, narrow_ok) in cases {
+        for (app, ok, label) in [(&wide, wide_ok, "60 s"), (&narrow, narrow_ok, "5 s")] {
+            let s = sub("leeway");
+            let token = app.token_with(&s, ALL, |c| {
+                c.insert(claim.to_owned(), value.clone());
+            });
+            let r = app.get("/api/v1/documents", Some(&token)).await;
+            if ok {
+                assert_eq!(
+                    r.status,
+                    200,
+                    "{claim}={value} with {label}: {}",
+                    r.summary()
+                );
+            } else {
+                r.assert_error(401, "invalid_token");
+                assert!(
+                    r.header("www-authenticate")
+                        .contains("error=\"invalid_token\""),
+                    "{claim}={value} with {label}"
+                );
+                assert!(
+                    app.user(&s).await.is_none(),
+                    "a refused token creates no user"
+                );
+            }
+        }
+    }
+}

@@ -203,3 +203,36 @@ async fn metrics_count_requests_and_verification_failures() {
     assert!(value >= 1.0, "{line}");
     assert!(!m.text.contains("not-a-jwt"), "metrics carry token text");
 }
+
+/// The value of the `pymd_jwt_verification_failures_total{reason="malformed"}` series.
+async fn malformed_failures(app: &TestApp) -> f64 {
+    let m = app.get("/metrics", None).await;
+    m.text
+        .lines()
+        .find(|l| {
+            l.starts_with("pymd_jwt_verification_failures_total")
+                && l.contains("reason=\"malformed\"")
+        })
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0.0)
+}
+
+#[tokio::test]
+async fn a_credential_refused_before_verification_still_counts_as_a_failure() {
+    let app = TestApp::spawn().await;
+    // Whitespace inside the credential never reaches the verifier: the header parser refuses it.
+    let before = malformed_failures(&app).await;
+    let r = send(
+        app.request(reqwest::Method::GET, "/api/v1/documents")
+            .header("authorization", "Bearer a.b\t.c"),
+    )
+    .await;
+    r.assert_error(401, "invalid_token");
+    assert!(
+        r.header("www-authenticate")
+            .contains("error=\"invalid_token\"")
+    );
+    let after = malformed_failures(&app).await;
+    assert!(after >= before + 1.0, "{before} -> {after}");
+}
