@@ -228,8 +228,14 @@ pub async fn replace_document(
     headers: HeaderMap,
     ApiJson(input): ApiJson<DocumentInput>,
 ) -> ApiResult<Response> {
-    let if_match = headers.get(IF_MATCH).map(|v| v.to_str().unwrap_or("\u{0}"));
-    let checks = VersionCheck::from_if_match(if_match)?;
+    // Several `If-Match` fields are one comma-separated list (RFC 9110 §5.3).
+    let values: Vec<&str> = headers
+        .get_all(IF_MATCH)
+        .iter()
+        .map(|v| v.to_str().unwrap_or("\u{0}"))
+        .collect();
+    let if_match = (!values.is_empty()).then(|| values.join(", "));
+    let checks = VersionCheck::from_if_match(if_match.as_deref())?;
     let current = owned.document.version;
     let expected = if checks.contains(&VersionCheck::Any) {
         None

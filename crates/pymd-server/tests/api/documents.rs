@@ -542,6 +542,26 @@ async fn a_stale_if_match_is_412_and_changes_nothing() {
     .await;
     assert_eq!(r.status, 200, "{}", r.summary());
     assert_eq!(r.json()["document"]["version"], 4);
+
+    // Two `If-Match` fields are one list: the current tag in the second one applies...
+    let r = send(
+        app.authed(Method::PUT, &path, Some(&t))
+            .header("if-match", "\"1\"")
+            .header("if-match", "\"4\"")
+            .json(&json!({"title": "v5", "content": "five"})),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.summary());
+    assert_eq!(r.json()["document"]["version"], 5);
+    // ...and a stale tag in the first one does not hide behind a missing second.
+    let r = send(
+        app.authed(Method::PUT, &path, Some(&t))
+            .header("if-match", "\"1\"")
+            .header("if-match", "\"2\"")
+            .json(&json!({"title": "lost", "content": "lost"})),
+    )
+    .await;
+    r.assert_error(412, "precondition_failed");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
