@@ -1,7 +1,7 @@
 //! The `pymd` command line: `serve`, `dev-tenant`, `token` and `migrate` (spec §1).
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
@@ -24,13 +24,22 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Run the web app and API (and the dev tenant when no IdP is configured).
-    Serve,
+    Serve {
+        /// Address to listen on (default: PYMD_BIND or 127.0.0.1:3000); port 0 lets the system
+        /// choose, and the banner names the port.
+        #[arg(long)]
+        bind: Option<SocketAddr>,
+        /// Address of the embedded dev tenant (default: PYMD_DEV_TENANT_BIND or 127.0.0.1:3001).
+        #[arg(long)]
+        dev_tenant_bind: Option<SocketAddr>,
+    },
     /// Run only the dev tenant (an offline Auth0 emulator), for any Auth0 app.
     DevTenant {
         /// Tenant file in the Auth0 Deploy CLI layout (default: the built-in PyMD tenant).
         #[arg(long)]
         config: Option<PathBuf>,
-        /// Address to listen on (default: PYMD_DEV_TENANT_BIND or 127.0.0.1:3001).
+        /// Address to listen on (default: PYMD_DEV_TENANT_BIND or 127.0.0.1:3001); port 0 lets
+        /// the system choose, and the start lines name the port.
         #[arg(long)]
         bind: Option<SocketAddr>,
         /// Public issuer base URL, if not http://{bind}/.
@@ -72,10 +81,21 @@ enum Command {
 /// Whatever the command fails with; configuration errors list every problem.
 pub async fn run() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    let config = Config::from_env().map_err(|e| anyhow::anyhow!("{e}"))?;
+    let mut config = Config::from_env().map_err(|e| anyhow::anyhow!("{e}"))?;
     crate::telemetry::init_logging(config.log_format);
     match cli.command {
-        Command::Serve => crate::runtime::run_serve(config).await,
+        Command::Serve {
+            bind,
+            dev_tenant_bind,
+        } => {
+            if let Some(bind) = bind {
+                config.bind = bind;
+            }
+            if let (Some(new), Idp::DevTenant { bind }) = (dev_tenant_bind, &mut config.idp) {
+                *bind = new;
+            }
+            crate::runtime::run_serve(config, unset_defaults()).await
+        }
         Command::Migrate => {
             pymd_storage::migrate(&config.database_url())
                 .await
@@ -107,6 +127,25 @@ pub async fn run() -> anyhow::Result<()> {
     }
 }
 
+/// Which defaults `pymd serve` may move to the address it binds. `Config::from_env` has loaded
+/// `.env` into the environment by now, so a variable set there counts as set.
+fn unset_defaults() -> crate::runtime::UnsetDefaults {
+    let unset = |name: &str| std::env::var(name).map_or(true, |v| v.trim().is_empty());
+    crate::runtime::UnsetDefaults {
+        base_url: unset("AUTH0_BASE_URL"),
+        cors_origins: unset("PYMD_CORS_ORIGINS"),
+    }
+}
+
+/// The tenant description: `PYMD_TENANT_FILE` when set, else the built-in PyMD tenant. The
+/// embedded tenant and `pymd dev-tenant` (without `--config`) use it.
+fn tenant_source(config: &Config) -> TenantSource {
+    match &config.tenant_file {
+        Some(file) => TenantSource::File(file.clone()),
+        None => TenantSource::Default,
+    }
+}
+
 /// Starts the dev tenant inside `pymd serve`, wired to this app: its callbacks and logout URLs
 /// come from `AUTH0_BASE_URL`, it calls the sync webhook with the app's internal token and
 /// streams its logs to the app.
@@ -127,9 +166,7 @@ pub async fn start_embedded_tenant(
     let mut options = TenantOptions::new(config.data_dir.clone());
     options.app_base_url = config.base_url.clone();
     options.roles_claim = config.roles_claim.clone();
-    if let Some(file) = &config.tenant_file {
-        options.source = TenantSource::File(file.clone());
-    }
+    options.source = tenant_source(config);
     let webhook = |path: &str| -> anyhow::Result<Webhook> {
         Ok(Webhook {
             url: config.base_url.join(path).context("AUTH0_BASE_URL")?,
@@ -143,7 +180,9 @@ pub async fn start_embedded_tenant(
         .context("starting the dev tenant")
 }
 
-/// Prints where things are and how to sign in.
+/// Prints where things are and how to sign in: the app's URL and the address it really listens
+/// on, the dev tenant's URL and the demo logins (development only; their passwords are meant to
+/// be read). Nothing secret beyond those.
 pub fn print_banner(config: &Config, tenant: Option<&DevTenant>) {
     println!();
     println!("  PyMD is running");
@@ -157,19 +196,7 @@ pub fn print_banner(config: &Config, tenant: Option<&DevTenant>) {
     );
     match tenant {
         Some(t) => {
-            println!(
-                "  dev tenant: {}  (an offline Auth0 emulator; not for production)",
-                t.issuer()
-            );
-            println!("  demo logins:");
-            for login in t.demo_logins() {
-                println!(
-                    "    {:<22} {:<18} roles: {}",
-                    login.email,
-                    login.password,
-                    login.roles.join(", ")
-                );
-            }
+            print_tenant(t);
             println!("  a token for curl: cargo run -- token --user alice@example.com");
         }
         None => {
@@ -179,6 +206,84 @@ pub fn print_banner(config: &Config, tenant: Option<&DevTenant>) {
         }
     }
     println!();
+}
+
+/// The dev tenant's lines of a banner: its URL, where it listens, the demo logins.
+fn print_tenant(t: &DevTenant) {
+    println!(
+        "  dev tenant: {}  (listening on {}; an offline Auth0 emulator, not for production)",
+        t.issuer(),
+        t.local_addr()
+    );
+    println!("  demo logins:");
+    for login in t.demo_logins() {
+        println!(
+            "    {:<22} {:<18} roles: {}",
+            login.email,
+            login.password,
+            login.roles.join(", ")
+        );
+    }
+}
+
+/// Where a running dev tenant recorded its issuer, so that `pymd token` finds it when
+/// `PYMD_DEV_TENANT_BIND` names port 0. Not a secret: the issuer is public.
+fn tenant_address_file(data_dir: &Path) -> PathBuf {
+    data_dir.join("dev-tenant.json")
+}
+
+/// The record of a running dev tenant's address; removed again when dropped (unless another
+/// tenant has replaced it meanwhile).
+pub struct TenantAddressRecord {
+    path: PathBuf,
+    contents: String,
+}
+
+impl Drop for TenantAddressRecord {
+    fn drop(&mut self) {
+        if std::fs::read_to_string(&self.path).is_ok_and(|c| c == self.contents) {
+            let _ = std::fs::remove_file(&self.path);
+        }
+    }
+}
+
+/// Writes `{data_dir}/dev-tenant.json` naming the tenant's issuer (atomically, so a concurrent
+/// `pymd token` never reads half a file). A failure is logged, not fatal: only `pymd token`
+/// against a port-0 tenant needs the record.
+pub fn record_tenant_address(data_dir: &Path, issuer: &str) -> Option<TenantAddressRecord> {
+    let path = tenant_address_file(data_dir);
+    let contents = serde_json::json!({ "issuer": issuer }).to_string();
+    let partial = data_dir.join(format!("dev-tenant.json.{}", std::process::id()));
+    let written = std::fs::create_dir_all(data_dir)
+        .and_then(|()| std::fs::write(&partial, &contents))
+        .and_then(|()| std::fs::rename(&partial, &path));
+    match written {
+        Ok(()) => Some(TenantAddressRecord { path, contents }),
+        Err(e) => {
+            let _ = std::fs::remove_file(&partial);
+            tracing::warn!(error = %e, path = %path.display(), "could not record the dev tenant's address; `pymd token` will not find it on port 0");
+            None
+        }
+    }
+}
+
+/// The issuer a running dev tenant recorded in the data directory.
+fn recorded_tenant_issuer(data_dir: &Path) -> anyhow::Result<Url> {
+    let path = tenant_address_file(data_dir);
+    let text = std::fs::read_to_string(&path).with_context(|| {
+        format!(
+            "PYMD_DEV_TENANT_BIND names port 0, so the dev tenant's address is read from {}, \
+             which a running `pymd serve` or `pymd dev-tenant` with the same PYMD_DATA_DIR writes",
+            path.display()
+        )
+    })?;
+    let value: serde_json::Value =
+        serde_json::from_str(&text).with_context(|| format!("reading {}", path.display()))?;
+    let issuer = value
+        .get("issuer")
+        .and_then(|v| v.as_str())
+        .with_context(|| format!("{} names no issuer", path.display()))?;
+    Url::parse(issuer).with_context(|| format!("the issuer in {}", path.display()))
 }
 
 fn with_slash(u: &Url) -> String {
@@ -218,9 +323,10 @@ async fn run_dev_tenant(
     options.app_base_url = config.base_url.clone();
     options.roles_claim = config.roles_claim.clone();
     options.issuer = issuer;
-    if let Some(file) = file.or(config.tenant_file.clone()) {
-        options.source = TenantSource::File(file);
-    }
+    options.source = match file {
+        Some(file) => TenantSource::File(file),
+        None => tenant_source(&config),
+    };
     // The webhooks authenticate with the app's INTERNAL_API_TOKEN, as the embedded tenant does.
     let bearer = config
         .internal_api_token
@@ -244,38 +350,40 @@ async fn run_dev_tenant(
     let tenant = pymd_tenant::start(listener, options)
         .await
         .context("starting the dev tenant")?;
-    println!("dev tenant listening: issuer {}", tenant.issuer());
-    for login in tenant.demo_logins() {
-        println!(
-            "  {:<22} {:<18} roles: {}",
-            login.email,
-            login.password,
-            login.roles.join(", ")
-        );
-    }
+    let record = record_tenant_address(&config.data_dir, tenant.issuer());
+    tracing::info!(
+        issuer = tenant.issuer(),
+        listening = %tenant.local_addr(),
+        "pymd dev-tenant is running"
+    );
+    println!();
+    println!("  PyMD dev tenant is running");
+    print_tenant(&tenant);
+    println!();
     crate::runtime::shutdown_signal().await;
     tenant.shutdown().await;
+    drop(record);
     Ok(())
 }
 
 /// The dev tenant's issuer for `pymd token`, refusing anything that is not a local dev tenant.
+/// With `PYMD_DEV_TENANT_BIND` on port 0 the address is the one the running tenant recorded in
+/// the data directory.
 fn dev_tenant_issuer(config: &Config) -> anyhow::Result<Url> {
-    match &config.idp {
+    let issuer = match &config.idp {
+        Idp::DevTenant { bind } if bind.port() == 0 => recorded_tenant_issuer(&config.data_dir)?,
         Idp::DevTenant { bind } => {
-            Url::parse(&format!("http://{bind}/")).context("PYMD_DEV_TENANT_BIND")
+            return Url::parse(&format!("http://{bind}/")).context("PYMD_DEV_TENANT_BIND");
         }
-        Idp::External { issuer_base_url } => {
-            let local = matches!(issuer_base_url.host(), Some(url::Host::Ipv4(ip)) if ip.is_loopback())
-                || matches!(issuer_base_url.host(), Some(url::Host::Ipv6(ip)) if ip.is_loopback())
-                || issuer_base_url.host_str() == Some("localhost");
-            if local && issuer_base_url.scheme() == "http" {
-                Ok(issuer_base_url.clone())
-            } else {
-                anyhow::bail!(
-                    "pymd token only mints tokens from a local dev tenant, not from {issuer_base_url}"
-                )
-            }
-        }
+        Idp::External { issuer_base_url } => issuer_base_url.clone(),
+    };
+    let local = matches!(issuer.host(), Some(url::Host::Ipv4(ip)) if ip.is_loopback())
+        || matches!(issuer.host(), Some(url::Host::Ipv6(ip)) if ip.is_loopback())
+        || issuer.host_str() == Some("localhost");
+    if local && issuer.scheme() == "http" {
+        Ok(issuer)
+    } else {
+        anyhow::bail!("pymd token only mints tokens from a local dev tenant, not from {issuer}")
     }
 }
 

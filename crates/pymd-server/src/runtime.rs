@@ -1,6 +1,7 @@
 //! Turning a [`Config`] into running parts: secrets for development, the store, the embedded dev
 //! tenant when no IdP is configured, the token verifier, and the shared state.
 
+use std::net::{IpAddr, SocketAddr};
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
@@ -144,11 +145,50 @@ pub async fn build_state(
     })
 }
 
-/// `pymd serve`: runs until Ctrl-C / SIGTERM.
+/// Which of the configuration's defaults were taken because the variable was not set, and so
+/// follow the address `pymd serve` actually bound (which differs from `PYMD_BIND` on port 0).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct UnsetDefaults {
+    /// `AUTH0_BASE_URL` was not set: the base URL is `http://localhost:{bound port}`.
+    pub base_url: bool,
+    /// `PYMD_CORS_ORIGINS` was not set: the allowed origin is the base URL's.
+    pub cors_origins: bool,
+}
+
+/// Points the configuration at the address the app listener really has: `bind` becomes it, and
+/// the base URL (and the CORS origin) follow it when they were defaults. The default base URL of
+/// spec §2, `http://localhost:3000`, is what this gives for the default `PYMD_BIND`.
+pub fn follow_bound_address(config: &mut Config, bound: SocketAddr, unset: UnsetDefaults) {
+    config.bind = bound;
+    if !unset.base_url {
+        return;
+    }
+    let ip = bound.ip();
+    let host = if ip.is_loopback() || ip.is_unspecified() {
+        "localhost".to_owned()
+    } else {
+        match ip {
+            IpAddr::V4(v4) => v4.to_string(),
+            IpAddr::V6(v6) => format!("[{v6}]"),
+        }
+    };
+    match Url::parse(&format!("http://{host}:{}/", bound.port())) {
+        Ok(url) => {
+            config.base_url = url;
+            if unset.cors_origins {
+                config.cors_origins = vec![config.base_url.origin().ascii_serialization()];
+            }
+        }
+        Err(e) => tracing::warn!(error = %e, "keeping the default base URL"),
+    }
+}
+
+/// `pymd serve`: runs until Ctrl-C / SIGTERM. `PYMD_BIND` and `PYMD_DEV_TENANT_BIND` may name
+/// port 0; the banner (and a log line) then give the ports the system chose.
 ///
 /// # Errors
 /// Start-up failures (bind, database, dev tenant).
-pub async fn run_serve(config: Config) -> anyhow::Result<()> {
+pub async fn run_serve(mut config: Config, unset: UnsetDefaults) -> anyhow::Result<()> {
     let dev = match config.environment {
         crate::config::Environment::Development => {
             Some(load_or_create_dev_secrets(&config.data_dir)?)
@@ -168,6 +208,11 @@ pub async fn run_serve(config: Config) -> anyhow::Result<()> {
     let app_listener = tokio::net::TcpListener::bind(config.bind)
         .await
         .with_context(|| format!("binding PYMD_BIND {}", config.bind))?;
+    let bound = app_listener
+        .local_addr()
+        .context("reading the app listener's address")?;
+    // Before the tenant starts: its callback, logout and webhook URLs come from the base URL.
+    follow_bound_address(&mut config, bound, unset);
 
     let mut tenant = None;
     let idp = match &config.idp {
@@ -181,6 +226,7 @@ pub async fn run_serve(config: Config) -> anyhow::Result<()> {
         },
         crate::config::Idp::DevTenant { bind } => {
             let t = crate::cli::start_embedded_tenant(&config, *bind, &internal_token).await?;
+            // The tenant's issuer is its real address (it reads the listener), port 0 or not.
             let wiring = IdpWiring {
                 issuer_base_url: Url::parse(t.issuer()).context("dev tenant issuer")?,
                 m2m: Some((
@@ -196,16 +242,31 @@ pub async fn run_serve(config: Config) -> anyhow::Result<()> {
             wiring
         }
     };
+    // Where `pymd token` finds this tenant when PYMD_DEV_TENANT_BIND says port 0.
+    let _address_record = tenant
+        .as_ref()
+        .and_then(|t| crate::cli::record_tenant_address(&config.data_dir, t.issuer()));
     let state = build_state(config.clone(), idp, internal_token, cookie_secret).await?;
     let _refresh = state.verifier.spawn_background_refresh();
     let _sweeper = spawn_session_sweeper(state.store.clone());
     let _ = crate::telemetry::metrics_handle();
+    tracing::info!(
+        app = %config.base_url,
+        listening = %bound,
+        dev_tenant = tenant.as_ref().map(|t| t.issuer()),
+        "pymd serve is running"
+    );
     crate::cli::print_banner(&config, tenant.as_ref());
     let app = crate::build_app(state);
-    crate::serve(app_listener, app, shutdown_signal()).await?;
-    if let Some(t) = tenant {
-        t.shutdown().await;
-    }
+    // On Ctrl-C / SIGTERM the tenant stops first, while the app still takes the log-stream
+    // webhook its last events are flushed to; then the app stops.
+    let stop = async move {
+        shutdown_signal().await;
+        if let Some(t) = tenant {
+            t.shutdown().await;
+        }
+    };
+    crate::serve(app_listener, app, stop).await?;
     Ok(())
 }
 

@@ -1,6 +1,9 @@
-//! The `pymd` binary itself: configuration errors, `pymd token`, `pymd migrate`.
+//! The `pymd` binary itself: configuration errors, `pymd token`, `pymd migrate`, and `serve` /
+//! `dev-tenant` on port 0 (the tests read the real addresses from the start lines).
 
 use std::process::Command;
+
+use crate::binary::process::{Running, listening_after, url_after};
 
 fn pymd() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_pymd"));
@@ -188,43 +191,28 @@ fn claims_of(token: &str) -> serde_json::Value {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tokens_secrets_and_cookies_never_reach_the_logs_even_at_debug_level() {
     use pymd_auth::testkit::TestIssuer;
-    use std::process::Stdio;
 
     let issuer = TestIssuer::start().await;
     let dir = temp_dir();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
     let internal = format!("internal-{}", uuid::Uuid::new_v4().simple());
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_pymd"))
+    let mut command = crate::binary::process::pymd(&dir);
+    command
         .arg("serve")
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
         .env("RUST_LOG", "debug")
         .env("PYMD_LOG_FORMAT", "json")
-        .env("PYMD_BIND", format!("127.0.0.1:{port}"))
+        .env("PYMD_BIND", "127.0.0.1:0")
         .env("PYMD_DATA_DIR", &dir)
         .env("AUTH0_ISSUER_BASE_URL", issuer.base_url().as_str())
-        .env("AUTH0_BASE_URL", format!("http://127.0.0.1:{port}"))
-        .env("INTERNAL_API_TOKEN", &internal)
-        .current_dir(&dir)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let base = format!("http://127.0.0.1:{port}");
+        .env("INTERNAL_API_TOKEN", &internal);
+    let mut child = Running::spawn(command);
+    // The banner is printed once the listener is bound: requests from here on are answered.
+    let addr = child
+        .wait_for("the app's address", listening_after("app:"))
+        .await;
+    let base = format!("http://{addr}");
     let http = reqwest::Client::new();
-    let started = std::time::Instant::now();
-    while http.get(format!("{base}/healthz")).send().await.is_err() {
-        assert!(
-            started.elapsed() < std::time::Duration::from_secs(20),
-            "pymd did not start"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
-    }
+    let health = http.get(format!("{base}/healthz")).send().await.unwrap();
+    assert_eq!(health.status(), reqwest::StatusCode::OK);
 
     let valid = issuer.token("auth0|log-hygiene", &["read:documents", "write:documents"]);
     let forged = format!("{}AAAA", &valid[..valid.len() - 4]);
@@ -266,13 +254,8 @@ async fn tokens_secrets_and_cookies_never_reach_the_logs_even_at_debug_level() {
         .await
         .unwrap();
 
-    child.start_kill().unwrap();
-    let out = child.wait_with_output().await.unwrap();
-    let logs = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = child.stop().await;
+    let logs = format!("{}{}", out.stdout, out.stderr);
     assert!(
         logs.contains("request"),
         "the debug logs were captured: {logs}"
@@ -319,52 +302,89 @@ fn a_dev_tenant_webhook_without_the_internal_token_is_refused() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pymd_dev_tenant_serves_an_auth0_style_issuer_on_its_own() {
     let dir = temp_dir();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_pymd"))
+    let mut command = crate::binary::process::pymd(&dir);
+    command
         .args([
             "dev-tenant",
             "--bind",
-            &format!("127.0.0.1:{port}"),
+            "127.0.0.1:0",
             "--management-rate-limit",
             "5",
         ])
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("PYMD_DATA_DIR", &dir)
-        .env("RUST_LOG", "warn")
-        .current_dir(&dir)
-        .stdout(std::process::Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let http = reqwest::Client::new();
-    let url = format!("http://127.0.0.1:{port}/.well-known/openid-configuration");
-    let started = std::time::Instant::now();
-    let discovery: serde_json::Value = loop {
-        if let Ok(r) = http.get(&url).send().await {
-            break r.json().await.unwrap();
-        }
-        assert!(
-            started.elapsed() < std::time::Duration::from_secs(20),
-            "no dev tenant"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
-    };
-    assert_eq!(discovery["issuer"], format!("http://127.0.0.1:{port}/"));
+        .env("PYMD_DATA_DIR", &dir);
+    let mut child = Running::spawn(command);
+    let addr = child
+        .wait_for("the tenant's address", listening_after("dev tenant:"))
+        .await;
+    let issuer = child
+        .wait_for("the tenant's URL", url_after("dev tenant:"))
+        .await;
+    assert_ne!(addr.port(), 0);
+    assert_eq!(issuer.as_str(), format!("http://{addr}/"));
+    let discovery: serde_json::Value =
+        reqwest::get(issuer.join(".well-known/openid-configuration").unwrap())
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+    assert_eq!(discovery["issuer"], issuer.as_str());
     assert_eq!(
         discovery["jwks_uri"],
-        format!("http://127.0.0.1:{port}/.well-known/jwks.json")
+        format!("http://{addr}/.well-known/jwks.json")
     );
-    child.start_kill().unwrap();
-    let out = child.wait_with_output().await.unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
+    child
+        .wait_for("alice's demo login", |l| {
+            (l.contains("alice@example.com") && l.contains("Alice-Dev-2026!")).then_some(())
+        })
+        .await;
     assert!(
-        stdout.contains("alice@example.com"),
-        "demo logins printed: {stdout}"
+        child.stdout().iter().any(|l| l.trim() == "demo logins:"),
+        "{:?}",
+        child.stdout()
     );
+    child.stop().await;
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pymd_token_finds_a_dev_tenant_on_port_0_through_the_data_dir() {
+    let dir = temp_dir();
+    let token = |dir: std::path::PathBuf| {
+        let mut c = pymd();
+        c.args(["token", "--user", "alice@example.com"])
+            .env("PYMD_DATA_DIR", &dir)
+            .env("PYMD_DEV_TENANT_BIND", "127.0.0.1:0");
+        tokio::task::spawn_blocking(move || c.output().unwrap())
+    };
+
+    // Nothing running yet: the error says where the address would have come from.
+    let none = token(dir.clone()).await.unwrap();
+    assert!(!none.status.success());
+    let stderr = String::from_utf8_lossy(&none.stderr);
+    assert!(
+        stderr.contains("PYMD_DEV_TENANT_BIND") && stderr.contains("dev-tenant.json"),
+        "{stderr}"
+    );
+    assert!(none.stdout.is_empty());
+
+    let mut command = crate::binary::process::pymd(&dir);
+    command
+        .args(["dev-tenant", "--bind", "127.0.0.1:0"])
+        .env("PYMD_DATA_DIR", &dir);
+    let mut child = Running::spawn(command);
+    let issuer = child
+        .wait_for("the tenant's URL", url_after("dev tenant:"))
+        .await;
+    let out = token(dir.clone()).await.unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let claims = claims_of(String::from_utf8_lossy(&out.stdout).trim());
+    assert_eq!(claims["iss"], issuer.as_str());
+    assert_eq!(claims["sub"], "auth0|64b1f0c2a1b2c3d4e5f60001");
+    child.stop().await;
     let _ = std::fs::remove_dir_all(dir);
 }

@@ -6,6 +6,7 @@
 mod support;
 
 mod bearer;
+mod binary;
 mod cli;
 mod database;
 mod dev_tenant;
