@@ -18,7 +18,10 @@ use crate::state::{AppState, AuthCode, Mail, Session, Transaction};
 use crate::tokens::split_scope;
 use crate::users::User;
 use crate::util::{ct_eq, random_urlsafe};
-use crate::web::{Caller, add_query, cookie, found, query_params, session_cookie, with_cookie};
+use crate::web::{
+    CSRF_COOKIE, Caller, add_query, cookie, csrf_cookie, found, query_params, session_cookie,
+    with_cookie,
+};
 
 const TRANSACTION_TTL: i64 = 3600;
 const WRONG_CREDENTIALS: &str = "Wrong email or password.";
@@ -314,11 +317,37 @@ pub async fn authorize(
         tx.clone(),
         Transaction {
             req,
-            csrf: random_urlsafe(32),
             created_at: now,
         },
     );
-    found(&format!("{path}?state={tx}"))
+    let r = found(&format!("{path}?state={tx}"));
+    match browser_binding(&state, &headers).1 {
+        Some(c) => with_cookie(r, &c),
+        None => r,
+    }
+}
+
+/// The browser's CSRF cookie value, and a `Set-Cookie` when the browser has none yet.
+fn browser_binding(state: &AppState, headers: &HeaderMap) -> (String, Option<String>) {
+    match cookie(headers, CSRF_COOKIE).filter(|v| well_formed_binding(v)) {
+        Some(v) => (v, None),
+        None => {
+            let v = random_urlsafe(43);
+            let set = csrf_cookie(&v, state.secure);
+            (v, Some(set))
+        }
+    }
+}
+
+fn well_formed_binding(v: &str) -> bool {
+    v.len() == 43 && is_b64url(v)
+}
+
+/// The forms' CSRF token: an HMAC over the transaction id and the browser's CSRF cookie, so a
+/// token only works from the browser that loaded the form (login CSRF, RFC 9700 §4.7).
+fn csrf_token(state: &AppState, tx_id: &str, binding: &str) -> String {
+    let msg = format!("login-form|{tx_id}|{binding}");
+    crate::util::b64url(aws_lc_rs::hmac::sign(&state.csrf_key, msg.as_bytes()).as_ref())
 }
 
 /// Issues the code for a logged-in session (running the post-login Action) and redirects.
@@ -370,6 +399,7 @@ async fn complete_login(
             issued_at: now.unix_timestamp(),
             auth_time: session.auth_time,
             used: false,
+            reused: false,
             family: None,
         },
     );
@@ -435,16 +465,18 @@ fn render(
     status: StatusCode,
     tx_id: &str,
     tx: &Transaction,
+    binding: &str,
     email: &str,
     error: Option<&str>,
     details: Vec<String>,
 ) -> Response {
     let client = client_name(state, &tx.req.client_id);
+    let csrf = csrf_token(state, tx_id, binding);
     let f = FormPage {
         tenant: &state.cfg.tenant.friendly_name,
         client: &client,
         state: tx_id,
-        csrf: &tx.csrf,
+        csrf: &csrf,
         email,
         error,
         details,
@@ -457,38 +489,87 @@ fn render(
 }
 
 /// `GET /u/login?state=…`.
-pub async fn login_page(State(state): State<AppState>, RawQuery(q): RawQuery) -> Response {
-    match transaction(&state, q.as_deref()).await {
-        Ok((id, tx)) => {
-            let hint = tx.req.login_hint.clone().unwrap_or_default();
-            render(&state, false, StatusCode::OK, &id, &tx, &hint, None, vec![])
-        }
-        Err(r) => r,
-    }
+pub async fn login_page(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    RawQuery(q): RawQuery,
+) -> Response {
+    form_page(&state, &headers, q.as_deref(), false).await
 }
 
 /// `GET /u/signup?state=…`.
-pub async fn signup_page(State(state): State<AppState>, RawQuery(q): RawQuery) -> Response {
-    match transaction(&state, q.as_deref()).await {
-        Ok((id, tx)) => render(&state, true, StatusCode::OK, &id, &tx, "", None, vec![]),
-        Err(r) => r,
+pub async fn signup_page(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    RawQuery(q): RawQuery,
+) -> Response {
+    form_page(&state, &headers, q.as_deref(), true).await
+}
+
+async fn form_page(
+    state: &AppState,
+    headers: &HeaderMap,
+    q: Option<&str>,
+    signup: bool,
+) -> Response {
+    let (id, tx) = match transaction(state, q).await {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    let (binding, set_cookie) = browser_binding(state, headers);
+    let hint = if signup {
+        String::new()
+    } else {
+        tx.req.login_hint.clone().unwrap_or_default()
+    };
+    let r = render(
+        state,
+        signup,
+        StatusCode::OK,
+        &id,
+        &tx,
+        &binding,
+        &hint,
+        None,
+        vec![],
+    );
+    match set_cookie {
+        Some(c) => with_cookie(r, &c),
+        None => r,
     }
 }
 
 struct FormInput {
     email: String,
     password: String,
+    /// The browser's CSRF cookie the token was checked against.
+    binding: String,
 }
 
-fn form_input(body: &Bytes, tx: &Transaction) -> Result<FormInput, ()> {
+/// Reads a submitted form, refusing it unless the browser sent its CSRF cookie and the form's
+/// token was derived from that cookie and this transaction.
+fn form_input(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: &Bytes,
+    tx_id: &str,
+) -> Result<FormInput, Response> {
+    let Some(binding) = cookie(headers, CSRF_COOKIE).filter(|v| well_formed_binding(v)) else {
+        return Err(csrf_failure(
+            "This form was submitted without the sign-in cookie it was issued with (cookies may be blocked, or the request came from another site). Go back to the application and sign in again.",
+        ));
+    };
     let p: HashMap<String, String> = url::form_urlencoded::parse(body)
         .map(|(k, v)| (k.into_owned(), v.into_owned()))
         .collect();
     let csrf = p.get("csrf_token").map(String::as_str).unwrap_or("");
-    if !ct_eq(csrf, &tx.csrf) {
-        return Err(());
+    if !ct_eq(csrf, &csrf_token(state, tx_id, &binding)) {
+        return Err(csrf_failure(
+            "Invalid or missing CSRF token for this browser. Reload the login page and try again.",
+        ));
     }
     Ok(FormInput {
+        binding,
         email: p
             .get("email")
             .map(|e| e.trim().to_lowercase())
@@ -497,12 +578,9 @@ fn form_input(body: &Bytes, tx: &Transaction) -> Result<FormInput, ()> {
     })
 }
 
-fn csrf_failure() -> Response {
-    html::error_page(
-        StatusCode::FORBIDDEN,
-        "invalid_request",
-        "Invalid or missing CSRF token. Reload the login page and try again.",
-    )
+/// 403 page for a form that fails the CSRF check; sets no cookie and starts no session.
+fn csrf_failure(description: &str) -> Response {
+    html::error_page(StatusCode::FORBIDDEN, "invalid_request", description)
 }
 
 /// Brute-force key for an identifier from a caller.
@@ -576,8 +654,9 @@ pub async fn login_submit(
         Ok(v) => v,
         Err(r) => return r,
     };
-    let Ok(input) = form_input(&body, &tx) else {
-        return csrf_failure();
+    let input = match form_input(&state, &headers, &body, &tx_id) {
+        Ok(i) => i,
+        Err(r) => return r,
     };
     let caller = Caller::new(Some(peer), &headers);
     let page = |status, error: &str| {
@@ -587,6 +666,7 @@ pub async fn login_submit(
             status,
             &tx_id,
             &tx,
+            &input.binding,
             &input.email,
             Some(error),
             vec![],
@@ -722,8 +802,9 @@ pub async fn signup_submit(
         Ok(v) => v,
         Err(r) => return r,
     };
-    let Ok(input) = form_input(&body, &tx) else {
-        return csrf_failure();
+    let input = match form_input(&state, &headers, &body, &tx_id) {
+        Ok(i) => i,
+        Err(r) => return r,
     };
     let caller = Caller::new(Some(peer), &headers);
     let page = |error: &str, details: Vec<String>| {
@@ -733,6 +814,7 @@ pub async fn signup_submit(
             StatusCode::BAD_REQUEST,
             &tx_id,
             &tx,
+            &input.binding,
             &input.email,
             Some(error),
             details,

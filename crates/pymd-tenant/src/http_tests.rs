@@ -124,8 +124,10 @@ pub(crate) async fn login(
     assert_eq!(r.status(), 302);
     let loc = r.headers()["location"].to_str().unwrap().to_string();
     assert!(loc.starts_with("/u/login?state="), "{loc}");
+    let binding = csrf_cookie_of(&r);
     let page = c
         .get(format!("{}{}", iss.trim_end_matches('/'), loc))
+        .header("cookie", &binding)
         .send()
         .await
         .unwrap();
@@ -135,6 +137,7 @@ pub(crate) async fn login(
     let csrf = between(&html, "name=\"csrf_token\" value=\"", "\"");
     let r = c
         .post(format!("{}{}", iss.trim_end_matches('/'), loc))
+        .header("cookie", &binding)
         .form(&[
             ("csrf_token", csrf.as_str()),
             ("email", email),
@@ -148,6 +151,18 @@ pub(crate) async fn login(
         .get("set-cookie")
         .map(|v| v.to_str().unwrap().split(';').next().unwrap().to_string());
     (r, cookie)
+}
+
+/// The `auth0_csrf=…` pair the tenant set on a response (what a browser sends back).
+pub(crate) fn csrf_cookie_of(r: &reqwest::Response) -> String {
+    r.headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with("auth0_csrf="))
+        .and_then(|v| v.split(';').next())
+        .unwrap()
+        .to_string()
 }
 
 pub(crate) fn urlenc(s: &str) -> String {
@@ -697,15 +712,26 @@ async fn signup_action_webhook_log_stream_and_mailbox() {
     let r = c.get(&url).send().await.unwrap();
     let loc = r.headers()["location"].to_str().unwrap().to_string();
     assert!(loc.starts_with("/u/signup?state="));
+    let binding = csrf_cookie_of(&r);
     let page_url = format!("{}{}", t.issuer().trim_end_matches('/'), loc);
-    let html = c.get(&page_url).send().await.unwrap().text().await.unwrap();
+    let html = c
+        .get(&page_url)
+        .header("cookie", &binding)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     let csrf = between(&html, "name=\"csrf_token\" value=\"", "\"");
     let post = |pw: &'static str, email: &'static str| {
         let c = c.clone();
         let page_url = page_url.clone();
         let csrf = csrf.clone();
+        let binding = binding.clone();
         async move {
             c.post(&page_url)
+                .header("cookie", binding)
                 .form(&[
                     ("csrf_token", csrf.as_str()),
                     ("email", email),

@@ -384,6 +384,11 @@ pub async fn start(
         rate: Mutex::default(),
         http,
         dummy_hash: passwords::PasswordHash::new("dummy-password-for-timing"),
+        csrf_key: {
+            let mut k = [0u8; 32];
+            util::fill_random(&mut k);
+            aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, &k)
+        },
         cfg,
     };
     let state = Arc::new(tenant);

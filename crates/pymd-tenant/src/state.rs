@@ -75,6 +75,8 @@ pub struct Tenant {
     pub http: reqwest::Client,
     /// Hash checked for unknown users so timing matches known users.
     pub dummy_hash: PasswordHash,
+    /// Key of the login forms' CSRF tokens (random per start).
+    pub csrf_key: aws_lc_rs::hmac::Key,
 }
 
 impl std::fmt::Debug for Tenant {
@@ -110,6 +112,8 @@ pub struct AuthCode {
     pub auth_time: i64,
     /// Already redeemed.
     pub used: bool,
+    /// Presented again after its redemption (the family minted from it must be revoked).
+    pub reused: bool,
     /// Refresh-token family minted from it (revoked on reuse).
     pub family: Option<String>,
 }
@@ -174,13 +178,12 @@ pub struct Session {
     pub auth_time: i64,
 }
 
-/// A pending `/authorize` waiting for the login form.
+/// A pending `/authorize` waiting for the login form (its forms' CSRF token is derived from
+/// the id and the browser's CSRF cookie, see `authorize::csrf_token`).
 #[derive(Debug, Clone)]
 pub struct Transaction {
     /// The validated request.
     pub req: crate::authorize::AuthRequest,
-    /// CSRF token for the forms.
-    pub csrf: String,
     /// Created (unix).
     pub created_at: i64,
 }

@@ -15,7 +15,9 @@ use crate::config::{AuthMethod, ClientConfig};
 use crate::dev::{FaultTarget, apply_fault};
 use crate::logs::LogEvent;
 use crate::state::{AppState, RefreshEntry};
-use crate::tokens::{UserGrant, mint_user, mint_user_response, response_body, split_scope};
+use crate::tokens::{
+    MintFor, UserGrant, mint_user, mint_user_response, response_body, split_scope,
+};
 use crate::util::{b64std_decode, b64url, ct_eq, random_urlsafe, sha256};
 use crate::web::{Caller, no_store_json, oauth_error, parse_params};
 
@@ -309,6 +311,9 @@ async fn code_grant(
             return Err(fail(StatusCode::FORBIDDEN, "invalid_grant", INVALID_CODE));
         }
         if entry.used {
+            // A replay: revoke what the first redemption minted. If that redemption has not
+            // recorded its family yet, the flag makes it revoke the family itself when it does.
+            entry.reused = true;
             let family = entry.family.clone();
             drop(codes);
             if let Some(f) = family {
@@ -381,10 +386,19 @@ async fn code_grant(
             response: internal(),
             log: None,
         })?;
-    if let Some(fam) = family
-        && let Some(c) = state.codes.lock().await.get_mut(code)
-    {
-        c.family = Some(fam);
+    if let Some(fam) = family {
+        // Record and check for a replay in the same critical section as the replay path, so
+        // a replay landing at any moment revokes this family.
+        let replayed = match state.codes.lock().await.get_mut(code) {
+            Some(c) => {
+                c.family = Some(fam.clone());
+                c.reused
+            }
+            None => false,
+        };
+        if replayed {
+            revoke_family(state, &fam).await;
+        }
     }
     Ok((body, Some((user.user_id, user.email))))
 }
@@ -411,8 +425,24 @@ async fn refresh_grant(
     let now = state.clock.unix();
     let key = sha256(rt.as_bytes());
     let settings = &client.refresh_token;
-    // Validate and reserve under the lock so concurrent reuse is detected exactly once.
-    let family = {
+    // The user is read before the refresh lock is taken (no handler ever holds two of the
+    // tenant's locks at once); whether it still exists is judged below, in Auth0's order.
+    let owner = {
+        let store = state.refresh.lock().await;
+        store
+            .tokens
+            .get(&key)
+            .and_then(|e| store.families.get(&e.family))
+            .map(|f| f.user_id.clone())
+    };
+    let user = match owner {
+        Some(id) => state.users.read().await.get(&id).cloned(),
+        None => None,
+    };
+    // Check and claim in one critical section: of N concurrent exchanges of one token, exactly
+    // one sees it unused; every other one is a reuse (revoking the family unless the overlap
+    // period allows it).
+    let claim = {
         let mut store = state.refresh.lock().await;
         let Some(entry) = store.tokens.get(&key).cloned() else {
             return Err(fail(StatusCode::FORBIDDEN, "invalid_grant", INVALID_RT));
@@ -447,92 +477,115 @@ async fn refresh_grant(
                 );
             }
         }
-        (entry.family.clone(), fam)
-    };
-    let (family_id, fam) = family;
-    let scope = match p.get("scope") {
-        Some(s) => {
-            let asked = split_scope(s);
-            if let Some(extra) = asked.iter().find(|s| !fam.scope.contains(s)) {
-                return Err(fail(
-                    StatusCode::BAD_REQUEST,
-                    "invalid_scope",
-                    &format!("The requested scope exceeds the granted scope: {extra}"),
-                ));
+        let scope = match p.get("scope") {
+            Some(s) => {
+                let asked = split_scope(s);
+                if let Some(extra) = asked.iter().find(|s| !fam.scope.contains(s)) {
+                    return Err(fail(
+                        StatusCode::BAD_REQUEST,
+                        "invalid_scope",
+                        &format!("The requested scope exceeds the granted scope: {extra}"),
+                    ));
+                }
+                asked
             }
-            asked
+            None => fam.scope.clone(),
+        };
+        let Some(user) = user.filter(|u| u.user_id == fam.user_id) else {
+            return Err(fail(
+                StatusCode::FORBIDDEN,
+                "invalid_grant",
+                "The refresh_token was generated for a user who doesn't exist anymore.",
+            ));
+        };
+        if user.blocked {
+            return Err(fail(
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                "user is blocked",
+            ));
         }
-        None => fam.scope.clone(),
+        // Every check passed: claim the token and reserve its successor.
+        if let Some(f) = store.families.get_mut(&entry.family) {
+            f.last_used = now;
+        }
+        let successor = if settings.rotating {
+            let token = format!("v1.{}", random_urlsafe(86));
+            let generation = entry.generation + 1;
+            if let Some(f) = store.families.get_mut(&entry.family) {
+                f.latest_generation = f.latest_generation.max(generation);
+            }
+            store.tokens.insert(
+                sha256(token.as_bytes()),
+                RefreshEntry {
+                    family: entry.family.clone(),
+                    used_at: None,
+                    generation,
+                },
+            );
+            let first_use = entry.used_at.is_none();
+            if let Some(e) = store.tokens.get_mut(&key)
+                && first_use
+            {
+                e.used_at = Some(now);
+            }
+            Some((token, first_use))
+        } else {
+            None
+        };
+        Claim {
+            fam,
+            user,
+            scope,
+            successor,
+        }
     };
-    let Some(user) = state.users.read().await.get(&fam.user_id).cloned() else {
-        return Err(fail(
-            StatusCode::FORBIDDEN,
-            "invalid_grant",
-            "The refresh_token was generated for a user who doesn't exist anymore.",
-        ));
-    };
-    if user.blocked {
-        return Err(fail(
-            StatusCode::UNAUTHORIZED,
-            "unauthorized",
-            "user is blocked",
-        ));
-    }
+    let Claim {
+        fam,
+        user,
+        scope,
+        successor,
+    } = claim;
     let grant = UserGrant {
         client_id: client.client_id.clone(),
         user_id: user.user_id.clone(),
         audience: fam.audience.clone(),
-        scope: scope.clone(),
+        scope,
         nonce: None,
         sid: fam.sid.clone(),
         auth_time: fam.auth_time,
     };
-    let minted = mint_user(state, client, &user, &grant, false)
-        .await
-        .map_err(|_| Failure {
-            response: internal(),
-            log: None,
-        })?;
-    let new_rt = if settings.rotating {
-        let token = format!("v1.{}", random_urlsafe(86));
-        let mut store = state.refresh.lock().await;
-        let generation = store
-            .tokens
-            .get(&key)
-            .map(|e| e.generation + 1)
-            .unwrap_or(1);
-        match store.families.get_mut(&family_id) {
-            Some(f) if !f.revoked => {
-                f.last_used = now;
-                f.latest_generation = f.latest_generation.max(generation);
+    let minted = match mint_user(state, client, &user, &grant, MintFor::Refresh).await {
+        Ok(m) => m,
+        Err(_) => {
+            // Nothing was handed out: undo the claim so the client can retry with the token.
+            if let Some((token, first_use)) = &successor {
+                let mut store = state.refresh.lock().await;
+                store.tokens.remove(&sha256(token.as_bytes()));
+                if *first_use && let Some(e) = store.tokens.get_mut(&key) {
+                    e.used_at = None;
+                }
             }
-            _ => return Err(fail(StatusCode::FORBIDDEN, "invalid_grant", INVALID_RT)),
+            return Err(Failure {
+                response: internal(),
+                log: None,
+            });
         }
-        store.tokens.insert(
-            sha256(token.as_bytes()),
-            RefreshEntry {
-                family: family_id.clone(),
-                used_at: None,
-                generation,
-            },
-        );
-        if let Some(e) = store.tokens.get_mut(&key)
-            && e.used_at.is_none()
-        {
-            e.used_at = Some(now);
-        }
-        Some(token)
-    } else {
-        let mut store = state.refresh.lock().await;
-        if let Some(f) = store.families.get_mut(&family_id) {
-            f.last_used = now;
-        }
-        None
     };
+    let new_rt = successor.map(|(token, _)| token);
     Ok((
         response_body(&minted, new_rt.as_deref(), true),
         Some((user.user_id, user.email)),
     ))
+}
+
+/// What a successful check of a refresh token hands to minting.
+struct Claim {
+    fam: crate::state::Family,
+    user: crate::users::User,
+    scope: Vec<String>,
+    /// The successor token (rotating clients) and whether this exchange was the token's first use.
+    successor: Option<(String, bool)>,
 }
 
 async fn client_credentials(

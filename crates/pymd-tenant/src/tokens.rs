@@ -108,6 +108,16 @@ pub fn granted_scopes(
         .collect()
 }
 
+/// Which exchange tokens are minted for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MintFor {
+    /// A completed login (code exchange, `/__dev/token`): the ID token carries the nonce.
+    Login,
+    /// A refresh-token exchange: no nonce; the access token carries `gty: refresh_token`
+    /// (auth0-surface §5.2).
+    Refresh,
+}
+
 /// Mints the access token (and ID token if `openid`) for a user grant.
 ///
 /// # Errors
@@ -117,7 +127,7 @@ pub async fn mint_user(
     client: &ClientConfig,
     user: &User,
     grant: &UserGrant,
-    include_nonce: bool,
+    purpose: MintFor,
 ) -> Result<Minted, KeyError> {
     let now = state.clock.unix();
     let scope = granted_scopes(state, client, user, grant);
@@ -145,6 +155,9 @@ pub async fn mint_user(
             c.insert("exp".into(), json!(now + rs.token_lifetime_secs));
             c.insert("scope".into(), json!(scope.join(" ")));
             c.insert("azp".into(), json!(client.client_id));
+            if purpose == MintFor::Refresh {
+                c.insert("gty".into(), json!("refresh_token"));
+            }
             if rs.permissions_in_token {
                 c.insert(
                     "permissions".into(),
@@ -179,7 +192,9 @@ pub async fn mint_user(
         c.insert("sid".into(), json!(grant.sid));
         c.insert("auth_time".into(), json!(grant.auth_time));
         c.insert("azp".into(), json!(client.client_id));
-        if include_nonce && let Some(n) = &grant.nonce {
+        if purpose == MintFor::Login
+            && let Some(n) = &grant.nonce
+        {
             c.insert("nonce".into(), json!(n));
         }
         Some(state.keys.read().await.sign(&Value::Object(c))?)
@@ -256,7 +271,7 @@ pub async fn mint_user_response(
     user: &User,
     grant: &UserGrant,
 ) -> Result<(Value, Option<String>), KeyError> {
-    let m = mint_user(state, client, user, grant, true).await?;
+    let m = mint_user(state, client, user, grant, MintFor::Login).await?;
     let (rt, family) = if m.offline {
         let (rt, fam) = new_family(state, grant, &m.scope).await;
         (Some(rt), Some(fam))

@@ -61,6 +61,16 @@ pub fn session_cookie(value: &str, secure: bool, max_age: Option<i64>) -> String
     }
 }
 
+/// Name of the login forms' CSRF cookie (a random per-browser value; see `authorize`).
+pub const CSRF_COOKIE: &str = "auth0_csrf";
+
+/// A `Set-Cookie` value for the CSRF cookie: browser-session lifetime, scoped to the login
+/// pages, never readable by script and never sent on cross-site POSTs.
+pub fn csrf_cookie(value: &str, secure: bool) -> String {
+    let secure = if secure { "; Secure" } else { "" };
+    format!("{CSRF_COOKIE}={value}; Path=/u; HttpOnly; SameSite=Lax{secure}")
+}
+
 /// A `Set-Cookie` that clears the session cookie.
 pub fn clear_session_cookie(secure: bool) -> String {
     session_cookie("", secure, Some(0))

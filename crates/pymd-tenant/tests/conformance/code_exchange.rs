@@ -134,6 +134,50 @@ async fn a_code_can_be_exchanged_only_once() {
     );
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_redemption_of_one_code_succeeds_once_and_revokes_what_it_minted() {
+    let t = spawn().await;
+    let req = AuthRequest::web();
+    let code = code_for(&t, &req).await;
+    let form = [
+        ("grant_type", "authorization_code"),
+        ("client_id", WEB_CLIENT_ID),
+        ("client_secret", WEB_CLIENT_SECRET),
+        ("code", code.as_str()),
+        ("code_verifier", req.pkce_verifier.as_str()),
+        ("redirect_uri", CALLBACK),
+    ];
+    let answers = token_concurrently(&t, 16, &form).await;
+    let (won, lost): (Vec<&Resp>, Vec<&Resp>) =
+        answers.iter().partition(|r| r.status == StatusCode::OK);
+    assert_eq!(
+        won.len(),
+        1,
+        "exactly one redemption wins: {:?}",
+        answers.iter().map(|r| r.status).collect::<Vec<_>>()
+    );
+    for r in &lost {
+        assert_oauth_error(
+            r,
+            StatusCode::FORBIDDEN,
+            "invalid_grant",
+            Some("Invalid authorization code"),
+        );
+    }
+    // A replay revokes what the first redemption minted, however the requests interleaved.
+    let rt = won[0].json()["refresh_token"]
+        .as_str()
+        .expect("the winner got a refresh token")
+        .to_string();
+    let r = t.refresh(&rt).await;
+    assert_oauth_error(
+        &r,
+        StatusCode::FORBIDDEN,
+        "invalid_grant",
+        Some("Unknown or invalid refresh token."),
+    );
+}
+
 #[tokio::test]
 async fn an_unknown_code_is_an_invalid_authorization_code() {
     let t = spawn().await;

@@ -349,3 +349,82 @@ async fn the_login_page_is_not_framable_and_not_cached() {
             .contains("no-store")
     );
 }
+
+/// What a refused form post must leave behind: a 403 page, no cookie, no session, no login.
+async fn assert_refused_without_side_effects(t: &Tenant, b: &Browser, r: &Resp, text: &str) {
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", excerpt(&r.text));
+    assert!(r.text.contains(text), "{}", excerpt(&r.text));
+    assert!(r.header("set-cookie").is_none(), "no cookie is set");
+    assert!(r.location().is_none(), "no redirect, so no code");
+    assert!(!b.has_cookie("auth0"), "no session");
+    let logs = t.logs().await;
+    assert!(
+        !logs
+            .iter()
+            .any(|e| ["s", "ss", "fp", "fu", "fs"].contains(&e["type"].as_str().unwrap_or(""))),
+        "the credentials were never checked: {logs:#?}"
+    );
+}
+
+#[tokio::test]
+async fn the_login_page_binds_its_csrf_token_to_an_http_only_lax_cookie() {
+    let t = spawn().await;
+    let mut b = t.browser();
+    let first = b.get(&AuthRequest::web().url(&t)).await;
+    let set = first
+        .headers
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_string())
+        .find(|c| c.starts_with("auth0_csrf="))
+        .expect("the redirect to the login page sets the CSRF cookie");
+    for attr in ["HttpOnly", "SameSite=Lax", "Path=/u"] {
+        assert!(set.contains(attr), "{attr} in {set}");
+    }
+    // The page itself keeps the cookie the browser already has.
+    let page = b.get(&first.location().unwrap()).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.header("set-cookie").is_none(), "cookie reused");
+}
+
+#[tokio::test]
+async fn a_login_post_without_the_csrf_cookie_is_refused_and_starts_no_session() {
+    let t = spawn().await;
+    let mut b = t.browser();
+    let (url, form) = b.login_page(&t, &AuthRequest::web()).await;
+    // A cross-site POST (SameSite=Lax) or a browser that dropped the cookie.
+    b.jar.remove("auth0_csrf");
+    let (_, r) = b.submit(&url, &form, ALICE_EMAIL, ALICE_PASSWORD).await;
+    assert_refused_without_side_effects(&t, &b, &r, "without the sign-in cookie").await;
+}
+
+#[tokio::test]
+async fn a_login_form_loaded_by_an_attacker_cannot_be_submitted_from_the_victims_browser() {
+    let t = spawn().await;
+    // The attacker loads a login form in their own browser: transaction id and token are theirs.
+    let mut attacker = t.browser();
+    let (url, form) = attacker.login_page(&t, &AuthRequest::web()).await;
+    // The victim's browser has its own CSRF cookie (it opened a login page of its own).
+    let mut victim = t.browser();
+    victim.login_page(&t, &AuthRequest::web()).await;
+    assert_ne!(victim.jar.get("auth0_csrf"), attacker.jar.get("auth0_csrf"));
+    // Login CSRF: the victim is made to post the attacker's form with the attacker's account.
+    let (_, r) = victim.submit(&url, &form, BOB_EMAIL, BOB_PASSWORD).await;
+    assert_refused_without_side_effects(&t, &victim, &r, "Invalid or missing CSRF token").await;
+    // The attacker's own browser could still use it.
+    let (_, r) = attacker.submit(&url, &form, BOB_EMAIL, BOB_PASSWORD).await;
+    assert_eq!(r.status, StatusCode::FOUND, "{}", excerpt(&r.text));
+}
+
+#[tokio::test]
+async fn a_sign_up_post_without_the_csrf_cookie_creates_no_user() {
+    let t = spawn().await;
+    let mut b = t.browser();
+    let (url, form, _) = signup_page(&t, &mut b).await;
+    b.jar.remove("auth0_csrf");
+    let (_, r) = b
+        .submit(&url, &form, "mallory@example.com", "Mallory-Dev-2026!")
+        .await;
+    assert_refused_without_side_effects(&t, &b, &r, "without the sign-in cookie").await;
+    assert!(users_by_email(&t, "mallory@example.com").await.is_empty());
+}

@@ -197,3 +197,80 @@ async fn no_refresh_token_without_offline_access() {
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     assert!(r.json().get("refresh_token").is_none(), "{}", r.text);
 }
+
+fn refresh_form(rt: &str) -> [(&str, &str); 4] {
+    [
+        ("grant_type", "refresh_token"),
+        ("client_id", WEB_CLIENT_ID),
+        ("client_secret", WEB_CLIENT_SECRET),
+        ("refresh_token", rt),
+    ]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_use_of_one_refresh_token_revokes_the_family() {
+    let t = spawn().await;
+    let tokens = t.login_tokens(ALICE_EMAIL, ALICE_PASSWORD).await;
+    let answers = token_concurrently(&t, 16, &refresh_form(&tokens.refresh_token)).await;
+
+    let (won, lost): (Vec<&Resp>, Vec<&Resp>) =
+        answers.iter().partition(|r| r.status == StatusCode::OK);
+    assert_eq!(
+        won.len(),
+        1,
+        "exactly one exchange wins: {:?}",
+        answers.iter().map(|r| r.status).collect::<Vec<_>>()
+    );
+    assert_eq!(lost.len(), 15);
+    for r in &lost {
+        assert_invalid_refresh_token(r);
+    }
+    // The others were reuse (leeway 0): the family is revoked, the winner's new token with it…
+    let winners_rt = new_rt(won[0]);
+    assert_invalid_refresh_token(&t.refresh(&winners_rt).await);
+    // …and the original token stays dead.
+    assert_invalid_refresh_token(&t.refresh(&tokens.refresh_token).await);
+    t.wait_for_log("ferrt", |_| true).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_use_inside_the_overlap_period_is_allowed() {
+    let yaml = DEFAULT_TENANT_YAML.replace("leeway: 0 ", "leeway: 30 ");
+    let t = spawn_with(|o| o.source = yaml_source(yaml)).await;
+    let tokens = t.login_tokens(ALICE_EMAIL, ALICE_PASSWORD).await;
+    let answers = token_concurrently(&t, 16, &refresh_form(&tokens.refresh_token)).await;
+
+    // Auth0: within the overlap period the just-used token is accepted again and each
+    // exchange returns a new refresh token, without reuse detection.
+    let mut fresh: Vec<String> = answers.iter().map(new_rt).collect();
+    fresh.sort();
+    fresh.dedup();
+    assert_eq!(fresh.len(), 16, "every exchange got its own refresh token");
+    // No revocation happened: the new tokens work.
+    new_rt(&t.refresh(&fresh[0]).await);
+    assert!(
+        !t.logs().await.iter().any(|e| e["type"] == "ferrt"),
+        "no failed exchange was logged"
+    );
+}
+
+#[tokio::test]
+async fn a_refreshed_access_token_carries_gty_refresh_token() {
+    let t = spawn().await;
+    let tokens = t.login_tokens(ALICE_EMAIL, ALICE_PASSWORD).await;
+    assert!(jwt_claims(&tokens.access_token).get("gty").is_none());
+    let r = t.refresh(&tokens.refresh_token).await;
+    new_rt(&r);
+    let body = r.json();
+    let at = t
+        .verify(body["access_token"].as_str().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(at["gty"], "refresh_token", "auth0-surface §5.2");
+    let id = jwt_claims(body["id_token"].as_str().unwrap());
+    assert!(id.get("gty").is_none(), "gty is an access-token claim");
+    assert!(
+        id.get("nonce").is_none(),
+        "a refreshed ID token has no nonce"
+    );
+}

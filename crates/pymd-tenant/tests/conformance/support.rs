@@ -357,6 +357,44 @@ impl Tenant {
     }
 }
 
+/// Sends `n` copies of one `/oauth/token` form at the same moment, each from its own client (its
+/// own, already open connection), released together by a barrier; returns the responses in
+/// completion order.
+pub async fn token_concurrently(t: &Tenant, n: usize, form: &[(&str, &str)]) -> Vec<Resp> {
+    let form: Vec<(String, String)> = form
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    let url = t.url("oauth/token");
+    let warm_up = t.url(".well-known/openid-configuration");
+    let barrier = Arc::new(tokio::sync::Barrier::new(n));
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..n {
+        let (http, url, form, barrier) =
+            (http_client(), url.clone(), form.clone(), barrier.clone());
+        let warm_up = warm_up.clone();
+        tasks.spawn(async move {
+            // Open the connection first, so that after the barrier only the request travels.
+            let r = http.get(warm_up).send().await.expect("warm-up GET");
+            let _ = r.bytes().await;
+            barrier.wait().await;
+            into_resp(
+                http.post(url)
+                    .form(&form)
+                    .send()
+                    .await
+                    .expect("POST /oauth/token"),
+            )
+            .await
+        });
+    }
+    let mut out = Vec::with_capacity(n);
+    while let Some(r) = tasks.join_next().await {
+        out.push(r.expect("request task"));
+    }
+    out
+}
+
 // ---------------------------------------------------------------------------------------------
 // PKCE, JWT
 // ---------------------------------------------------------------------------------------------
