@@ -138,7 +138,7 @@ fn unset_defaults() -> crate::runtime::UnsetDefaults {
 }
 
 /// The tenant description: `PYMD_TENANT_FILE` when set, else the built-in PyMD tenant. The
-/// embedded tenant and `pymd dev-tenant` (without `--config`) use it.
+/// embedded tenant, `pymd dev-tenant` (without `--config`) and `pymd token --m2m` all use it.
 fn tenant_source(config: &Config) -> TenantSource {
     match &config.tenant_file {
         Some(file) => TenantSource::File(file.clone()),
@@ -387,6 +387,36 @@ fn dev_tenant_issuer(config: &Config) -> anyhow::Result<Url> {
     }
 }
 
+/// The M2M client of the tenant file the dev tenant runs with (`PYMD_TENANT_FILE`, else the
+/// built-in tenant), as `pymd token --m2m` presents it when `AUTH0_M2M_CLIENT_*` are not set.
+fn tenant_m2m_client(config: &Config, issuer: &Url) -> anyhow::Result<(String, String)> {
+    let (yaml, name) = match tenant_source(config) {
+        TenantSource::File(file) => (
+            std::fs::read_to_string(&file)
+                .with_context(|| format!("reading PYMD_TENANT_FILE {}", file.display()))?,
+            file.display().to_string(),
+        ),
+        TenantSource::Yaml(yaml) => (yaml, "the tenant".to_owned()),
+        TenantSource::Default => (
+            pymd_tenant::DEFAULT_TENANT_YAML.to_owned(),
+            "the built-in tenant".to_owned(),
+        ),
+    };
+    let tenant = pymd_tenant::parse_tenant(
+        &yaml,
+        issuer.as_str(),
+        config.base_url.as_str().trim_end_matches('/'),
+    )
+    .map_err(|e| anyhow::anyhow!("{name}: {e}"))?;
+    let client = tenant
+        .first_client_of_type("non_interactive")
+        .with_context(|| format!("{name} has no machine-to-machine (non_interactive) client"))?;
+    Ok((
+        client.client_id.clone(),
+        client.client_secret.clone().unwrap_or_default(),
+    ))
+}
+
 async fn run_token(
     config: Config,
     user: String,
@@ -400,12 +430,7 @@ async fn run_token(
     let response = if m2m {
         let (client_id, client_secret) = match (&config.m2m_client_id, &config.m2m_client_secret) {
             (Some(id), Some(secret)) => (id.clone(), secret.expose_secret().to_owned()),
-            _ => {
-                let tenant = pymd_tenant::parse_tenant(pymd_tenant::DEFAULT_TENANT_YAML, issuer.as_str(), config.base_url.as_str().trim_end_matches('/'))
-                    .map_err(|e| anyhow::anyhow!("{e}"))?;
-                let c = tenant.first_client_of_type("non_interactive").context("the default tenant has no M2M client")?;
-                (c.client_id.clone(), c.client_secret.clone().unwrap_or_default())
-            }
+            _ => tenant_m2m_client(&config, &issuer)?,
         };
         let mut form = vec![
             ("grant_type", "client_credentials"),

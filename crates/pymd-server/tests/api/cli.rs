@@ -388,3 +388,70 @@ async fn pymd_token_finds_a_dev_tenant_on_port_0_through_the_data_dir() {
     child.stop().await;
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[tokio::test]
+async fn pymd_token_m2m_uses_the_tenant_file_the_dev_tenant_runs_with() {
+    let dir = temp_dir();
+    // The built-in tenant with another M2M client: only PYMD_TENANT_FILE knows its credentials.
+    let yaml = pymd_tenant::DEFAULT_TENANT_YAML
+        .replace(
+            "pymdM2MDevClient3Jd8Fp2Nc6Yb5Qs0",
+            "customM2MClient9Zx8Cv7Bn6Ml5Kj4",
+        )
+        .replace(
+            "dev-m2m-secret-7a1e4c9b2f6d8035b7e2a4c6f8d0b2e4a6c8e0f2b4d6a8c0",
+            "custom-m2m-secret-1b3d5f7h9j1l3n5p7r9t1v3x5z7b9d1f3h5j7l9n",
+        );
+    assert_ne!(yaml, pymd_tenant::DEFAULT_TENANT_YAML);
+    let file = dir.join("my-tenant.yaml");
+    std::fs::write(&file, &yaml).unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let mut options = pymd_tenant::TenantOptions::new(&dir);
+    options.source = pymd_tenant::TenantSource::File(file.clone());
+    let tenant = pymd_tenant::start(listener, options).await.unwrap();
+    assert_eq!(
+        tenant.m2m_client().client_id,
+        "customM2MClient9Zx8Cv7Bn6Ml5Kj4"
+    );
+
+    let run = |tenant_file: Option<std::path::PathBuf>| {
+        let mut c = pymd();
+        c.args(["token", "--m2m"])
+            .env("PYMD_DEV_TENANT_BIND", addr.to_string());
+        if let Some(f) = tenant_file {
+            c.env("PYMD_TENANT_FILE", f);
+        }
+        tokio::task::spawn_blocking(move || c.output().unwrap())
+    };
+    let with_file = run(Some(file.clone())).await.unwrap();
+    assert!(
+        with_file.status.success(),
+        "{}",
+        String::from_utf8_lossy(&with_file.stderr)
+    );
+    let claims = claims_of(String::from_utf8_lossy(&with_file.stdout).trim());
+    assert_eq!(claims["sub"], "customM2MClient9Zx8Cv7Bn6Ml5Kj4@clients");
+    assert_eq!(claims["gty"], "client-credentials");
+
+    // Without the file the built-in client is presented, which this tenant does not know.
+    let without = run(None).await.unwrap();
+    assert!(!without.status.success());
+    let stderr = String::from_utf8_lossy(&without.stderr);
+    assert!(stderr.contains("the dev tenant refused"), "{stderr}");
+    assert!(without.stdout.is_empty());
+    let stderr_all = format!("{stderr}{}", String::from_utf8_lossy(&with_file.stderr));
+    assert!(
+        !stderr_all.contains("custom-m2m-secret-") && !stderr_all.contains("dev-m2m-secret-"),
+        "a client secret reached the output: {stderr_all}"
+    );
+
+    // A tenant file that cannot be read is named.
+    let missing = run(Some(dir.join("nowhere.yaml"))).await.unwrap();
+    assert!(!missing.status.success());
+    let stderr = String::from_utf8_lossy(&missing.stderr);
+    assert!(stderr.contains("PYMD_TENANT_FILE"), "{stderr}");
+
+    tenant.shutdown().await;
+    let _ = std::fs::remove_dir_all(dir);
+}
