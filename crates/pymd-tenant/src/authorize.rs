@@ -938,6 +938,13 @@ pub async fn verify_email(State(state): State<AppState>, RawQuery(q): RawQuery) 
             .iter_mut()
             .find(|m| !ticket.is_empty() && ct_eq(&m.ticket, &ticket))
         {
+            Some(m) if m.used => {
+                return html::error_page(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_ticket",
+                    "This verification link has already been used; a link works only once.",
+                );
+            }
             Some(m) => {
                 m.used = true;
                 m.user_id.clone()

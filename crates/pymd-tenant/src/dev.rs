@@ -1,13 +1,17 @@
 //! Test controls under `/__dev/*` (only when `dev_controls` is on): key rotation and
 //! revocation, fault injection for JWKS/token/discovery, the tenant clock, refresh-token
 //! revocation, direct token minting (`pymd token --user`), the log and the dev mailbox.
+//! They are unauthenticated, so they answer only to loopback peers (403 otherwise).
 
 use std::time::Duration;
 
+use std::net::SocketAddr;
+
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{ConnectInfo, Path, RawQuery, Request, State};
 use axum::http::{HeaderMap, StatusCode};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde_json::{Value, json};
@@ -69,6 +73,24 @@ pub fn router() -> Router<AppState> {
         .route("/token", post(dev_token))
         .route("/logs", get(logs))
         .route("/mailbox", get(mailbox))
+        .layer(axum::middleware::from_fn(loopback_only))
+}
+
+/// Refuses every `/__dev` request whose socket peer is not a loopback address (fails closed
+/// when the peer is unknown): the controls mint tokens for any user without authentication.
+async fn loopback_only(req: Request, next: Next) -> Response {
+    let loopback = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .is_some_and(|ConnectInfo(peer)| peer.ip().to_canonical().is_loopback());
+    if !loopback {
+        return oauth_error(
+            StatusCode::FORBIDDEN,
+            "access_denied",
+            "The dev tenant's /__dev test controls answer only to clients on this machine (loopback).",
+        );
+    }
+    next.run(req).await
 }
 
 fn bad(msg: &str) -> Response {

@@ -1046,3 +1046,70 @@ async fn leeway_allows_only_the_immediately_previous_token() {
     assert_eq!(s, 403, "family revoked");
     t.shutdown().await;
 }
+
+/// A tenant whose every request appears to come from `peer` (the real socket is on loopback).
+async fn tenant_seen_from(peer: std::net::SocketAddr) -> DevTenant {
+    use axum::extract::{ConnectInfo, Request};
+    use axum::middleware::{Next, from_fn};
+    let dir =
+        std::env::temp_dir().join(format!("pymd-tenant-test-{}", crate::util::random_hex(10)));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    crate::start_wrapped(listener, TenantOptions::new(dir), move |app| {
+        app.layer(from_fn(move |mut req: Request, next: Next| async move {
+            req.extensions_mut().insert(ConnectInfo(peer));
+            next.run(req).await
+        }))
+    })
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn dev_controls_refuse_a_peer_that_is_not_on_loopback() {
+    let t = tenant_seen_from("192.0.2.7:40000".parse().unwrap()).await;
+    let c = client();
+    let iss = t.issuer().to_string();
+    let refused = json!({
+        "error": "access_denied",
+        "error_description": "The dev tenant's /__dev test controls answer only to clients on this machine (loopback)."
+    });
+    let r = c
+        .post(format!("{iss}__dev/token"))
+        .json(&json!({"user": "alice@example.com"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    assert_eq!(r.json::<Value>().await.unwrap(), refused);
+    let r = c
+        .post(format!("{iss}__dev/clock"))
+        .json(&json!({"offset_secs": 999}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    assert_eq!(r.json::<Value>().await.unwrap(), refused);
+    // Nothing changed: no token family was minted, the clock was not moved.
+    assert!(t.state.refresh.lock().await.families.is_empty());
+    assert_eq!(t.state.clock.offset(), 0);
+    // The rest of the tenant still answers that peer.
+    let r = c
+        .get(format!("{iss}.well-known/openid-configuration"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    t.shutdown().await;
+}
+
+#[tokio::test]
+async fn dev_controls_answer_an_ipv4_mapped_loopback_peer() {
+    let t = tenant_seen_from("[::ffff:127.0.0.1]:40000".parse().unwrap()).await;
+    let r = client()
+        .get(format!("{}__dev/clock", t.issuer()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    t.shutdown().await;
+}

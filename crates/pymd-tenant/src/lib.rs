@@ -291,6 +291,15 @@ pub async fn start(
     listener: tokio::net::TcpListener,
     options: TenantOptions,
 ) -> Result<DevTenant, TenantError> {
+    start_wrapped(listener, options, |app| app).await
+}
+
+/// [`start`], with the finished router passed through `wrap` (tests add layers in front).
+async fn start_wrapped(
+    listener: tokio::net::TcpListener,
+    options: TenantOptions,
+    wrap: impl FnOnce(Router) -> Router,
+) -> Result<DevTenant, TenantError> {
     let addr = listener.local_addr().map_err(|source| TenantError::Io {
         context: "reading the dev tenant listener address".into(),
         source,
@@ -392,7 +401,7 @@ pub async fn start(
         cfg,
     };
     let state = Arc::new(tenant);
-    let app = router(state.clone());
+    let app = wrap(router(state.clone()));
     let (tx, rx) = oneshot::channel::<()>();
     let server = tokio::spawn(async move {
         let result = axum::serve(

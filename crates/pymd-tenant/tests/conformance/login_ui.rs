@@ -428,3 +428,47 @@ async fn a_sign_up_post_without_the_csrf_cookie_creates_no_user() {
     assert_refused_without_side_effects(&t, &b, &r, "without the sign-in cookie").await;
     assert!(users_by_email(&t, "mallory@example.com").await.is_empty());
 }
+
+#[tokio::test]
+async fn an_email_verification_link_works_only_once() {
+    let t = spawn().await;
+    let mut b = t.browser();
+    let email = format!("dave-{}@example.com", uuid::Uuid::new_v4().simple());
+    let (url, form, _) = signup_page(&t, &mut b).await;
+    let (action, r) = b.submit(&url, &form, &email, "Dave-Dev-2026!x").await;
+    b.follow(&action, r).await.away();
+    let mails = t.get("__dev/mailbox?format=json").await.json();
+    let link = mails
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["to"] == email.as_str())
+        .and_then(|m| m["link"].as_str())
+        .expect("a verification mail")
+        .to_string();
+
+    let first = t.http.get(&link).send().await.unwrap();
+    assert_eq!(first.status(), StatusCode::OK);
+    let verified = users_by_email(&t, &email).await[0].clone();
+    assert_eq!(verified["email_verified"], true);
+
+    let again = into_resp(t.http.get(&link).send().await.unwrap()).await;
+    assert_eq!(
+        again.status,
+        StatusCode::BAD_REQUEST,
+        "{}",
+        excerpt(&again.text)
+    );
+    assert!(
+        again
+            .text
+            .contains("This verification link has already been used"),
+        "{}",
+        excerpt(&again.text)
+    );
+    // Nothing changed: the user was not touched again and no second sv event was logged.
+    let after = users_by_email(&t, &email).await[0].clone();
+    assert_eq!(after["updated_at"], verified["updated_at"]);
+    let sv = t.logs().await.iter().filter(|e| e["type"] == "sv").count();
+    assert_eq!(sv, 1);
+}
