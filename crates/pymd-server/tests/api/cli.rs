@@ -89,6 +89,42 @@ fn a_dot_env_file_in_the_working_directory_is_read_and_the_environment_wins() {
 }
 
 #[test]
+fn an_unreadable_dot_env_file_is_reported_and_a_parent_directorys_is_not_read() {
+    let dir = temp_dir();
+    std::fs::write(
+        dir.join(".env"),
+        "PYMD_LOG_FORMAT=json\nTHIS LINE HAS NO EQUALS SIGN\n",
+    )
+    .unwrap();
+    let out = pymd()
+        .arg("migrate")
+        .current_dir(&dir)
+        .env("PYMD_DATA_DIR", &dir)
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "a broken .env must not be ignored");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains(".env: cannot be read"), "{stderr}");
+
+    // Only the working directory's .env counts: one in a parent directory is not read.
+    let child = dir.join("child");
+    std::fs::create_dir_all(&child).unwrap();
+    std::fs::write(dir.join(".env"), "PYMD_CLOCK_LEEWAY_SECS=later\n").unwrap();
+    let out = pymd()
+        .arg("migrate")
+        .current_dir(&child)
+        .env("PYMD_DATA_DIR", &child)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
 fn pymd_token_refuses_a_real_auth0_domain() {
     let out = pymd()
         .args(["token", "--user", "alice@example.com"])
