@@ -6,6 +6,7 @@ use std::collections::{HashMap, HashSet};
 use std::fmt;
 
 use serde::Deserialize;
+use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
 use crate::passwords::{self, PasswordPolicy, Policy};
 
@@ -101,7 +102,13 @@ struct FileRoot {
     logStreams: Option<yaml_serde::Value>,
 }
 
+/// Keys the Deploy CLI exports that the emulator accepts and does not act on are typed
+/// [`Ignored`]: listed, so that a misspelt key is refused instead of silently ignored.
+type Ignored = Option<IgnoredAny>;
+
 #[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)] // the `Ignored` keys are never read
 struct FileTenant {
     #[serde(default)]
     friendly_name: Option<String>,
@@ -117,15 +124,52 @@ struct FileTenant {
     allowed_logout_urls: Vec<String>,
     #[serde(default)]
     oidc_logout: Option<FileOidcLogout>,
+    #[serde(default)]
+    enabled_locales: Ignored,
+    #[serde(default)]
+    flags: Ignored,
+    #[serde(default)]
+    picture_url: Ignored,
+    #[serde(default)]
+    support_email: Ignored,
+    #[serde(default)]
+    support_url: Ignored,
+    #[serde(default)]
+    universal_login: Ignored,
+    #[serde(default)]
+    session_cookie: Ignored,
+    #[serde(default)]
+    sessions: Ignored,
+    #[serde(default)]
+    sandbox_version: Ignored,
+    #[serde(default)]
+    default_redirection_uri: Ignored,
+    #[serde(default)]
+    error_page: Ignored,
+    #[serde(default)]
+    guardian_mfa_page: Ignored,
+    #[serde(default)]
+    change_password: Ignored,
+    #[serde(default)]
+    device_flow: Ignored,
+    #[serde(default)]
+    customize_mfa_in_postlogin_action: Ignored,
+    #[serde(default)]
+    allow_organization_name_in_authentication_api: Ignored,
+    #[serde(default)]
+    pushed_authorization_requests_supported: Ignored,
 }
 
 #[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct FileOidcLogout {
     #[serde(default)]
     rp_logout_end_session_endpoint_discovery: Option<bool>,
 }
 
 #[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)] // the `Ignored` keys are never read
 struct FileClient {
     name: String,
     #[serde(default)]
@@ -152,17 +196,81 @@ struct FileClient {
     jwt_configuration: Option<FileJwtConfiguration>,
     #[serde(default)]
     refresh_token: Option<FileRefreshToken>,
+    #[serde(default)]
+    allowed_clients: Ignored,
+    #[serde(default)]
+    allowed_origins: Ignored,
+    #[serde(default)]
+    client_aliases: Ignored,
+    #[serde(default)]
+    client_metadata: Ignored,
+    #[serde(default)]
+    cross_origin_auth: Ignored,
+    #[serde(default)]
+    cross_origin_authentication: Ignored,
+    #[serde(default)]
+    cross_origin_loc: Ignored,
+    #[serde(default)]
+    custom_login_page: Ignored,
+    #[serde(default)]
+    custom_login_page_on: Ignored,
+    #[serde(default)]
+    custom_login_page_preview: Ignored,
+    #[serde(default)]
+    form_template: Ignored,
+    #[serde(default)]
+    initiate_login_uri: Ignored,
+    #[serde(default)]
+    is_token_endpoint_ip_header_trusted: Ignored,
+    #[serde(default)]
+    logo_uri: Ignored,
+    #[serde(default)]
+    native_social_login: Ignored,
+    #[serde(default)]
+    organization_require_behavior: Ignored,
+    #[serde(default)]
+    organization_usage: Ignored,
+    #[serde(default)]
+    sso: Ignored,
+    #[serde(default)]
+    sso_disabled: Ignored,
+    #[serde(default)]
+    mobile: Ignored,
+    #[serde(default)]
+    addons: Ignored,
+    #[serde(default)]
+    oidc_backchannel_logout: Ignored,
+    #[serde(default)]
+    oidc_logout: Ignored,
+    #[serde(default)]
+    require_pushed_authorization_requests: Ignored,
+    #[serde(default)]
+    require_proof_of_possession: Ignored,
+    #[serde(default)]
+    compliance_level: Ignored,
+    #[serde(default)]
+    signed_request_object: Ignored,
+    #[serde(default)]
+    client_authentication_methods: Ignored,
 }
 
 #[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)] // the `Ignored` keys are never read
 struct FileJwtConfiguration {
     #[serde(default)]
     alg: Option<String>,
     #[serde(default)]
     lifetime_in_seconds: Option<i64>,
+    #[serde(default)]
+    secret_encoded: Ignored,
+    #[serde(default)]
+    scopes: Ignored,
 }
 
 #[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)] // the `Ignored` keys are never read
 struct FileRefreshToken {
     #[serde(default)]
     rotation_type: Option<String>,
@@ -178,9 +286,13 @@ struct FileRefreshToken {
     idle_token_lifetime: Option<i64>,
     #[serde(default)]
     infinite_idle_token_lifetime: Option<bool>,
+    #[serde(default)]
+    policies: Ignored,
 }
 
 #[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)] // the `Ignored` keys are never read
 struct FileResourceServer {
     name: String,
     identifier: String,
@@ -198,9 +310,22 @@ struct FileResourceServer {
     token_dialect: Option<String>,
     #[serde(default)]
     scopes: Vec<FileScope>,
+    #[serde(default)]
+    token_lifetime_for_web: Ignored,
+    #[serde(default)]
+    token_encryption: Ignored,
+    #[serde(default)]
+    consent_policy: Ignored,
+    #[serde(default)]
+    authorization_details: Ignored,
+    #[serde(default)]
+    proof_of_possession: Ignored,
+    #[serde(default)]
+    subject_type_authorization: Ignored,
 }
 
 #[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct FileScope {
     value: String,
     #[serde(default)]
@@ -208,14 +333,25 @@ struct FileScope {
 }
 
 #[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)] // the `Ignored` keys are never read
 struct FileClientGrant {
     client_id: String,
     audience: String,
     #[serde(default)]
     scope: Vec<String>,
+    #[serde(default)]
+    allow_any_organization: Ignored,
+    #[serde(default)]
+    organization_usage: Ignored,
+    #[serde(default)]
+    subject_type: Ignored,
+    #[serde(default)]
+    authorization_details_types: Ignored,
 }
 
 #[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct FileRole {
     name: String,
     #[serde(default)]
@@ -225,12 +361,15 @@ struct FileRole {
 }
 
 #[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct FilePermission {
     permission_name: String,
     resource_server_identifier: String,
 }
 
 #[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)] // the `Ignored` keys are never read
 struct FileDatabase {
     name: String,
     #[serde(default)]
@@ -239,10 +378,21 @@ struct FileDatabase {
     enabled_clients: Vec<String>,
     #[serde(default)]
     options: Option<FileDbOptions>,
+    #[serde(default)]
+    display_name: Ignored,
+    #[serde(default)]
+    is_domain_connection: Ignored,
+    #[serde(default)]
+    realms: Ignored,
+    #[serde(default)]
+    metadata: Ignored,
+    #[serde(default)]
+    show_as_button: Ignored,
 }
 
 #[derive(Debug, Deserialize)]
-#[allow(non_snake_case)]
+#[serde(deny_unknown_fields)]
+#[allow(non_snake_case, dead_code)] // Deploy CLI key names; the `Ignored` keys are never read
 struct FileDbOptions {
     #[serde(default)]
     passwordPolicy: Option<String>,
@@ -254,26 +404,69 @@ struct FileDbOptions {
     disable_signup: Option<bool>,
     #[serde(default)]
     password_complexity_options: Option<FileComplexity>,
+    #[serde(default)]
+    mfa: Ignored,
+    #[serde(default)]
+    import_mode: Ignored,
+    #[serde(default)]
+    customScripts: Ignored,
+    #[serde(default)]
+    enabledDatabaseCustomization: Ignored,
+    #[serde(default)]
+    password_history: Ignored,
+    #[serde(default)]
+    password_dictionary: Ignored,
+    #[serde(default)]
+    password_no_personal_info: Ignored,
+    #[serde(default)]
+    strategy_version: Ignored,
+    #[serde(default)]
+    authentication_methods: Ignored,
+    #[serde(default)]
+    passkey_options: Ignored,
+    #[serde(default)]
+    attributes: Ignored,
+    #[serde(default)]
+    precedence: Ignored,
+    #[serde(default)]
+    validation: Ignored,
+    #[serde(default)]
+    non_persistent_attrs: Ignored,
+    #[serde(default)]
+    configuration: Ignored,
+    #[serde(default)]
+    upstream_params: Ignored,
+    #[serde(default)]
+    set_user_root_attributes: Ignored,
+    #[serde(default)]
+    disable_self_service_change_password: Ignored,
 }
 
 #[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct FileComplexity {
     #[serde(default)]
     min_length: Option<usize>,
 }
 
 #[derive(Debug, Deserialize)]
-#[allow(non_snake_case)]
+#[serde(deny_unknown_fields)]
+#[allow(non_snake_case, dead_code)] // Deploy CLI key names; the `Ignored` keys are never read
 struct FileAttackProtection {
     #[serde(default)]
     bruteForceProtection: Option<FileBruteForce>,
     #[serde(default)]
     breachedPasswordDetection: Option<FileBreached>,
     #[serde(default)]
-    suspiciousIpThrottling: Option<yaml_serde::Value>,
+    suspiciousIpThrottling: Ignored,
+    #[serde(default)]
+    botDetection: Ignored,
+    #[serde(default)]
+    captcha: Ignored,
 }
 
 #[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct FileBruteForce {
     #[serde(default)]
     enabled: Option<bool>,
@@ -288,11 +481,19 @@ struct FileBruteForce {
 }
 
 #[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)] // the `Ignored` keys are never read
 struct FileBreached {
     #[serde(default)]
     enabled: Option<bool>,
     #[serde(default)]
     shields: Vec<String>,
+    #[serde(default)]
+    admin_notification_frequency: Ignored,
+    #[serde(default)]
+    method: Ignored,
+    #[serde(default)]
+    stage: Ignored,
 }
 
 #[derive(Debug, Deserialize)]
@@ -586,33 +787,209 @@ impl TenantConfig {
 // Parsing
 // ---------------------------------------------------------------------------------------------
 
-/// Line/column finder for semantic errors: the first occurrence of `needle` after the
-/// top-level `section:` key (falls back to the first occurrence anywhere, then 1:1).
-struct Locator<'a> {
-    text: &'a str,
+/// One step of a path into the YAML document: a mapping key or a sequence index.
+#[derive(Debug, Clone, Copy)]
+enum Seg<'a> {
+    Key(&'a str),
+    Index(usize),
 }
 
-impl<'a> Locator<'a> {
-    fn at(&self, section: &str, needle: &str, reason: impl Into<String>) -> TenantFileError {
-        let start = self
-            .text
-            .match_indices(&format!("{section}:"))
-            .find(|(i, _)| *i == 0 || self.text.as_bytes()[i - 1] == b'\n')
-            .map(|(i, _)| i)
-            .unwrap_or(0);
-        let offset = self.text[start..]
-            .find(needle)
-            .map(|i| i + start)
-            .or_else(|| self.text.find(needle))
-            .unwrap_or(start);
-        let before = &self.text[..offset];
-        let line = before.matches('\n').count() + 1;
-        let column = offset - before.rfind('\n').map(|i| i + 1).unwrap_or(0) + 1;
+fn k(key: &str) -> Seg<'_> {
+    Seg::Key(key)
+}
+
+fn n(index: usize) -> Seg<'static> {
+    Seg::Index(index)
+}
+
+/// Marker of the probe's own error (never shown).
+const FOUND: &str = "\u{1}pymd-tenant-locate\u{1}";
+
+/// Walks the document along a path and fails with [`FOUND`] on the node it names, so the YAML
+/// parser attaches that node's own position to the error.
+struct Probe<'p>(&'p [Seg<'p>]);
+
+impl<'de> DeserializeSeed<'de> for Probe<'_> {
+    type Value = ();
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl Probe<'_> {
+    fn leaf<E: de::Error>(self) -> Result<(), E> {
+        if self.0.is_empty() {
+            Err(E::custom(FOUND))
+        } else {
+            Ok(())
+        }
+    }
+}
+
+/// A mapping key as text (scalar keys of any type), `None` for complex keys.
+struct KeyText(Option<String>);
+
+impl<'de> de::Deserialize<'de> for KeyText {
+    fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = KeyText;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a mapping key")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<KeyText, E> {
+                Ok(KeyText(Some(v.to_string())))
+            }
+            fn visit_bool<E: de::Error>(self, v: bool) -> Result<KeyText, E> {
+                Ok(KeyText(Some(v.to_string())))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<KeyText, E> {
+                Ok(KeyText(Some(v.to_string())))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<KeyText, E> {
+                Ok(KeyText(Some(v.to_string())))
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<KeyText, E> {
+                Ok(KeyText(Some(v.to_string())))
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<KeyText, E> {
+                Ok(KeyText(None))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut a: A) -> Result<KeyText, A::Error> {
+                while a.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(KeyText(None))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut a: A) -> Result<KeyText, A::Error> {
+                while a.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                Ok(KeyText(None))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+impl<'de> Visitor<'de> for Probe<'_> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any YAML node")
+    }
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<(), E> {
+        self.leaf()
+    }
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<(), E> {
+        self.leaf()
+    }
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<(), E> {
+        self.leaf()
+    }
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<(), E> {
+        self.leaf()
+    }
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<(), E> {
+        self.leaf()
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
+        self.leaf()
+    }
+    fn visit_none<E: de::Error>(self) -> Result<(), E> {
+        self.leaf()
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut a: A) -> Result<(), A::Error> {
+        let target = match self.0.split_first() {
+            None => return Err(de::Error::custom(FOUND)),
+            Some((Seg::Index(i), rest)) => Some((*i, rest)),
+            Some((Seg::Key(_), _)) => None,
+        };
+        let mut index = 0;
+        loop {
+            let more = match target {
+                Some((i, rest)) if i == index => a.next_element_seed(Probe(rest))?.is_some(),
+                _ => a.next_element::<IgnoredAny>()?.is_some(),
+            };
+            if !more {
+                return Ok(());
+            }
+            index += 1;
+        }
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut a: A) -> Result<(), A::Error> {
+        let target = match self.0.split_first() {
+            None => return Err(de::Error::custom(FOUND)),
+            Some((Seg::Key(key), rest)) => Some((*key, rest)),
+            Some((Seg::Index(_), _)) => None,
+        };
+        while let Some(KeyText(key)) = a.next_key::<KeyText>()? {
+            match target {
+                Some((want, rest)) if key.as_deref() == Some(want) => {
+                    a.next_value_seed(Probe(rest))?
+                }
+                _ => {
+                    a.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Positions in the tenant file: the YAML parser's own location of a node, reported in the
+/// coordinates of the file as written (before keyword replacement).
+struct Locator<'a> {
+    /// The file as written.
+    original: &'a str,
+    /// After keyword replacement (what was parsed).
+    text: &'a str,
+    /// (keyword, replacement) pairs.
+    keywords: [(&'static str, &'a str); 2],
+}
+
+impl Locator<'_> {
+    /// An error at the node `path` names, or at its nearest ancestor present in the file (a
+    /// value that was defaulted), or at 1:1.
+    fn at(&self, path: &[Seg<'_>], reason: impl Into<String>) -> TenantFileError {
+        let (line, column) = (0..=path.len())
+            .rev()
+            .find_map(|len| self.node(&path[..len]))
+            .unwrap_or((1, 1));
         TenantFileError {
             line,
             column,
             reason: reason.into(),
         }
+    }
+
+    fn node(&self, path: &[Seg<'_>]) -> Option<(usize, usize)> {
+        let de = yaml_serde::Deserializer::from_str(self.text);
+        match Probe(path).deserialize(de) {
+            Err(e) if e.to_string().contains(FOUND) => e
+                .location()
+                .map(|l| (l.line(), self.original_column(l.line(), l.column()))),
+            _ => None,
+        }
+    }
+
+    /// Maps a 1-based column of the replaced text back to the file as written.
+    fn original_column(&self, line: usize, column: usize) -> usize {
+        let Some(src) = self.original.lines().nth(line.saturating_sub(1)) else {
+            return column;
+        };
+        let (mut replaced, mut original, mut rest) = (1, 1, src);
+        while replaced < column && !rest.is_empty() {
+            if let Some((kw, value)) = self.keywords.iter().find(|(kw, _)| rest.starts_with(kw)) {
+                replaced += value.chars().count();
+                if replaced > column {
+                    return original; // inside a replacement: point at its keyword
+                }
+                original += kw.chars().count();
+                rest = &rest[kw.len()..];
+            } else {
+                let c = rest.chars().next().map(char::len_utf8).unwrap_or(1);
+                replaced += 1;
+                original += 1;
+                rest = &rest[c..];
+            }
+        }
+        original + column.saturating_sub(replaced)
     }
 }
 
@@ -635,9 +1012,11 @@ pub fn stable_id(prefix: &str, name: &str) -> String {
 /// `##APP_BASE_URL##` (a trailing `/` is removed).
 ///
 /// # Errors
-/// [`TenantFileError`] with the line and column of the first problem: YAML syntax, an
-/// unknown top-level key, a wrong type, or a broken cross-reference (unknown client, API,
-/// scope or role; duplicate ids or emails; a seeded password that violates the policy).
+/// [`TenantFileError`] with the line and column (in the file as written, before keyword
+/// replacement) of the first problem: YAML syntax, an unknown key at any level of the
+/// supported layout (Deploy CLI keys the emulator does not act on are listed and accepted), a
+/// wrong type, or a broken cross-reference (unknown client, API, scope or role; duplicate ids
+/// or emails; a seeded password that violates the policy), located at the offending node.
 pub fn parse_tenant(
     yaml: &str,
     issuer: &str,
@@ -652,10 +1031,15 @@ pub fn parse_tenant(
     let text = yaml
         .replace("##ISSUER##", &issuer)
         .replace("##APP_BASE_URL##", app_base);
+    let loc = Locator {
+        original: yaml,
+        text: &text,
+        keywords: [("##ISSUER##", &issuer), ("##APP_BASE_URL##", app_base)],
+    };
     let root: FileRoot = yaml_serde::from_str(&text).map_err(|e| {
         let (line, column) = e
             .location()
-            .map(|l| (l.line(), l.column()))
+            .map(|l| (l.line(), loc.original_column(l.line(), l.column())))
             .unwrap_or((1, 1));
         TenantFileError {
             line,
@@ -668,40 +1052,38 @@ pub fn parse_tenant(
                 .to_string(),
         }
     })?;
-    resolve(root, &text, issuer)
+    resolve(root, &loc, issuer.clone())
 }
 
-fn resolve(root: FileRoot, text: &str, issuer: String) -> Result<TenantConfig, TenantFileError> {
-    let loc = Locator { text };
+fn resolve(
+    root: FileRoot,
+    loc: &Locator<'_>,
+    issuer: String,
+) -> Result<TenantConfig, TenantFileError> {
     let mgmt_audience = format!("{issuer}api/v2/");
 
     // Clients.
     let mut clients = Vec::new();
     let mut seen_ids = HashSet::new();
     let mut seen_names = HashSet::new();
-    for c in &root.clients {
+    for (ci, c) in root.clients.iter().enumerate() {
+        let at = |key: &'static str| [k("clients"), n(ci), k(key)];
         if c.client_id.trim().is_empty() {
-            return Err(loc.at("clients", &c.name, "client_id must not be empty"));
+            return Err(loc.at(&at("client_id"), "client_id must not be empty"));
         }
         if !seen_ids.insert(c.client_id.clone()) {
             return Err(loc.at(
-                "clients",
-                &c.client_id,
+                &at("client_id"),
                 format!("duplicate client_id \"{}\"", c.client_id),
             ));
         }
         if !seen_names.insert(c.name.clone()) {
-            return Err(loc.at(
-                "clients",
-                &c.name,
-                format!("duplicate client name \"{}\"", c.name),
-            ));
+            return Err(loc.at(&at("name"), format!("duplicate client name \"{}\"", c.name)));
         }
         let app_type = c.app_type.as_str();
         if !["regular_web", "spa", "native", "non_interactive"].contains(&app_type) {
             return Err(loc.at(
-                "clients",
-                &format!("app_type: {app_type}"),
+                &at("app_type"),
                 format!(
                     "unknown app_type \"{app_type}\" (expected regular_web, spa, native or non_interactive)"
                 ),
@@ -714,16 +1096,14 @@ fn resolve(root: FileRoot, text: &str, issuer: String) -> Result<TenantConfig, T
             Some("none") => AuthMethod::None,
             Some(other) => {
                 return Err(loc.at(
-                    "clients",
-                    other,
+                    &at("token_endpoint_auth_method"),
                     format!("unsupported token_endpoint_auth_method \"{other}\""),
                 ));
             }
         };
         if auth_method != AuthMethod::None && c.client_secret.as_deref().unwrap_or("").is_empty() {
             return Err(loc.at(
-                "clients",
-                &c.client_id,
+                &at("client_secret"),
                 format!(
                     "client \"{}\" uses a secret method but has no client_secret",
                     c.name
@@ -739,7 +1119,7 @@ fn resolve(root: FileRoot, text: &str, issuer: String) -> Result<TenantConfig, T
                 "client_credentials".into(),
             ],
         });
-        for g in &grant_types {
+        for (gi, g) in grant_types.iter().enumerate() {
             if ![
                 "authorization_code",
                 "refresh_token",
@@ -750,12 +1130,26 @@ fn resolve(root: FileRoot, text: &str, issuer: String) -> Result<TenantConfig, T
             ]
             .contains(&g.as_str())
             {
-                return Err(loc.at("clients", g, format!("unknown grant type \"{g}\"")));
+                return Err(loc.at(
+                    &[k("clients"), n(ci), k("grant_types"), n(gi)],
+                    format!("unknown grant type \"{g}\""),
+                ));
             }
         }
-        for cb in c.callbacks.iter().chain(c.allowed_logout_urls.iter()) {
+        let urls = (c
+            .callbacks
+            .iter()
+            .enumerate()
+            .map(|(i, u)| ("callbacks", i, u)))
+        .chain(
+            (c.allowed_logout_urls.iter().enumerate()).map(|(i, u)| ("allowed_logout_urls", i, u)),
+        );
+        for (list, i, cb) in urls {
             if url::Url::parse(cb).is_err() {
-                return Err(loc.at("clients", cb, format!("\"{cb}\" is not an absolute URL")));
+                return Err(loc.at(
+                    &[k("clients"), n(ci), k(list), n(i)],
+                    format!("\"{cb}\" is not an absolute URL"),
+                ));
             }
         }
         if let Some(jwt) = &c.jwt_configuration
@@ -763,8 +1157,7 @@ fn resolve(root: FileRoot, text: &str, issuer: String) -> Result<TenantConfig, T
             && alg != "RS256"
         {
             return Err(loc.at(
-                "clients",
-                alg,
+                &[k("clients"), n(ci), k("jwt_configuration"), k("alg")],
                 format!("jwt_configuration.alg \"{alg}\" is not supported (only RS256)"),
             ));
         }
@@ -828,15 +1221,15 @@ fn resolve(root: FileRoot, text: &str, issuer: String) -> Result<TenantConfig, T
 
     // Resource servers.
     let mut resource_servers: Vec<ResourceServerConfig> = Vec::new();
-    for r in &root.resourceServers {
+    for (ri, r) in root.resourceServers.iter().enumerate() {
+        let at = |key: &'static str| [k("resourceServers"), n(ri), k(key)];
         if r.identifier == mgmt_audience
             || resource_servers
                 .iter()
                 .any(|x| x.identifier == r.identifier)
         {
             return Err(loc.at(
-                "resourceServers",
-                &r.identifier,
+                &at("identifier"),
                 format!("duplicate resource server identifier \"{}\"", r.identifier),
             ));
         }
@@ -844,16 +1237,14 @@ fn resolve(root: FileRoot, text: &str, issuer: String) -> Result<TenantConfig, T
             && alg != "RS256"
         {
             return Err(loc.at(
-                "resourceServers",
-                alg,
+                &at("signing_alg"),
                 format!("signing_alg \"{alg}\" is not supported (only RS256)"),
             ));
         }
         let dialect = r.token_dialect.as_deref().unwrap_or("access_token");
         if !["access_token", "access_token_authz"].contains(&dialect) {
             return Err(loc.at(
-                "resourceServers",
-                dialect,
+                &at("token_dialect"),
                 format!(
                     "unsupported token_dialect \"{dialect}\" (access_token or access_token_authz)"
                 ),
@@ -862,8 +1253,7 @@ fn resolve(root: FileRoot, text: &str, issuer: String) -> Result<TenantConfig, T
         let lifetime = r.token_lifetime.unwrap_or(86_400);
         if !(1..=2_592_000).contains(&lifetime) {
             return Err(loc.at(
-                "resourceServers",
-                "token_lifetime",
+                &at("token_lifetime"),
                 "token_lifetime must be between 1 and 2592000 seconds",
             ));
         }
@@ -895,26 +1285,24 @@ fn resolve(root: FileRoot, text: &str, issuer: String) -> Result<TenantConfig, T
 
     // Client grants.
     let mut client_grants = Vec::new();
-    for g in &root.clientGrants {
+    for (gi, g) in root.clientGrants.iter().enumerate() {
+        let at = |key: &'static str| [k("clientGrants"), n(gi), k(key)];
         let Some(client_id) = client_ref(&g.client_id) else {
             return Err(loc.at(
-                "clientGrants",
-                &g.client_id,
+                &at("client_id"),
                 format!("client grant names an unknown client \"{}\"", g.client_id),
             ));
         };
         let Some(defined) = scopes_of(&g.audience) else {
             return Err(loc.at(
-                "clientGrants",
-                &g.audience,
+                &at("audience"),
                 format!("client grant names an unknown audience \"{}\"", g.audience),
             ));
         };
-        for s in &g.scope {
+        for (si, s) in g.scope.iter().enumerate() {
             if !defined.contains(s) {
                 return Err(loc.at(
-                    "clientGrants",
-                    s,
+                    &[k("clientGrants"), n(gi), k("scope"), n(si)],
                     format!("scope \"{s}\" is not defined on \"{}\"", g.audience),
                 ));
             }
@@ -924,8 +1312,7 @@ fn resolve(root: FileRoot, text: &str, issuer: String) -> Result<TenantConfig, T
             .any(|x: &ClientGrantConfig| x.client_id == client_id && x.audience == g.audience)
         {
             return Err(loc.at(
-                "clientGrants",
-                &g.audience,
+                &at("audience"),
                 "duplicate client grant for this client and audience",
             ));
         }
@@ -939,16 +1326,19 @@ fn resolve(root: FileRoot, text: &str, issuer: String) -> Result<TenantConfig, T
 
     // Roles.
     let mut roles: Vec<RoleConfig> = Vec::new();
-    for r in &root.roles {
+    for (ri, r) in root.roles.iter().enumerate() {
         if roles.iter().any(|x| x.name == r.name) {
-            return Err(loc.at("roles", &r.name, format!("duplicate role \"{}\"", r.name)));
+            return Err(loc.at(
+                &[k("roles"), n(ri), k("name")],
+                format!("duplicate role \"{}\"", r.name),
+            ));
         }
         let mut permissions = Vec::new();
-        for p in &r.permissions {
+        for (pi, p) in r.permissions.iter().enumerate() {
+            let at = |key: &'static str| [k("roles"), n(ri), k("permissions"), n(pi), k(key)];
             let Some(defined) = scopes_of(&p.resource_server_identifier) else {
                 return Err(loc.at(
-                    "roles",
-                    &p.resource_server_identifier,
+                    &at("resource_server_identifier"),
                     format!(
                         "role \"{}\" names an unknown resource server \"{}\"",
                         r.name, p.resource_server_identifier
@@ -957,8 +1347,7 @@ fn resolve(root: FileRoot, text: &str, issuer: String) -> Result<TenantConfig, T
             };
             if !defined.contains(&p.permission_name) {
                 return Err(loc.at(
-                    "roles",
-                    &p.permission_name,
+                    &at("permission_name"),
                     format!(
                         "role \"{}\" names permission \"{}\", which is not a scope of \"{}\"",
                         r.name, p.permission_name, p.resource_server_identifier
@@ -993,8 +1382,7 @@ fn resolve(root: FileRoot, text: &str, issuer: String) -> Result<TenantConfig, T
                 && s != "auth0"
             {
                 return Err(loc.at(
-                    "databases",
-                    s,
+                    &[k("databases"), n(0), k("strategy")],
                     format!("unsupported strategy \"{s}\" (only auth0)"),
                 ));
             }
@@ -1007,19 +1395,17 @@ fn resolve(root: FileRoot, text: &str, issuer: String) -> Result<TenantConfig, T
                 .and_then(|c| c.min_length);
             let Some(policy) = PasswordPolicy::parse(level, min_length) else {
                 return Err(loc.at(
-                    "databases",
-                    level,
+                    &[k("databases"), n(0), k("options"), k("passwordPolicy")],
                     format!(
                         "unknown passwordPolicy \"{level}\" (none, low, fair, good or excellent)"
                     ),
                 ));
             };
             let mut enabled = Vec::new();
-            for c in &db.enabled_clients {
+            for (i, c) in db.enabled_clients.iter().enumerate() {
                 let Some(id) = client_ref(c) else {
                     return Err(loc.at(
-                        "databases",
-                        c,
+                        &[k("databases"), n(0), k("enabled_clients"), n(i)],
                         format!("enabled_clients names an unknown client \"{c}\""),
                     ));
                 };
@@ -1035,10 +1421,9 @@ fn resolve(root: FileRoot, text: &str, issuer: String) -> Result<TenantConfig, T
                 enabled_clients: enabled,
             }
         }
-        [_, second, ..] => {
+        [_, _, ..] => {
             return Err(loc.at(
-                "databases",
-                &second.name,
+                &[k("databases"), n(1), k("name")],
                 "the dev tenant supports exactly one database connection",
             ));
         }
@@ -1052,21 +1437,22 @@ fn resolve(root: FileRoot, text: &str, issuer: String) -> Result<TenantConfig, T
         .unwrap_or("count_per_identifier_and_ip");
     if !["count_per_identifier_and_ip", "count_per_identifier"].contains(&mode) {
         return Err(loc.at(
-            "attackProtection",
-            mode,
+            &[k("attackProtection"), k("bruteForceProtection"), k("mode")],
             format!("unknown brute-force mode \"{mode}\""),
         ));
     }
     let max_attempts = bf.and_then(|b| b.max_attempts).unwrap_or(10);
     if !(1..=100).contains(&max_attempts) {
         return Err(loc.at(
-            "attackProtection",
-            "max_attempts",
+            &[
+                k("attackProtection"),
+                k("bruteForceProtection"),
+                k("max_attempts"),
+            ],
             "max_attempts must be between 1 and 100",
         ));
     }
     let breached = ap.and_then(|a| a.breachedPasswordDetection.as_ref());
-    let _ = ap.and_then(|a| a.suspiciousIpThrottling.as_ref());
     let attack_protection = AttackProtectionConfig {
         brute_force_enabled: bf.and_then(|b| b.enabled).unwrap_or(true)
             && bf
@@ -1088,8 +1474,7 @@ fn resolve(root: FileRoot, text: &str, issuer: String) -> Result<TenantConfig, T
         && scopes_of(aud).is_none()
     {
         return Err(loc.at(
-            "tenant",
-            aud,
+            &[k("tenant"), k("default_audience")],
             format!("default_audience \"{aud}\" is not a resource server"),
         ));
     }
@@ -1097,8 +1482,7 @@ fn resolve(root: FileRoot, text: &str, issuer: String) -> Result<TenantConfig, T
         && dir != &database.name
     {
         return Err(loc.at(
-            "tenant",
-            dir,
+            &[k("tenant"), k("default_directory")],
             format!("default_directory \"{dir}\" is not a database connection"),
         ));
     }
@@ -1123,21 +1507,17 @@ fn resolve(root: FileRoot, text: &str, issuer: String) -> Result<TenantConfig, T
     let mut users = Vec::new();
     let mut emails = HashMap::new();
     let mut ids = HashSet::new();
-    for u in &root.users {
+    for (ui, u) in root.users.iter().enumerate() {
+        let at = |key: &'static str| [k("users"), n(ui), k(key)];
         let email = u.email.trim().to_lowercase();
         if !passwords::looks_like_email(&email) {
             return Err(loc.at(
-                "users",
-                &u.email,
+                &at("email"),
                 format!("\"{}\" is not an email address", u.email),
             ));
         }
         if emails.insert(email.clone(), ()).is_some() {
-            return Err(loc.at(
-                "users",
-                &u.email,
-                format!("duplicate user email \"{email}\""),
-            ));
+            return Err(loc.at(&at("email"), format!("duplicate user email \"{email}\"")));
         }
         let user_id = match &u.user_id {
             Some(id) => {
@@ -1148,8 +1528,7 @@ fn resolve(root: FileRoot, text: &str, issuer: String) -> Result<TenantConfig, T
                         .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
                 {
                     return Err(loc.at(
-                        "users",
-                        id,
+                        &at("user_id"),
                         format!("user_id \"{id}\" must look like auth0|<id>"),
                     ));
                 }
@@ -1161,25 +1540,19 @@ fn resolve(root: FileRoot, text: &str, issuer: String) -> Result<TenantConfig, T
             ),
         };
         if !ids.insert(user_id.clone()) {
-            return Err(loc.at(
-                "users",
-                &user_id,
-                format!("duplicate user_id \"{user_id}\""),
-            ));
+            return Err(loc.at(&at("user_id"), format!("duplicate user_id \"{user_id}\"")));
         }
-        for r in &u.roles {
+        for (i, r) in u.roles.iter().enumerate() {
             if !roles.iter().any(|x| &x.name == r) {
                 return Err(loc.at(
-                    "users",
-                    r,
+                    &[k("users"), n(ui), k("roles"), n(i)],
                     format!("user \"{email}\" has an unknown role \"{r}\""),
                 ));
             }
         }
         if let Err(rules) = database.policy.check(&u.password) {
             return Err(loc.at(
-                "users",
-                &u.password,
+                &at("password"),
                 format!(
                     "the password of \"{email}\" violates the connection's password policy: {}",
                     rules.summary()

@@ -225,3 +225,139 @@ async fn the_tenant_exposes_the_default_clients_and_demo_logins() {
         t.login_tokens(&l.email, &l.password).await;
     }
 }
+
+/// Like [`mutate`], also returning the 1-based column where the replacement starts.
+fn mutate_at(anchor: &str, from: &str, to: &str) -> (String, usize, usize) {
+    let (yaml, line) = mutate(anchor, from, to);
+    let a = DEFAULT_TENANT_YAML.find(anchor).unwrap();
+    let i = a + DEFAULT_TENANT_YAML[a..].find(from).unwrap();
+    let line_start = DEFAULT_TENANT_YAML[..i].rfind('\n').map_or(0, |j| j + 1);
+    (
+        yaml,
+        line,
+        DEFAULT_TENANT_YAML[line_start..i].chars().count() + 1,
+    )
+}
+
+#[test]
+fn a_misspelt_key_anywhere_in_the_supported_layout_is_refused_at_its_line_and_column() {
+    // (anchor, key as written, misspelling) — one per nested object of the layout.
+    let cases = [
+        ("refresh_token:", "leeway: 0", "leeeway: 0"),
+        (
+            "  - name: PyMD Web",
+            "oidc_conformant: true",
+            "oidc_conformnt: true",
+        ),
+        (
+            "jwt_configuration:",
+            "lifetime_in_seconds:",
+            "lifetime_in_second:",
+        ),
+        (
+            "resourceServers:",
+            "allow_offline_access: true",
+            "allow_ofline_access: true",
+        ),
+        (
+            "scopes:",
+            "description: Read your documents",
+            "descripton: Read your documents",
+        ),
+        ("clientGrants:", "scope:", "scopes:"),
+        (
+            "roles:",
+            "resource_server_identifier:",
+            "resource_server_identifer:",
+        ),
+        ("roles:", "description: A PyMD user", "desc: A PyMD user"),
+        ("databases:", "enabled_clients:", "enabled_client:"),
+        ("options:", "passwordPolicy: fair", "password_policy: fair"),
+        (
+            "bruteForceProtection:",
+            "max_attempts: 10",
+            "max_attempt: 10",
+        ),
+        ("breachedPasswordDetection:", "shields:", "shield:"),
+        ("tenant:", "session_lifetime: 168", "session_lifetme: 168"),
+    ];
+    for (anchor, from, to) in cases {
+        let (yaml, line, column) = mutate_at(anchor, from, to);
+        let msg = refused(&yaml);
+        let (l, c, reason) = location(&msg);
+        let key = to.split(':').next().unwrap();
+        assert_eq!((l, c), (line, column), "{to}: {msg}");
+        assert!(reason.contains(&format!("unknown field `{key}`")), "{msg}");
+    }
+}
+
+#[test]
+fn deploy_cli_keys_the_emulator_does_not_act_on_are_accepted() {
+    let yaml = DEFAULT_TENANT_YAML
+        .replacen(
+            "    oidc_conformant: true\n",
+            "    oidc_conformant: true\n    sso_disabled: false\n    cross_origin_auth: false\n    \
+             custom_login_page_on: true\n    native_social_login:\n      apple:\n        enabled: false\n",
+            1,
+        )
+        .replacen(
+            "      infinite_idle_token_lifetime: false\n",
+            "      infinite_idle_token_lifetime: false\n      policies: []\n",
+            1,
+        )
+        .replacen(
+            "    token_lifetime: 86400\n",
+            "    token_lifetime: 86400\n    token_lifetime_for_web: 7200\n",
+            1,
+        )
+        .replacen(
+            "      disable_signup: false\n",
+            "      disable_signup: false\n      mfa:\n        active: true\n      import_mode: false\n",
+            1,
+        )
+        .replacen(
+            "  friendly_name: PyMD Dev Tenant\n",
+            "  friendly_name: PyMD Dev Tenant\n  enabled_locales: [en]\n  flags:\n    revoke_refresh_token_grant: false\n",
+            1,
+        );
+    let cfg = parse_tenant(&yaml, ISSUER, APP).expect("real Deploy CLI export keys are accepted");
+    assert_eq!(cfg.clients.len(), 2);
+}
+
+#[test]
+fn a_semantic_error_points_at_the_offending_node_not_an_earlier_lookalike() {
+    // The role name `use` also occurs earlier in the file ("users:", "user"): the error must
+    // point at the list item itself.
+    let (yaml, line, column) = mutate_at("bob@example.com", "roles: [user]", "roles: [use]");
+    let (l, c, reason) = location(&refused(&yaml));
+    assert_eq!((l, c), (line, column + "roles: [".len()), "{reason}");
+    assert!(reason.contains("unknown role \"use\""), "{reason}");
+
+    // A duplicate client_id points at the second client's id, not the first.
+    let (yaml, line, column) = mutate_at(
+        "  - name: PyMD Management (M2M)",
+        "client_id: pymdM2MDevClient3Jd8Fp2Nc6Yb5Qs0",
+        &format!("client_id: {WEB_CLIENT_ID}"),
+    );
+    let (l, c, reason) = location(&refused(&yaml));
+    assert_eq!((l, c), (line, column + "client_id: ".len()), "{reason}");
+    assert!(reason.contains("duplicate client_id"), "{reason}");
+}
+
+#[test]
+fn positions_are_in_the_file_as_written_before_keyword_replacement() {
+    // A bad URL after a keyword on the same line: the column counts `##APP_BASE_URL##` as
+    // written, not the (longer) URL it expands to.
+    let block = "    callbacks:\n      - \"##APP_BASE_URL##/auth/callback\"\n      - \"##APP_BASE_URL##/api/auth/callback\"\n";
+    let flow = "    callbacks: [\"##APP_BASE_URL##/auth/callback\", \"not a url\"]\n";
+    assert!(DEFAULT_TENANT_YAML.contains(block));
+    let yaml = DEFAULT_TENANT_YAML.replacen(block, flow, 1);
+    let line = yaml[..yaml.find(flow).unwrap()].matches('\n').count() + 1;
+    let column = flow.find("\"not a url\"").unwrap() + 1;
+    let (l, c, reason) = location(&refused(&yaml));
+    assert_eq!((l, c), (line, column), "{reason}");
+    assert!(
+        reason.contains("\"not a url\" is not an absolute URL"),
+        "{reason}"
+    );
+}
