@@ -14,7 +14,7 @@ use serde_json::json;
 use crate::html::{self, FormPage};
 use crate::logs::LogEvent;
 use crate::passwords::{self, is_breached};
-use crate::state::{AppState, AuthCode, Mail, Session, Transaction};
+use crate::state::{AppState, AuthCode, FailedLogins, Mail, Session, Transaction};
 use crate::tokens::split_scope;
 use crate::users::User;
 use crate::util::{ct_eq, random_urlsafe};
@@ -23,7 +23,8 @@ use crate::web::{
     with_cookie,
 };
 
-const TRANSACTION_TTL: i64 = 3600;
+/// How long a login transaction (the `state` of `/u/login`) lives.
+pub(crate) const TRANSACTION_TTL: i64 = 3600;
 const WRONG_CREDENTIALS: &str = "Wrong email or password.";
 const TOO_MANY_ATTEMPTS: &str = "Your account has been blocked after multiple consecutive login attempts. We've sent you an email with instructions on how to unblock it.";
 const PASSWORD_LEAKED: &str = "This login has been blocked because your password has been leaked in another website. We've sent you an email with instructions on how to unblock it.";
@@ -675,7 +676,14 @@ pub async fn login_submit(
     let key = brute_key(&state, &input.email, &caller);
     let max = state.cfg.attack_protection.max_attempts;
     let protected = !exempt(&state, &caller);
-    if protected && state.brute.lock().await.get(&key).copied().unwrap_or(0) >= max {
+    let now = state.clock.unix();
+    let failures = state
+        .brute
+        .lock()
+        .await
+        .get(&key)
+        .map_or(0, |f| f.current(now));
+    if protected && failures >= max {
         log_for(
             &state,
             "limit_wc",
@@ -693,9 +701,13 @@ pub async fn login_submit(
         let unknown = state.users.read().await.by_email(&input.email).is_none();
         let count = {
             let mut b = state.brute.lock().await;
-            let c = b.entry(key).or_insert(0);
-            *c += 1;
-            *c
+            let f = b.entry(key).or_insert(FailedLogins {
+                count: 0,
+                last: now,
+            });
+            f.count = f.current(now) + 1;
+            f.last = now;
+            f.count
         };
         if unknown {
             log_for(

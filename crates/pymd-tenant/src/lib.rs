@@ -25,6 +25,7 @@ mod management;
 mod passwords;
 mod postlogin;
 mod state;
+mod sweep;
 mod token;
 mod tokens;
 mod userinfo;
@@ -201,6 +202,7 @@ pub struct DevTenant {
     server: tokio::task::JoinHandle<()>,
     log_stop: Option<oneshot::Sender<()>>,
     log_task: Option<tokio::task::JoinHandle<()>>,
+    sweeper: tokio::task::JoinHandle<()>,
 }
 
 impl std::fmt::Debug for DevTenant {
@@ -259,6 +261,7 @@ impl DevTenant {
 
     /// Stops the listener (graceful), flushes the log stream and waits for both.
     pub async fn shutdown(mut self) {
+        self.sweeper.abort();
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
@@ -417,7 +420,9 @@ async fn start_wrapped(
         }
     });
     tracing::info!(issuer = %state.issuer, "dev tenant listening");
+    let sweeper = sweep::spawn(&state);
     Ok(DevTenant {
+        sweeper,
         state,
         addr,
         shutdown: Some(tx),

@@ -60,7 +60,7 @@ pub struct Tenant {
     /// Login transactions by id (the `state` of `/u/login`).
     pub transactions: Mutex<HashMap<String, Transaction>>,
     /// Failed logins per (identifier, IP).
-    pub brute: Mutex<HashMap<(String, Option<IpAddr>), u32>>,
+    pub brute: Mutex<HashMap<(String, Option<IpAddr>), FailedLogins>>,
     /// Opaque `/userinfo`-only access tokens.
     pub opaque: Mutex<HashMap<String, OpaqueToken>>,
     /// Injected faults.
@@ -186,6 +186,29 @@ pub struct Transaction {
     pub req: crate::authorize::AuthRequest,
     /// Created (unix).
     pub created_at: i64,
+}
+
+/// Consecutive failed logins for one (identifier, IP) pair.
+#[derive(Debug, Clone, Copy)]
+pub struct FailedLogins {
+    /// How many.
+    pub count: u32,
+    /// The last one (unix); the count lapses [`FailedLogins::LAPSE_SECS`] after it.
+    pub last: i64,
+}
+
+impl FailedLogins {
+    /// Auth0 lifts a brute-force block 30 days after the last failed attempt.
+    pub const LAPSE_SECS: i64 = 30 * 86_400;
+
+    /// The count still in force at `now`.
+    pub fn current(&self, now: i64) -> u32 {
+        if now - self.last > Self::LAPSE_SECS {
+            0
+        } else {
+            self.count
+        }
+    }
 }
 
 /// An opaque `/userinfo` token.

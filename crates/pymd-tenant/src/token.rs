@@ -37,7 +37,10 @@ const KNOWN_GRANTS: &[&str] = &[
 ];
 const INVALID_RT: &str = "Unknown or invalid refresh token.";
 const INVALID_CODE: &str = "Invalid authorization code";
-const CODE_TTL: i64 = 600;
+/// An authorization code is redeemable this long.
+pub(crate) const CODE_TTL: i64 = 600;
+/// A code is kept this long after issue, so that a late replay still revokes its family.
+pub(crate) const CODE_RETENTION: i64 = CODE_TTL * 6;
 
 fn internal() -> Response {
     oauth_error(
@@ -303,7 +306,7 @@ async fn code_grant(
     let now = state.clock.unix();
     let entry = {
         let mut codes = state.codes.lock().await;
-        codes.retain(|_, c| now - c.issued_at <= CODE_TTL * 6);
+        codes.retain(|_, c| now - c.issued_at <= CODE_RETENTION);
         let Some(entry) = codes.get_mut(code) else {
             return Err(fail(StatusCode::FORBIDDEN, "invalid_grant", INVALID_CODE));
         };

@@ -472,3 +472,27 @@ async fn an_email_verification_link_works_only_once() {
     let sv = t.logs().await.iter().filter(|e| e["type"] == "sv").count();
     assert_eq!(sv, 1);
 }
+
+#[tokio::test]
+async fn a_brute_force_block_lifts_thirty_days_after_the_last_failure() {
+    let t = spawn().await;
+    let req = AuthRequest::web();
+    let mut b = t.browser();
+    for i in 0..10 {
+        attempt(&t, &mut b, &req, ALICE_EMAIL, &format!("Wrong-Guess-{i}a"))
+            .await
+            .page();
+    }
+    t.set_clock_offset(29 * 86_400).await;
+    let (url, form) = b.login_page(&t, &req).await;
+    let (_, r) = b.submit(&url, &form, ALICE_EMAIL, ALICE_PASSWORD).await;
+    assert_eq!(
+        r.status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "still blocked on day 29"
+    );
+    // Auth0: "Unblock: 30 days after the last failed attempt".
+    t.set_clock_offset(31 * 86_400).await;
+    b.login_code(&t, &AuthRequest::web(), ALICE_EMAIL, ALICE_PASSWORD)
+        .await;
+}
