@@ -82,7 +82,8 @@ impl TokenCache {
             self.map.retain(|_, e| now < e.token.expires_at);
             self.retain_live_order();
         }
-        while self.map.len() >= self.capacity {
+        // Replacing an entry (two requests verified the same token at once) needs no room.
+        while self.map.len() >= self.capacity && !self.map.contains_key(&d) {
             let Some((old, seq)) = self.order.pop_front() else {
                 break;
             };
@@ -187,5 +188,18 @@ mod tests {
             "b was the oldest"
         );
         assert!(c.get(&digest("c"), 1, |_| true).is_some());
+    }
+
+    #[test]
+    fn caching_a_token_again_in_a_full_cache_evicts_nothing_else() {
+        let mut c = TokenCache::new(2);
+        c.insert(digest("a"), tok(1000), [0; 32], 0);
+        c.insert(digest("b"), tok(1000), [0; 32], 0);
+        c.insert(digest("b"), tok(1000), [0; 32], 0);
+        assert!(
+            c.get(&digest("a"), 1, |_| true).is_some(),
+            "a was evicted for nothing"
+        );
+        assert!(c.get(&digest("b"), 1, |_| true).is_some());
     }
 }

@@ -382,10 +382,16 @@ pub trait Store: Send + Sync + 'static {
         expected_access_token_expires_at: OffsetDateTime,
     ) -> Result<bool, StoreError>;
 
-    /// Releases the refresh lease without changing the tokens (the refresh failed and the session
-    /// is kept). Returns whether the session exists.
+    /// Releases the refresh lease taken until `lease_until` without changing the tokens (the
+    /// refresh failed and the session is kept). Only the holder's own lease is released: if it ran
+    /// out and another caller has taken the lease since, that lease stays. Returns whether a lease
+    /// was released.
     ///
     /// # Errors
     /// [`StoreError::Internal`] for a hash that is not [`SESSION_HASH_LEN`] bytes; [`StoreError::Unavailable`] when the database cannot be reached.
-    async fn release_session_refresh(&self, id_hash: &[u8]) -> Result<bool, StoreError>;
+    async fn release_session_refresh(
+        &self,
+        id_hash: &[u8],
+        lease_until: OffsetDateTime,
+    ) -> Result<bool, StoreError>;
 }

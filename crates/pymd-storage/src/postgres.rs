@@ -214,7 +214,7 @@ const COMPLETE_SESSION_REFRESH: &str = "UPDATE sessions SET access_token = $2, \
      WHERE id_hash = $1 AND access_token_expires_at = $6";
 
 const RELEASE_SESSION_REFRESH: &str =
-    "UPDATE sessions SET refresh_lock_until = NULL WHERE id_hash = $1";
+    "UPDATE sessions SET refresh_lock_until = NULL WHERE id_hash = $1 AND refresh_lock_until = $2";
 
 const TOUCH_SESSION: &str =
     "UPDATE sessions SET last_seen_at = GREATEST(last_seen_at, $2) WHERE id_hash = $1";
@@ -656,10 +656,15 @@ impl Store for PgStore {
             .map_err(|e| map_sqlx("complete_session_refresh", e))
     }
 
-    async fn release_session_refresh(&self, id_hash: &[u8]) -> Result<bool, StoreError> {
+    async fn release_session_refresh(
+        &self,
+        id_hash: &[u8],
+        lease_until: time::OffsetDateTime,
+    ) -> Result<bool, StoreError> {
         check_hash("release_session_refresh", id_hash)?;
         sqlx::query(RELEASE_SESSION_REFRESH)
             .bind(id_hash)
+            .bind(lease_until)
             .execute(&self.pool)
             .await
             .map(|r| r.rows_affected() == 1)

@@ -36,6 +36,9 @@ pub const REFRESH_MARGIN: Duration = Duration::seconds(60);
 pub const LEASE: Duration = Duration::seconds(10);
 /// Bound on the token-endpoint request (kept well inside [`LEASE`]).
 pub const TOKEN_TIMEOUT: StdDuration = StdDuration::from_secs(5);
+/// Bound on verifying the new access token (a JWKS fetch at worst); with [`TOKEN_TIMEOUT`] the
+/// whole exchange stays well inside [`LEASE`].
+pub const VERIFY_TIMEOUT: StdDuration = StdDuration::from_secs(2);
 /// How often a request waiting for another's refresh re-reads the session.
 pub const POLL_INTERVAL: StdDuration = StdDuration::from_millis(50);
 /// How long a request waits in all for a refresh (its own or another's) before giving up.
@@ -72,15 +75,20 @@ pub async fn refresh(state: &AppState, seen: &Session) -> Result<Outcome, StoreE
     let started = Instant::now();
     loop {
         let now = pymd_domain::now();
+        // As stored (microseconds), so that only this holder's own lease can be released.
+        let lease = Lease {
+            hash,
+            until: pymd_domain::truncate_to_micros(now + LEASE),
+        };
         if state
             .store
-            .try_lock_session_refresh(hash, now, now + LEASE)
+            .try_lock_session_refresh(hash, now, lease.until)
             .await?
         {
-            let result = refresh_holding_lease(state, hash).await;
+            let result = refresh_holding_lease(state, &lease).await;
             if result.is_err() {
                 // Best effort; otherwise the lease runs out by itself.
-                let _ = state.store.release_session_refresh(hash).await;
+                let _ = lease.release(state).await;
             }
             return result;
         }
@@ -126,20 +134,37 @@ struct Refreshed {
     expires_in: Option<i64>,
 }
 
-async fn refresh_holding_lease(state: &AppState, hash: &[u8]) -> Result<Outcome, StoreError> {
+/// A refresh lease this request holds.
+struct Lease<'a> {
+    hash: &'a [u8],
+    until: OffsetDateTime,
+}
+
+impl Lease<'_> {
+    /// Releases the lease if it is still this request's.
+    async fn release(&self, state: &AppState) -> Result<bool, StoreError> {
+        state
+            .store
+            .release_session_refresh(self.hash, self.until)
+            .await
+    }
+}
+
+async fn refresh_holding_lease(state: &AppState, lease: &Lease<'_>) -> Result<Outcome, StoreError> {
+    let hash = lease.hash;
     let Some(row) = state.store.find_session(hash).await? else {
         return Ok(Outcome::Ended);
     };
     // Someone completed a refresh between this request's load and its lease.
     if !needs_refresh(&row, pymd_domain::now()) {
-        state.store.release_session_refresh(hash).await?;
+        lease.release(state).await?;
         return Ok(Outcome::Fresh(Box::new(row)));
     }
     let sealer = match TokenSealer::new(&state.cookie_secret) {
         Ok(s) => s,
         Err(e) => {
             tracing::error!(error = %e, "the token sealer cannot be built");
-            state.store.release_session_refresh(hash).await?;
+            lease.release(state).await?;
             return Ok(Outcome::Unavailable);
         }
     };
@@ -198,7 +223,7 @@ async fn refresh_holding_lease(state: &AppState, hash: &[u8]) -> Result<Outcome,
         }
         Err(ExchangeFailure::Unavailable(reason)) => {
             tracing::warn!(reason, "token refresh failed; the session is kept");
-            state.store.release_session_refresh(hash).await?;
+            lease.release(state).await?;
             metrics::counter!("pymd_token_refresh_total", "result" => "unavailable").increment(1);
             crate::audit::record(
                 state,
@@ -226,7 +251,12 @@ async fn finish(
 ) -> Result<SessionRefresh, ExchangeFailure> {
     let hash = row.id_hash.as_slice();
     let now = pymd_domain::now();
-    let expires_at = match state.verifier.verify(&new.access_token).await {
+    // Bounded too, so the new tokens are stored before the lease can run out: the refresh token
+    // is spent already. A verification that cannot finish in time is treated like unusable keys.
+    let verified = tokio::time::timeout(VERIFY_TIMEOUT, state.verifier.verify(&new.access_token))
+        .await
+        .unwrap_or(Err(pymd_auth::VerifyError::Unavailable));
+    let expires_at = match verified {
         Ok(token) if token.sub == row.subject => {
             OffsetDateTime::from_unix_timestamp(token.expires_at)
                 .map_err(|_| ExchangeFailure::Refused("access_token_invalid".into()))?
@@ -272,18 +302,19 @@ async fn exchange(
     let Some(client) = state.web_client.clone() else {
         return Err(ExchangeFailure::Unavailable("no web client configured"));
     };
-    let meta = state
-        .verifier
-        .provider_metadata()
-        .await
-        .map_err(|_| ExchangeFailure::Unavailable("discovery unavailable"))?;
     let form = [
         ("grant_type", "refresh_token"),
         ("client_id", client.0.as_str()),
         ("client_secret", client.1.expose_secret()),
         ("refresh_token", refresh_token.as_str()),
     ];
+    // Discovery and the exchange share one deadline, well inside the lease.
     let work = async {
+        let meta = state
+            .verifier
+            .provider_metadata()
+            .await
+            .map_err(|_| ExchangeFailure::Unavailable("discovery unavailable"))?;
         let resp = state
             .http
             .post(meta.token_endpoint.clone())
@@ -296,7 +327,9 @@ async fn exchange(
         let status = resp.status();
         let body = read_capped(resp).await?;
         let json: Option<Map<String, Value>> = serde_json::from_slice(&body).ok();
-        if status.is_client_error() {
+        // 408 and 429 are "not now", not a refusal: the session is kept.
+        let temporary = matches!(status.as_u16(), 408 | 429);
+        if status.is_client_error() && !temporary {
             let error: String = json
                 .as_ref()
                 .and_then(|j| j.get("error"))
@@ -398,7 +431,9 @@ mod tests {
 
     #[test]
     fn the_token_request_ends_well_inside_the_lease() {
-        assert!(TOKEN_TIMEOUT * 2 <= StdDuration::try_from(LEASE).unwrap_or_default());
+        let lease = StdDuration::try_from(LEASE).unwrap_or_default();
+        assert!(TOKEN_TIMEOUT * 2 <= lease);
+        assert!(TOKEN_TIMEOUT + VERIFY_TIMEOUT + StdDuration::from_secs(2) <= lease);
         assert!(POLL_INTERVAL < TOKEN_TIMEOUT);
     }
 }

@@ -423,8 +423,26 @@ pub async fn a_released_or_run_out_refresh_lease_can_be_taken_again(db: &TestDb)
             .await
             .expect("lock")
     );
-    // Released: free again at once.
-    assert!(store.release_session_refresh(hash).await.expect("release"));
+    // The crashed holder comes back and releases "its" lease: the new holder's lease stays.
+    assert!(
+        !store
+            .release_session_refresh(hash, now + Duration::seconds(10))
+            .await
+            .expect("release a lease run out")
+    );
+    assert!(
+        !store
+            .try_lock_session_refresh(hash, later, later + Duration::seconds(10))
+            .await
+            .expect("still held")
+    );
+    // Released by its holder: free again at once.
+    assert!(
+        store
+            .release_session_refresh(hash, later + Duration::seconds(10))
+            .await
+            .expect("release")
+    );
     let got = store
         .find_session(hash)
         .await
@@ -543,7 +561,7 @@ pub async fn refresh_locking_a_malformed_or_unknown_session_is_refused_or_false(
     );
     assert!(
         !store
-            .release_session_refresh(&hash(33))
+            .release_session_refresh(&hash(33), until)
             .await
             .expect("release unknown")
     );
@@ -565,7 +583,7 @@ pub async fn refresh_locking_a_malformed_or_unknown_session_is_refused_or_false(
             Err(StoreError::Internal(_))
         ));
         assert!(matches!(
-            store.release_session_refresh(&bad).await,
+            store.release_session_refresh(&bad, until).await,
             Err(StoreError::Internal(_))
         ));
         assert!(matches!(

@@ -359,10 +359,17 @@ async fn a_refused_refresh_ends_the_session_api_401_and_pages_go_to_login() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn an_unreachable_token_endpoint_keeps_the_session_and_uses_a_still_valid_token() {
+    // 503: down; 429 (rate limited) and 408 are "not now" too, never a refusal that signs out.
+    for status in [503, 429, 408] {
+        a_token_endpoint_answering_keeps_the_session(status).await;
+    }
+}
+
+async fn a_token_endpoint_answering_keeps_the_session(fault_status: u16) {
     let env = Env::start().await;
     let (_b, cookie, hash) = signed_in(&env).await;
     let before = row(&env.store, &hash).await.expect("row");
-    env.fault(json!({"token": {"status": 503}})).await;
+    env.fault(json!({"token": {"status": fault_status}})).await;
     set_token_expiry(
         &env.store,
         &hash,
@@ -374,7 +381,7 @@ async fn an_unreachable_token_endpoint_keeps_the_session_and_uses_a_still_valid_
     assert_eq!(
         status,
         StatusCode::OK,
-        "the still-valid token is used: {body}"
+        "{fault_status}: the still-valid token is used: {body}"
     );
     let kept = row(&env.store, &hash).await.expect("the session is kept");
     assert_eq!(kept.access_token, before.access_token);
