@@ -57,7 +57,7 @@ pub async fn apply_fault(state: &AppState, target: FaultTarget) -> Option<Respon
 }
 
 /// The `/__dev` routes.
-pub fn router() -> Router<AppState> {
+pub fn router(state: AppState) -> Router<AppState> {
     Router::new()
         .route("/keys/rotate", post(rotate))
         .route("/keys/revoke", post(revoke))
@@ -73,24 +73,103 @@ pub fn router() -> Router<AppState> {
         .route("/token", post(dev_token))
         .route("/logs", get(logs))
         .route("/mailbox", get(mailbox))
-        .layer(axum::middleware::from_fn(loopback_only))
+        .layer(axum::middleware::from_fn_with_state(state, loopback_only))
 }
 
-/// Refuses every `/__dev` request whose socket peer is not a loopback address (fails closed
-/// when the peer is unknown): the controls mint tokens for any user without authentication.
-async fn loopback_only(req: Request, next: Next) -> Response {
+const NOT_LOOPBACK: &str =
+    "The dev tenant's /__dev test controls answer only to clients on this machine (loopback).";
+const NOT_LOCAL_HOST: &str = "The dev tenant's /__dev test controls answer only to requests addressed to a loopback host (localhost, 127.0.0.1, [::1]) or the issuer's host.";
+const FOREIGN_ORIGIN: &str =
+    "The dev tenant's /__dev test controls refuse requests made by pages from other origins.";
+const CROSS_SITE: &str =
+    "The dev tenant's /__dev test controls refuse cross-site and same-site browser requests.";
+const NOT_JSON: &str = "The dev tenant's /__dev test controls accept only Content-Type: application/json request bodies.";
+
+/// Guards every `/__dev` request (the controls mint tokens for any user without
+/// authentication). Refused (403) unless the socket peer is a loopback address (fails closed
+/// when the peer is unknown) and the request cannot have come from a web page the developer
+/// opened: the `Host` must be a loopback name/address or the issuer's host (DNS rebinding), an
+/// `Origin` must be a loopback (or the issuer's) origin, and `Sec-Fetch-Site` must not be
+/// `cross-site`/`same-site`. A POST with a non-JSON `Content-Type` gets 415 (a form or
+/// `text/plain` POST needs no CORS preflight).
+async fn loopback_only(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let loopback = req
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
         .is_some_and(|ConnectInfo(peer)| peer.ip().to_canonical().is_loopback());
     if !loopback {
-        return oauth_error(
-            StatusCode::FORBIDDEN,
-            "access_denied",
-            "The dev tenant's /__dev test controls answer only to clients on this machine (loopback).",
-        );
+        return oauth_error(StatusCode::FORBIDDEN, "access_denied", NOT_LOOPBACK);
+    }
+    let issuer_host = url::Url::parse(&state.issuer)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_ascii_lowercase));
+    let headers = req.headers();
+    let host = headers
+        .get(axum::http::header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
+        .or_else(|| req.uri().authority().map(|a| a.to_string()));
+    let host_ok = host
+        .as_deref()
+        .and_then(|h| h.parse::<axum::http::uri::Authority>().ok())
+        .is_some_and(|a| local_host(a.host(), issuer_host.as_deref()));
+    if !host_ok {
+        return oauth_error(StatusCode::FORBIDDEN, "access_denied", NOT_LOCAL_HOST);
+    }
+    if let Some(origin) = headers.get(axum::http::header::ORIGIN) {
+        let ok = origin
+            .to_str()
+            .ok()
+            .and_then(|o| url::Url::parse(o).ok())
+            .filter(|u| matches!(u.scheme(), "http" | "https"))
+            .and_then(|u| u.host_str().map(str::to_string))
+            .is_some_and(|h| local_host(&h, issuer_host.as_deref()));
+        if !ok {
+            return oauth_error(StatusCode::FORBIDDEN, "access_denied", FOREIGN_ORIGIN);
+        }
+    }
+    let fetch_site = headers
+        .get("sec-fetch-site")
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.trim().to_ascii_lowercase());
+    if matches!(fetch_site.as_deref(), Some("cross-site" | "same-site")) {
+        return oauth_error(StatusCode::FORBIDDEN, "access_denied", CROSS_SITE);
+    }
+    if req.method() == axum::http::Method::POST
+        && headers.contains_key(axum::http::header::CONTENT_TYPE)
+        && !is_json(headers)
+    {
+        return not_json();
     }
     next.run(req).await
+}
+
+/// A loopback name or address (`localhost`, any `127.x`, `[::1]`), or the issuer's host.
+fn local_host(host: &str, issuer_host: Option<&str>) -> bool {
+    let host = host.to_ascii_lowercase();
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    bare == "localhost"
+        || bare
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.to_canonical().is_loopback())
+        || issuer_host.is_some_and(|i| i.trim_start_matches('[').trim_end_matches(']') == bare)
+}
+
+/// Whether the request's `Content-Type` is `application/json` (parameters allowed).
+fn is_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json"))
+}
+
+fn not_json() -> Response {
+    oauth_error(
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "invalid_request",
+        NOT_JSON,
+    )
 }
 
 fn bad(msg: &str) -> Response {
@@ -101,9 +180,12 @@ fn bad(msg: &str) -> Response {
         .into_response()
 }
 
-fn json_body(body: &Bytes) -> Result<Value, Response> {
+fn json_body(headers: &HeaderMap, body: &Bytes) -> Result<Value, Response> {
     if body.is_empty() {
         return Ok(json!({}));
+    }
+    if !is_json(headers) {
+        return Err(not_json());
     }
     serde_json::from_slice(body).map_err(|_| bad("body must be JSON"))
 }
@@ -123,8 +205,8 @@ async fn rotate(State(state): State<AppState>) -> Response {
     }
 }
 
-async fn revoke(State(state): State<AppState>, body: Bytes) -> Response {
-    let v = match json_body(&body) {
+async fn revoke(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    let v = match json_body(&headers, &body) {
         Ok(v) => v,
         Err(r) => return r,
     };
@@ -137,8 +219,8 @@ async fn revoke(State(state): State<AppState>, body: Bytes) -> Response {
     }
 }
 
-async fn set_faults(State(state): State<AppState>, body: Bytes) -> Response {
-    let v = match json_body(&body) {
+async fn set_faults(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    let v = match json_body(&headers, &body) {
         Ok(v) => v,
         Err(r) => return r,
     };
@@ -171,8 +253,8 @@ async fn get_faults(State(state): State<AppState>) -> Response {
     axum::Json(json!(*state.faults.lock().await)).into_response()
 }
 
-async fn set_clock(State(state): State<AppState>, body: Bytes) -> Response {
-    let v = match json_body(&body) {
+async fn set_clock(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    let v = match json_body(&headers, &body) {
         Ok(v) => v,
         Err(r) => return r,
     };
@@ -193,8 +275,8 @@ async fn revoke_user_rts(State(state): State<AppState>, Path(user_id): Path<Stri
     axum::Json(json!({"user_id": user_id, "revoked_families": n})).into_response()
 }
 
-async fn dev_token(State(state): State<AppState>, body: Bytes) -> Response {
-    let v = match json_body(&body) {
+async fn dev_token(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    let v = match json_body(&headers, &body) {
         Ok(v) => v,
         Err(r) => return r,
     };

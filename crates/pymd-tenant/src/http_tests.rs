@@ -1115,6 +1115,147 @@ async fn dev_controls_answer_an_ipv4_mapped_loopback_peer() {
 }
 
 #[tokio::test]
+async fn dev_controls_refuse_a_cross_site_text_plain_post_and_the_clock_does_not_move() {
+    let t = tenant_with(|_| {}).await;
+    let c = client();
+    let iss = t.issuer().to_string();
+    // What a page on another site can send from the developer's browser without a preflight.
+    let r = c
+        .post(format!("{iss}__dev/clock"))
+        .header("content-type", "text/plain;charset=UTF-8")
+        .header("origin", "https://attacker.example")
+        .header("sec-fetch-site", "cross-site")
+        .body(r#"{"offset_secs": 999999}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["error"], "access_denied", "{v}");
+    // Each signal on its own is enough.
+    for (name, value, status) in [
+        ("origin", "https://attacker.example", 403),
+        ("origin", "null", 403),
+        ("sec-fetch-site", "cross-site", 403),
+        ("sec-fetch-site", "same-site", 403),
+        ("content-type", "text/plain", 415),
+        ("content-type", "application/x-www-form-urlencoded", 415),
+    ] {
+        let mut req = c
+            .post(format!("{iss}__dev/clock"))
+            .body(r#"{"offset_secs": 999999}"#);
+        if name != "content-type" {
+            req = req.header("content-type", "application/json");
+        }
+        let r = req.header(name, value).send().await.unwrap();
+        assert_eq!(r.status().as_u16(), status, "{name}: {value}");
+        let v: Value = r.json().await.unwrap();
+        assert!(v["error_description"].is_string(), "{v}");
+    }
+    // A JSON body with no Content-Type at all is refused too.
+    let r = c
+        .post(format!("{iss}__dev/clock"))
+        .body(r#"{"offset_secs": 999999}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 415);
+    assert_eq!(r.json::<Value>().await.unwrap()["error"], "invalid_request");
+    assert_eq!(t.state.clock.offset(), 0, "the clock did not move");
+    t.shutdown().await;
+}
+
+#[tokio::test]
+async fn dev_controls_refuse_a_rebinding_host_and_mint_no_token() {
+    let t = tenant_with(|_| {}).await;
+    let c = client();
+    let iss = t.issuer().to_string();
+    for host in [
+        "attacker.example",
+        "attacker.example:80",
+        "127.0.0.1.attacker.example",
+    ] {
+        let r = c
+            .post(format!("{iss}__dev/token"))
+            .header("host", host)
+            .json(&json!({"user": "alice@example.com"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 403, "{host}");
+        let v: Value = r.json().await.unwrap();
+        assert_eq!(v["error"], "access_denied", "{v}");
+        assert!(v.get("access_token").is_none());
+        let r = c
+            .get(format!("{iss}__dev/mailbox?format=json"))
+            .header("host", host)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 403, "{host}");
+    }
+    assert!(
+        t.state.refresh.lock().await.families.is_empty(),
+        "no token minted"
+    );
+    t.shutdown().await;
+}
+
+#[tokio::test]
+async fn dev_controls_answer_same_origin_json_and_loopback_hosts() {
+    let t = tenant_with(|_| {}).await;
+    let c = client();
+    let iss = t.issuer().to_string();
+    let origin = iss.trim_end_matches('/').to_string();
+    // A same-origin request from a browser on the tenant's own page.
+    let r = c
+        .post(format!("{iss}__dev/clock"))
+        .header("origin", &origin)
+        .header("sec-fetch-site", "same-origin")
+        .header("content-type", "application/json; charset=utf-8")
+        .body(r#"{"offset_secs": 60}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(t.state.clock.offset(), 60);
+    // Typed into the address bar; other loopback spellings of the host.
+    let port = url::Url::parse(&iss).unwrap().port().unwrap();
+    for host in [
+        format!("localhost:{port}"),
+        format!("LOCALHOST:{port}"),
+        format!("127.9.8.7:{port}"),
+        format!("[::1]:{port}"),
+        "localhost".to_string(),
+    ] {
+        let r = c
+            .get(format!("{iss}__dev/clock"))
+            .header("host", &host)
+            .header("sec-fetch-site", "none")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200, "{host}");
+    }
+    // `pymd token`'s request: plain reqwest JSON, Host 127.0.0.1:PORT.
+    let r = c
+        .post(format!("{iss}__dev/token"))
+        .json(&json!({"user": "alice@example.com"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    // Body-less POSTs need no Content-Type.
+    let r = c
+        .post(format!("{iss}__dev/keys/rotate"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    t.shutdown().await;
+}
+
+#[tokio::test]
 async fn expired_entries_are_swept_from_every_in_memory_map() {
     use crate::state::{FailedLogins, OpaqueToken};
     use crate::sweep::{Swept, sweep};

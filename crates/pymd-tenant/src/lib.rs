@@ -468,7 +468,7 @@ fn router(state: state::AppState) -> Router {
         )
         .nest("/api/v2", management::router(state.clone()));
     if state.opts.dev_controls {
-        r = r.nest("/__dev", dev::router());
+        r = r.nest("/__dev", dev::router(state.clone()));
     }
     r.fallback(discovery::not_found).with_state(state)
 }
