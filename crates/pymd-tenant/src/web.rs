@@ -64,11 +64,12 @@ pub fn session_cookie(value: &str, secure: bool, max_age: Option<i64>) -> String
 /// Name of the login forms' CSRF cookie (a random per-browser value; see `authorize`).
 pub const CSRF_COOKIE: &str = "auth0_csrf";
 
-/// A `Set-Cookie` value for the CSRF cookie: browser-session lifetime, scoped to the login
-/// pages, never readable by script and never sent on cross-site POSTs.
+/// A `Set-Cookie` value for the CSRF cookie: browser-session lifetime, never readable by
+/// script and never sent on cross-site POSTs. `Path=/`, not `/u`: `/authorize` must see an
+/// existing cookie and reuse it, or a second tab would replace it and break the first tab's form.
 pub fn csrf_cookie(value: &str, secure: bool) -> String {
     let secure = if secure { "; Secure" } else { "" };
-    format!("{CSRF_COOKIE}={value}; Path=/u; HttpOnly; SameSite=Lax{secure}")
+    format!("{CSRF_COOKIE}={value}; Path=/; HttpOnly; SameSite=Lax{secure}")
 }
 
 /// A `Set-Cookie` that clears the session cookie.

@@ -378,7 +378,7 @@ async fn the_login_page_binds_its_csrf_token_to_an_http_only_lax_cookie() {
         .map(|v| v.to_str().unwrap().to_string())
         .find(|c| c.starts_with("auth0_csrf="))
         .expect("the redirect to the login page sets the CSRF cookie");
-    for attr in ["HttpOnly", "SameSite=Lax", "Path=/u"] {
+    for attr in ["HttpOnly", "SameSite=Lax", "Path=/;"] {
         assert!(set.contains(attr), "{attr} in {set}");
     }
     // The page itself keeps the cookie the browser already has.
@@ -495,4 +495,30 @@ async fn a_brute_force_block_lifts_thirty_days_after_the_last_failure() {
     t.set_clock_offset(31 * 86_400).await;
     b.login_code(&t, &AuthRequest::web(), ALICE_EMAIL, ALICE_PASSWORD)
         .await;
+}
+
+#[tokio::test]
+async fn the_first_of_two_login_tabs_in_one_browser_still_signs_in() {
+    let t = spawn().await;
+    let mut b = t.browser();
+    // Tab 1 opens /authorize and gets a login form; then tab 2 does the same (or the user
+    // starts a second sign-in attempt) before tab 1's form is submitted.
+    let (first_url, first_form) = b.login_page(&t, &AuthRequest::web()).await;
+    let binding = b.jar.get("auth0_csrf").cloned();
+    let (second_url, _) = b.login_page(&t, &AuthRequest::web()).await;
+    assert_ne!(first_url, second_url, "two transactions");
+    assert_eq!(
+        b.jar.get("auth0_csrf").cloned(),
+        binding,
+        "the second /authorize reuses the browser's CSRF cookie"
+    );
+    let (action, r) = b
+        .submit(&first_url, &first_form, ALICE_EMAIL, ALICE_PASSWORD)
+        .await;
+    assert_ne!(r.status, StatusCode::FORBIDDEN, "{}", excerpt(&r.text));
+    let callback = b.follow(&action, r).await.away();
+    assert!(
+        callback.starts_with(&AuthRequest::web().redirect_uri) && callback.contains("code="),
+        "{callback}"
+    );
 }

@@ -607,6 +607,24 @@ pub struct Browser {
     pub http: reqwest::Client,
     pub base: Url,
     pub jar: BTreeMap<String, String>,
+    /// Each cookie's `Path` (RFC 6265 §5.2.4; the default path when none was given). A cookie
+    /// is sent only to request paths inside it, as a browser does.
+    pub cookie_paths: BTreeMap<String, String>,
+}
+
+/// RFC 6265 §5.1.4 path-match.
+fn path_matches(request_path: &str, cookie_path: &str) -> bool {
+    request_path == cookie_path
+        || (request_path.starts_with(cookie_path)
+            && (cookie_path.ends_with('/') || request_path[cookie_path.len()..].starts_with('/')))
+}
+
+/// RFC 6265 §5.1.4 default-path: the request path up to (not including) its last `/`.
+fn default_cookie_path(request_path: &str) -> String {
+    match request_path.rfind('/') {
+        Some(0) | None => "/".to_string(),
+        Some(i) => request_path[..i].to_string(),
+    }
 }
 
 impl Browser {
@@ -615,6 +633,7 @@ impl Browser {
             http: http_client(),
             base: tenant.base.clone(),
             jar: BTreeMap::new(),
+            cookie_paths: BTreeMap::new(),
         }
     }
 
@@ -622,21 +641,32 @@ impl Browser {
         self.jar.contains_key(name)
     }
 
-    fn cookie_header(&self) -> Option<String> {
-        if self.jar.is_empty() {
+    /// The `Cookie` header for a request to `url`: only cookies whose `Path` matches.
+    fn cookie_header(&self, url: &str) -> Option<String> {
+        let path = Url::parse(url)
+            .map(|u| u.path().to_string())
+            .unwrap_or_default();
+        let pairs: Vec<String> = self
+            .jar
+            .iter()
+            .filter(|(k, _)| {
+                self.cookie_paths
+                    .get(*k)
+                    .is_none_or(|p| path_matches(&path, p))
+            })
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        if pairs.is_empty() {
             None
         } else {
-            Some(
-                self.jar
-                    .iter()
-                    .map(|(k, v)| format!("{k}={v}"))
-                    .collect::<Vec<_>>()
-                    .join("; "),
-            )
+            Some(pairs.join("; "))
         }
     }
 
-    fn store_cookies(&mut self, headers: &HeaderMap) {
+    fn store_cookies(&mut self, url: &str, headers: &HeaderMap) {
+        let request_path = Url::parse(url)
+            .map(|u| u.path().to_string())
+            .unwrap_or_default();
         for v in headers.get_all(SET_COOKIE) {
             let v = v.to_str().expect("ascii Set-Cookie");
             let mut parts = v.split(';');
@@ -645,8 +675,16 @@ impl Browser {
             };
             let (name, value) = (name.trim().to_string(), value.trim().to_string());
             let mut expired = false;
+            let mut path = default_cookie_path(&request_path);
             for attr in parts {
-                let attr = attr.trim().to_ascii_lowercase();
+                let attr = attr.trim();
+                if let Some((k, v)) = attr.split_once('=')
+                    && k.trim().eq_ignore_ascii_case("path")
+                    && v.trim().starts_with('/')
+                {
+                    path = v.trim().to_string();
+                }
+                let attr = attr.to_ascii_lowercase();
                 if attr == "max-age=0" || attr.starts_with("max-age=-") {
                     expired = true;
                 }
@@ -656,7 +694,9 @@ impl Browser {
             }
             if expired || value.is_empty() {
                 self.jar.remove(&name);
+                self.cookie_paths.remove(&name);
             } else {
+                self.cookie_paths.insert(name.clone(), path);
                 self.jar.insert(name, value);
             }
         }
@@ -677,23 +717,23 @@ impl Browser {
         let url = self.resolve(url);
         let mut req = self.http.get(&url);
         if self.same_origin(&url)
-            && let Some(c) = self.cookie_header()
+            && let Some(c) = self.cookie_header(&url)
         {
             req = req.header("cookie", c);
         }
         let r = into_resp(req.send().await.expect("GET")).await;
-        self.store_cookies(&r.headers);
+        self.store_cookies(&url, &r.headers);
         r
     }
 
     pub async fn post_form(&mut self, url: &str, fields: &[(String, String)]) -> Resp {
         let url = self.resolve(url);
         let mut req = self.http.post(&url).form(fields);
-        if let Some(c) = self.cookie_header() {
+        if let Some(c) = self.cookie_header(&url) {
             req = req.header("cookie", c);
         }
         let r = into_resp(req.send().await.expect("POST")).await;
-        self.store_cookies(&r.headers);
+        self.store_cookies(&url, &r.headers);
         r
     }
 
