@@ -367,14 +367,17 @@ async fn run_dev_tenant(
 }
 
 /// The dev tenant's issuer for `pymd token`, refusing anything that is not a local dev tenant.
-/// With `PYMD_DEV_TENANT_BIND` on port 0 the address is the one the running tenant recorded in
-/// the data directory.
+/// The address a running tenant recorded in the data directory comes first (required when
+/// `PYMD_DEV_TENANT_BIND` names port 0), then `PYMD_DEV_TENANT_BIND`.
 fn dev_tenant_issuer(config: &Config) -> anyhow::Result<Url> {
     let issuer = match &config.idp {
         Idp::DevTenant { bind } if bind.port() == 0 => recorded_tenant_issuer(&config.data_dir)?,
-        Idp::DevTenant { bind } => {
-            return Url::parse(&format!("http://{bind}/")).context("PYMD_DEV_TENANT_BIND");
-        }
+        // A running tenant's own record wins (it may have been started with
+        // `--dev-tenant-bind`, on port 0); without one, the configured address.
+        Idp::DevTenant { bind } => match recorded_tenant_issuer(&config.data_dir) {
+            Ok(recorded) => recorded,
+            Err(_) => Url::parse(&format!("http://{bind}/")).context("PYMD_DEV_TENANT_BIND")?,
+        },
         Idp::External { issuer_base_url } => issuer_base_url.clone(),
     };
     let local = matches!(issuer.host(), Some(url::Host::Ipv4(ip)) if ip.is_loopback())

@@ -421,6 +421,23 @@ async fn pymd_token_finds_a_dev_tenant_on_port_0_through_the_data_dir() {
     let claims = claims_of(String::from_utf8_lossy(&out.stdout).trim());
     assert_eq!(claims["iss"], issuer.as_str());
     assert_eq!(claims["sub"], "auth0|64b1f0c2a1b2c3d4e5f60001");
+
+    // A tenant started with `--bind` on port 0 is found with the default settings too: the
+    // running tenant's record wins over the default PYMD_DEV_TENANT_BIND (127.0.0.1:3001).
+    let mut default_bind = pymd();
+    default_bind
+        .args(["token", "--user", "alice@example.com"])
+        .env("PYMD_DATA_DIR", &dir);
+    let out = tokio::task::spawn_blocking(move || default_bind.output().unwrap())
+        .await
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let claims = claims_of(String::from_utf8_lossy(&out.stdout).trim());
+    assert_eq!(claims["iss"], issuer.as_str());
     child.stop().await;
     let _ = std::fs::remove_dir_all(dir);
 }
