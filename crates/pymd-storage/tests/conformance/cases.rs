@@ -930,30 +930,46 @@ pub async fn listing_documents_uses_the_keyset_index(db: &TestDb) {
     create_docs(&db.store, alice.id, 20).await;
     match db.backend {
         Backend::SqliteFile => {
+            use pymd_storage::sqlite::{LIST_DOCUMENTS_AFTER, LIST_DOCUMENTS_FIRST};
             let mut conn = db.raw_sqlite().await;
-            let plan: Vec<(i64, i64, i64, String)> = sqlx::query_as(
-                "EXPLAIN QUERY PLAN SELECT id, owner_id, title, content, created_at, updated_at, version \
-                 FROM documents WHERE owner_id = $1 AND (created_at, id) < ($2, $3) \
-                 ORDER BY created_at DESC, id DESC LIMIT $4",
-            )
-            .bind(alice.id.0)
-            .bind(i64::MAX)
-            .bind(Uuid::max())
-            .bind(101_i64)
-            .fetch_all(&mut conn)
-            .await
-            .unwrap();
-            let plan: Vec<String> = plan.into_iter().map(|r| r.3).collect();
+            let explain = |sql: &str| format!("EXPLAIN QUERY PLAN {sql}");
+            let after: Vec<(i64, i64, i64, String)> =
+                sqlx::query_as(sqlx::AssertSqlSafe(explain(LIST_DOCUMENTS_AFTER)))
+                    .bind(alice.id.0)
+                    .bind(i64::MAX)
+                    .bind(Uuid::max())
+                    .bind(101_i64)
+                    .fetch_all(&mut conn)
+                    .await
+                    .unwrap();
+            let first: Vec<(i64, i64, i64, String)> =
+                sqlx::query_as(sqlx::AssertSqlSafe(explain(LIST_DOCUMENTS_FIRST)))
+                    .bind(alice.id.0)
+                    .bind(101_i64)
+                    .fetch_all(&mut conn)
+                    .await
+                    .unwrap();
+            let after: Vec<String> = after.into_iter().map(|r| r.3).collect();
+            let first: Vec<String> = first.into_iter().map(|r| r.3).collect();
             assert!(
-                plan.iter()
+                after
+                    .iter()
                     .any(|l| l.contains("USING INDEX documents_owner_created_id")
                         && l.contains("(created_at,id)<")),
-                "{plan:?}"
+                "{after:?}"
             );
             assert!(
-                !plan.iter().any(|l| l.contains("TEMP B-TREE")),
-                "no sort: {plan:?}"
+                first
+                    .iter()
+                    .any(|l| l.contains("USING INDEX documents_owner_created_id")),
+                "{first:?}"
             );
+            for plan in [&after, &first] {
+                assert!(
+                    !plan.iter().any(|l| l.contains("TEMP B-TREE")),
+                    "no sort: {plan:?}"
+                );
+            }
         }
         Backend::Postgres => {
             let mut conn = db.raw_pg().await;
@@ -961,11 +977,10 @@ pub async fn listing_documents_uses_the_keyset_index(db: &TestDb) {
                 .execute(&mut conn)
                 .await
                 .unwrap();
-            let plan: Vec<String> = sqlx::query_scalar(
-                "EXPLAIN SELECT id, owner_id, title, content, created_at, updated_at, version \
-                 FROM documents WHERE owner_id = $1 AND (created_at, id) < ($2, $3) \
-                 ORDER BY created_at DESC, id DESC LIMIT $4",
-            )
+            let plan: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+                "EXPLAIN {}",
+                pymd_storage::postgres::LIST_DOCUMENTS_AFTER
+            )))
             .bind(alice.id.0)
             .bind(OffsetDateTime::now_utc())
             .bind(Uuid::max())
