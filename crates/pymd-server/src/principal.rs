@@ -120,13 +120,7 @@ pub fn require_same_origin(parts: &Parts, base_origin: &str) -> Result<(), ApiEr
     if matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS) {
         return Ok(());
     }
-    let header = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok());
-    let same_origin = match header("sec-fetch-site") {
-        // `none`: the user started it (address bar, bookmark); no other site can forge that.
-        Some(site) => site.eq_ignore_ascii_case("same-origin") || site.eq_ignore_ascii_case("none"),
-        None => header("origin").is_some_and(|o| o == base_origin),
-    };
-    if same_origin {
+    if crate::web::forms::same_origin(&parts.headers, base_origin) {
         Ok(())
     } else {
         Err(ApiError::Forbidden(

@@ -5,16 +5,15 @@
 //! silently overwritten), another user's document is a 403 page and an unknown one a 404 page.
 //! Every form carries the session's CSRF token and every POST is checked by [`forms`] first.
 
-use axum::Form;
-use axum::extract::rejection::{FormRejection, QueryRejection};
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::Response;
 use pymd_domain::{Document, DocumentDraft, DocumentId, DomainError, PageRequest, Permission};
 use pymd_storage::StoreError;
 use serde::Deserialize;
 
-use super::forms;
+use super::forms::{self, CheckedForm, CsrfProtected};
 use super::pages::{self, esc};
 use super::session::SessionUser;
 use crate::state::AppState;
@@ -41,11 +40,23 @@ pub struct DocumentForm {
     version: String,
 }
 
+impl CsrfProtected for DocumentForm {
+    fn csrf_token(&self) -> &str {
+        &self.csrf_token
+    }
+}
+
 /// The body of the delete form.
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
 pub struct DeleteForm {
     csrf_token: String,
+}
+
+impl CsrfProtected for DeleteForm {
+    fn csrf_token(&self) -> &str {
+        &self.csrf_token
+    }
 }
 
 fn not_found(s: &SessionUser) -> Response {
@@ -64,16 +75,6 @@ fn forbidden(s: &SessionUser) -> Response {
         StatusCode::FORBIDDEN,
         "Forbidden",
         "This document belongs to someone else.",
-        None,
-    )
-}
-
-fn bad_form(s: &SessionUser) -> Response {
-    pages::error_page_for(
-        Some(&s.user),
-        StatusCode::BAD_REQUEST,
-        "Bad request",
-        "The form could not be read. Go back, reload the page and try again.",
         None,
     )
 }
@@ -187,19 +188,11 @@ pub async fn new(State(state): State<AppState>, s: SessionUser) -> Response {
 /// `POST /documents`: create, then `303` to the new document.
 pub async fn create(
     State(state): State<AppState>,
-    s: SessionUser,
-    headers: HeaderMap,
-    form: Result<Form<DocumentForm>, FormRejection>,
+    CheckedForm {
+        session: s,
+        form: f,
+    }: CheckedForm<DocumentForm>,
 ) -> Response {
-    if let Some(r) = forms::origin_refusal(&state, &headers) {
-        return r;
-    }
-    let Ok(Form(f)) = form else {
-        return bad_form(&s);
-    };
-    if let Some(r) = forms::token_refusal(&state, &s, &f.csrf_token) {
-        return r;
-    }
     if let Err(r) = forms::require(&state, &s, Permission::WriteDocuments, "/documents/new").await {
         return r;
     }
@@ -305,20 +298,12 @@ pub async fn edit(
 /// the form was opened at; otherwise `409` with the form again, the user's text kept.
 pub async fn update(
     State(state): State<AppState>,
-    s: SessionUser,
     Path(id): Path<String>,
-    headers: HeaderMap,
-    form: Result<Form<DocumentForm>, FormRejection>,
+    CheckedForm {
+        session: s,
+        form: f,
+    }: CheckedForm<DocumentForm>,
 ) -> Response {
-    if let Some(r) = forms::origin_refusal(&state, &headers) {
-        return r;
-    }
-    let Ok(Form(f)) = form else {
-        return bad_form(&s);
-    };
-    if let Some(r) = forms::token_refusal(&state, &s, &f.csrf_token) {
-        return r;
-    }
     let return_to = format!("/documents/{}/edit", encode(&id));
     if let Err(r) = forms::require(&state, &s, Permission::WriteDocuments, &return_to).await {
         return r;
@@ -328,7 +313,7 @@ pub async fn update(
         Err(r) => return r,
     };
     let Ok(expected) = f.version.trim().parse::<i64>() else {
-        return bad_form(&s);
+        return forms::bad_form(&s);
     };
     let mut ed = Editor {
         id: Some(doc.id),
@@ -370,20 +355,12 @@ pub async fn update(
 /// `POST /documents/{id}/delete`: delete, then `303` to the list.
 pub async fn delete(
     State(state): State<AppState>,
-    s: SessionUser,
     Path(id): Path<String>,
-    headers: HeaderMap,
-    form: Result<Form<DeleteForm>, FormRejection>,
+    CheckedForm {
+        session: s,
+        form: _,
+    }: CheckedForm<DeleteForm>,
 ) -> Response {
-    if let Some(r) = forms::origin_refusal(&state, &headers) {
-        return r;
-    }
-    let Ok(Form(f)) = form else {
-        return bad_form(&s);
-    };
-    if let Some(r) = forms::token_refusal(&state, &s, &f.csrf_token) {
-        return r;
-    }
     let return_to = format!("/documents/{}", encode(&id));
     if let Err(r) = forms::require(&state, &s, Permission::DeleteDocuments, &return_to).await {
         return r;

@@ -13,6 +13,8 @@
 use std::sync::Arc;
 
 use aws_lc_rs::{hkdf, hmac};
+use axum::Form;
+use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
@@ -20,6 +22,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use pymd_auth::{VerifiedToken, VerifyError};
 use pymd_domain::Permission;
 use secrecy::{ExposeSecret, SecretString};
+use serde::de::DeserializeOwned;
 
 use super::crypto;
 use super::pages;
@@ -77,7 +80,10 @@ pub fn csrf_valid(state: &AppState, session: &SessionUser, presented: &str) -> b
     !expected.is_empty() && crypto::ct_eq(&expected, presented)
 }
 
-/// Whether the request provably comes from our own pages.
+/// Whether the request provably comes from our own pages: `Sec-Fetch-Site: same-origin` (or
+/// `none`: the user started it from the address bar or a bookmark, which no other site can
+/// forge), or, for browsers without Fetch Metadata, an `Origin` equal to `base_origin`. Shared by
+/// the web forms and the API's cookie path.
 pub fn same_origin(headers: &HeaderMap, base_origin: &str) -> bool {
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
     match header("sec-fetch-site") {
@@ -100,7 +106,7 @@ fn refused(message: &str) -> Response {
 
 /// The same-origin check of a POST, before its body is read: `Some(403 page)` when the request
 /// does not come from this site.
-pub fn origin_refusal(state: &AppState, headers: &HeaderMap) -> Option<Response> {
+fn origin_refusal(state: &AppState, headers: &HeaderMap) -> Option<Response> {
     let origin = state.config.base_url.origin().ascii_serialization();
     (!same_origin(headers, &origin))
         .then(|| refused("This form was not sent from a PyMD page, so nothing was changed."))
@@ -108,13 +114,64 @@ pub fn origin_refusal(state: &AppState, headers: &HeaderMap) -> Option<Response>
 
 /// The CSRF check of a submitted form: `Some(403 page)` when the token is missing or is not
 /// this session's.
-pub fn token_refusal(state: &AppState, session: &SessionUser, presented: &str) -> Option<Response> {
+fn token_refusal(state: &AppState, session: &SessionUser, presented: &str) -> Option<Response> {
     (!csrf_valid(state, session, presented)).then(|| {
         refused(
             "This form has expired or did not come from PyMD, so nothing was changed. \
 Go back, reload the page and try again.",
         )
     })
+}
+
+/// A form body that carries the session's CSRF token in [`FIELD`].
+pub trait CsrfProtected {
+    /// The submitted `csrf_token`.
+    fn csrf_token(&self) -> &str;
+}
+
+/// A form POST that has passed every check before its handler runs: the signed-in session
+/// (else the login redirect), the same-origin signal (checked before the body is read), a body
+/// that parses (else a 400 page) and the session's CSRF token (else a 403 page). The handler then
+/// only asks for the permission it needs ([`require`]).
+pub struct CheckedForm<T> {
+    pub session: SessionUser,
+    pub form: T,
+}
+
+impl<T> FromRequest<AppState> for CheckedForm<T>
+where
+    T: DeserializeOwned + CsrfProtected + Send,
+{
+    type Rejection = Response;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Response> {
+        let (mut parts, body) = req.into_parts();
+        let session = SessionUser::from_request_parts(&mut parts, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        if let Some(r) = origin_refusal(state, &parts.headers) {
+            return Err(r);
+        }
+        let Ok(Form(form)) = Form::<T>::from_request(Request::from_parts(parts, body), state).await
+        else {
+            return Err(bad_form(&session));
+        };
+        if let Some(r) = token_refusal(state, &session, form.csrf_token()) {
+            return Err(r);
+        }
+        Ok(CheckedForm { session, form })
+    }
+}
+
+/// The 400 page for a form body that cannot be read.
+pub fn bad_form(session: &SessionUser) -> Response {
+    pages::error_page_for(
+        Some(&session.user),
+        StatusCode::BAD_REQUEST,
+        "Bad request",
+        "The form could not be read. Go back, reload the page and try again.",
+        None,
+    )
 }
 
 /// Verifies the session's access token and checks it grants `permission`. `return_to` is the

@@ -4,15 +4,14 @@
 //! or cannot be reached the form comes back with a clear error (502/503) and nothing is changed
 //! locally.
 
-use axum::Form;
-use axum::extract::rejection::{FormRejection, QueryRejection};
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::Response;
 use pymd_domain::{DomainError, Permission, ProfilePatch};
 use serde::Deserialize;
 
-use super::forms;
+use super::forms::{self, CheckedForm, CsrfProtected};
 use super::pages::{self, esc};
 use super::session::SessionUser;
 use crate::error::ApiError;
@@ -32,6 +31,12 @@ pub struct SettingsForm {
     name: String,
     picture: String,
     bio: String,
+}
+
+impl CsrfProtected for SettingsForm {
+    fn csrf_token(&self) -> &str {
+        &self.csrf_token
+    }
 }
 
 /// What the form shows.
@@ -71,25 +76,11 @@ pub async fn show(
 /// `POST /settings`: the IdP first, then the local profile; `303` back to `/settings?saved=1`.
 pub async fn save(
     State(state): State<AppState>,
-    s: SessionUser,
-    headers: HeaderMap,
-    form: Result<Form<SettingsForm>, FormRejection>,
+    CheckedForm {
+        session: s,
+        form: f,
+    }: CheckedForm<SettingsForm>,
 ) -> Response {
-    if let Some(r) = forms::origin_refusal(&state, &headers) {
-        return r;
-    }
-    let Ok(Form(f)) = form else {
-        return pages::error_page_for(
-            Some(&s.user),
-            StatusCode::BAD_REQUEST,
-            "Bad request",
-            "The form could not be read. Go back, reload the page and try again.",
-            None,
-        );
-    };
-    if let Some(r) = forms::token_refusal(&state, &s, &f.csrf_token) {
-        return r;
-    }
     if let Err(r) = forms::require(&state, &s, Permission::WriteProfile, "/settings").await {
         return r;
     }
