@@ -25,6 +25,10 @@ use crate::web::{
 
 /// How long a login transaction (the `state` of `/u/login`) lives.
 pub(crate) const TRANSACTION_TTL: i64 = 3600;
+/// How long an email-verification link works: Auth0's default ticket lifetime, 5 days.
+pub(crate) const EMAIL_TICKET_TTL: i64 = 5 * 86_400;
+/// The dev mailbox keeps at most this many mails (the oldest go first).
+pub(crate) const MAILBOX_MAX: usize = 1000;
 const WRONG_CREDENTIALS: &str = "Wrong email or password.";
 const TOO_MANY_ATTEMPTS: &str = "Your account has been blocked after multiple consecutive login attempts. We've sent you an email with instructions on how to unblock it.";
 const PASSWORD_LEAKED: &str = "This login has been blocked because your password has been leaked in another website. We've sent you an email with instructions on how to unblock it.";
@@ -677,13 +681,25 @@ pub async fn login_submit(
     let max = state.cfg.attack_protection.max_attempts;
     let protected = !exempt(&state, &caller);
     let now = state.clock.unix();
-    let failures = state
-        .brute
-        .lock()
-        .await
-        .get(&key)
-        .map_or(0, |f| f.current(now));
-    if protected && failures >= max {
+    // Check and reserve in one critical section: the attempt counts as a failure from here on
+    // (so N parallel guesses cannot all pass the check while the slow hash runs); a correct
+    // password clears the counter below, a refusal for another reason gives the slot back.
+    let reserved = {
+        let mut b = state.brute.lock().await;
+        let f = b.entry(key.clone()).or_insert(FailedLogins {
+            count: 0,
+            last: now,
+        });
+        let current = f.current(now);
+        if protected && current >= max {
+            None
+        } else {
+            f.count = current + 1;
+            f.last = now;
+            Some(f.count)
+        }
+    };
+    let Some(count) = reserved else {
         log_for(
             &state,
             "limit_wc",
@@ -694,21 +710,11 @@ pub async fn login_submit(
             &input.email,
         );
         return page(StatusCode::TOO_MANY_REQUESTS, TOO_MANY_ATTEMPTS);
-    }
+    };
     let user = state.users.read().await.by_email(&input.email).cloned();
     let ok = verify_password(&state, user.as_ref(), &input.password).await;
     let Some(user) = user.filter(|_| ok) else {
         let unknown = state.users.read().await.by_email(&input.email).is_none();
-        let count = {
-            let mut b = state.brute.lock().await;
-            let f = b.entry(key).or_insert(FailedLogins {
-                count: 0,
-                last: now,
-            });
-            f.count = f.current(now) + 1;
-            f.last = now;
-            f.count
-        };
         if unknown {
             log_for(
                 &state,
@@ -749,6 +755,13 @@ pub async fn login_submit(
         }
         return page(StatusCode::BAD_REQUEST, WRONG_CREDENTIALS);
     };
+    if user.blocked
+        || (state.cfg.attack_protection.breached_password_block && is_breached(&input.password))
+    {
+        // The password was right, so this attempt is no brute-force failure: give back the
+        // slot reserved above (the counter is cleared only by a completed login, as before).
+        release_attempt(&state, &key).await;
+    }
     if user.blocked {
         log_for(
             &state,
@@ -776,14 +789,21 @@ pub async fn login_submit(
         );
         return page(StatusCode::BAD_REQUEST, PASSWORD_LEAKED);
     }
-    state
-        .brute
-        .lock()
-        .await
-        .remove(&brute_key(&state, &input.email, &caller));
+    state.brute.lock().await.remove(&key);
     state.transactions.lock().await.remove(&tx_id);
     let (session, set_cookie) = new_session(&state, &user.user_id).await;
     complete_login(&state, &tx.req, &session, &caller, "s", Some(set_cookie)).await
+}
+
+/// Gives back one attempt reserved by `login_submit` (the counter never goes below zero).
+async fn release_attempt(state: &AppState, key: &(String, Option<std::net::IpAddr>)) {
+    let mut b = state.brute.lock().await;
+    if let Some(f) = b.get_mut(key) {
+        f.count = f.count.saturating_sub(1);
+        if f.count == 0 {
+            b.remove(key);
+        }
+    }
 }
 
 /// Verifies a password off the async runtime; unknown users hash a dummy so timing matches.
@@ -916,7 +936,12 @@ pub async fn signup_submit(
         users.insert(user.clone());
     }
     let ticket = random_urlsafe(32);
-    state.mailbox.lock().await.push(Mail {
+    let mut mailbox = state.mailbox.lock().await;
+    if mailbox.len() >= MAILBOX_MAX {
+        let excess = mailbox.len() + 1 - MAILBOX_MAX;
+        mailbox.drain(..excess);
+    }
+    mailbox.push(Mail {
         to: user.email.clone(),
         subject: "Verify your email".into(),
         link: format!("{}u/email-verification?ticket={ticket}", state.issuer),
@@ -925,6 +950,7 @@ pub async fn signup_submit(
         user_id: user.user_id.clone(),
         used: false,
     });
+    drop(mailbox);
     log_for(
         &state,
         "ss",
@@ -944,6 +970,7 @@ pub async fn verify_email(State(state): State<AppState>, RawQuery(q): RawQuery) 
     let ticket = query_params(q.as_deref())
         .remove("ticket")
         .unwrap_or_default();
+    let now = state.clock.now();
     let user_id = {
         let mut mails = state.mailbox.lock().await;
         match mails
@@ -957,11 +984,11 @@ pub async fn verify_email(State(state): State<AppState>, RawQuery(q): RawQuery) 
                     "This verification link has already been used; a link works only once.",
                 );
             }
-            Some(m) => {
+            Some(m) if now.unix_timestamp() - m.sent_at <= EMAIL_TICKET_TTL => {
                 m.used = true;
                 m.user_id.clone()
             }
-            None => {
+            _ => {
                 return html::error_page(
                     StatusCode::BAD_REQUEST,
                     "invalid_ticket",
@@ -970,7 +997,6 @@ pub async fn verify_email(State(state): State<AppState>, RawQuery(q): RawQuery) 
             }
         }
     };
-    let now = state.clock.now();
     let email = {
         let mut users = state.users.write().await;
         match users.get_mut(&user_id) {

@@ -1412,3 +1412,194 @@ async fn a_revoked_refresh_family_is_swept_with_all_its_tokens() {
     );
     t.shutdown().await;
 }
+
+/// Opens the login form `n` times for `c`; returns (form URL, CSRF cookie, csrf_token) each.
+async fn open_login_forms(
+    t: &DevTenant,
+    c: &reqwest::Client,
+    n: usize,
+) -> Vec<(String, String, String)> {
+    let iss = t.issuer().trim_end_matches('/').to_string();
+    let (_, challenge) = pkce();
+    let mut forms = Vec::new();
+    for _ in 0..n {
+        let url = format!(
+            "{iss}/authorize?response_type=code&client_id={}&redirect_uri={}&scope=openid&state=st&code_challenge={challenge}&code_challenge_method=S256",
+            t.web_client().client_id,
+            urlenc(CB)
+        );
+        let r = c.get(&url).send().await.unwrap();
+        assert_eq!(r.status(), 302);
+        let loc = r.headers()["location"].to_str().unwrap().to_string();
+        let binding = csrf_cookie_of(&r);
+        let html = c
+            .get(format!("{iss}{loc}"))
+            .header("cookie", &binding)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let csrf = between(&html, "name=\"csrf_token\" value=\"", "\"");
+        forms.push((format!("{iss}{loc}"), binding, csrf));
+    }
+    forms
+}
+
+#[tokio::test]
+async fn parallel_wrong_passwords_get_no_more_than_the_allowed_attempts() {
+    let t = tenant_with(|_| {}).await;
+    let c = client();
+    let forms = open_login_forms(&t, &c, 30).await;
+    let mut posts = tokio::task::JoinSet::new();
+    for (url, binding, csrf) in forms {
+        let c = c.clone();
+        posts.spawn(async move {
+            let r = c
+                .post(url)
+                .header("cookie", binding)
+                .form(&[
+                    ("csrf_token", csrf.as_str()),
+                    ("email", "bob@example.com"),
+                    ("password", "nope"),
+                ])
+                .send()
+                .await
+                .unwrap();
+            (r.status().as_u16(), r.text().await.unwrap())
+        });
+    }
+    let (mut wrong, mut blocked) = (0, 0);
+    while let Some(res) = posts.join_next().await {
+        let (status, body) = res.unwrap();
+        match status {
+            400 => {
+                assert!(body.contains("Wrong email or password."), "{body}");
+                wrong += 1;
+            }
+            429 => {
+                assert!(body.contains("blocked after multiple consecutive login attempts"));
+                blocked += 1;
+            }
+            s => panic!("unexpected status {s}: {body}"),
+        }
+    }
+    assert_eq!(
+        (wrong, blocked),
+        (10, 20),
+        "exactly 10 guesses are evaluated"
+    );
+    // The pair stays blocked even with the right password…
+    let (_, challenge) = pkce();
+    let (r, _) = login(&t, &c, "bob@example.com", "Bob-Dev-2026!", &challenge, "").await;
+    assert_eq!(r.status(), 429);
+    // …while another IP still signs in.
+    let other = reqwest::Client::builder()
+        .redirect(Policy::none())
+        .local_address(std::net::IpAddr::from([127, 0, 0, 2]))
+        .build()
+        .unwrap();
+    let (r, _) = login(
+        &t,
+        &other,
+        "bob@example.com",
+        "Bob-Dev-2026!",
+        &challenge,
+        "",
+    )
+    .await;
+    assert_eq!(r.status(), 302);
+    t.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_correct_password_clears_the_failure_counter() {
+    let t = tenant_with(|_| {}).await;
+    let c = client();
+    let (_, challenge) = pkce();
+    for _ in 0..9 {
+        let (r, _) = login(&t, &c, "bob@example.com", "nope", &challenge, "").await;
+        assert_eq!(r.status(), 400);
+    }
+    let (r, _) = login(&t, &c, "bob@example.com", "Bob-Dev-2026!", &challenge, "").await;
+    assert_eq!(r.status(), 302);
+    assert!(t.state.brute.lock().await.is_empty(), "cleared on success");
+    let (r, _) = login(&t, &c, "bob@example.com", "nope", &challenge, "").await;
+    assert_eq!(r.status(), 400);
+    let count = |t: &DevTenant| {
+        let s = t.state.clone();
+        async move { s.brute.lock().await.values().map(|f| f.count).sum::<u32>() }
+    };
+    assert_eq!(count(&t).await, 1);
+    t.shutdown().await;
+}
+
+#[tokio::test]
+async fn an_expired_verification_link_changes_nothing_and_is_swept() {
+    use crate::state::Mail;
+    let t = tenant_with(|_| {}).await;
+    let c = client();
+    let user_id = {
+        let mut users = t.state.users.write().await;
+        let id = users.by_email("bob@example.com").unwrap().user_id.clone();
+        users.get_mut(&id).unwrap().email_verified = false;
+        id
+    };
+    let now = t.state.clock.unix();
+    let mail = |ticket: &str, sent_at: i64| Mail {
+        to: "bob@example.com".into(),
+        subject: "Verify your email".into(),
+        link: format!("{}u/email-verification?ticket={ticket}", t.issuer()),
+        sent_at,
+        ticket: ticket.into(),
+        user_id: user_id.clone(),
+        used: false,
+    };
+    t.state.mailbox.lock().await.extend([
+        mail("old-ticket", now),
+        mail("new-ticket", now + 2 * 86_400),
+    ]);
+    // 5 days and a minute on: the first link has expired, the second has not.
+    t.state.clock.set_offset(5 * 86_400 + 60);
+    let r = c
+        .get(format!(
+            "{}u/email-verification?ticket=old-ticket",
+            t.issuer()
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    assert!(r.text().await.unwrap().contains("invalid or has expired"));
+    let verified = |t: &DevTenant| {
+        let s = t.state.clone();
+        let id = user_id.clone();
+        async move { s.users.read().await.get(&id).unwrap().email_verified }
+    };
+    assert!(!verified(&t).await, "an expired link verifies nothing");
+    assert!(!t.state.mailbox.lock().await[0].used);
+    // The sweep drops the expired mail and keeps the live one.
+    let swept = crate::sweep::sweep(&t.state).await;
+    assert_eq!(swept.mails, 1);
+    let left: Vec<String> = t
+        .state
+        .mailbox
+        .lock()
+        .await
+        .iter()
+        .map(|m| m.ticket.clone())
+        .collect();
+    assert_eq!(left, ["new-ticket"]);
+    let r = c
+        .get(format!(
+            "{}u/email-verification?ticket=new-ticket",
+            t.issuer()
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(verified(&t).await);
+    t.shutdown().await;
+}

@@ -127,6 +127,9 @@ pub struct RefreshEntry {
     pub used_at: Option<i64>,
     /// Rotation generation (0 for the first token of the family).
     pub generation: u32,
+    /// Successors issued from this token (rotating clients) and not rolled back: the first
+    /// exchange and any reuse inside the overlap period each count one.
+    pub successors: u32,
 }
 
 /// A refresh-token family (one grant).

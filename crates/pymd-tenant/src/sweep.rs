@@ -1,6 +1,6 @@
 //! Expiry sweep of the tenant's in-memory maps (authorization codes, login transactions, SSO
 //! sessions, opaque `/userinfo` tokens, brute-force counters, refresh-token families and their
-//! tokens). Every read path already refuses an expired entry; the sweep only reclaims memory.
+//! tokens, dev-mailbox mails whose verification link has expired). Every read path already refuses an expired entry; the sweep only reclaims memory.
 //! It runs on a timer task owned by the tenant ([`spawn`]), each pass one `retain` per map
 //! under that map's lock alone, judged by the tenant clock (so `/__dev/clock` shifts count).
 
@@ -29,6 +29,8 @@ pub struct Swept {
     pub families: usize,
     /// Refresh tokens whose family is gone.
     pub refresh_tokens: usize,
+    /// Dev-mailbox mails whose verification link has expired.
+    pub mails: usize,
 }
 
 /// One pass over every map.
@@ -49,6 +51,12 @@ pub async fn sweep(state: &Tenant) -> Swept {
     let brute = retain(&mut *state.brute.lock().await, |f: &FailedLogins| {
         f.current(now) > 0
     });
+    let mails = {
+        let mut mailbox = state.mailbox.lock().await;
+        let before = mailbox.len();
+        mailbox.retain(|m| now - m.sent_at <= crate::authorize::EMAIL_TICKET_TTL);
+        before - mailbox.len()
+    };
     let mut guard = state.refresh.lock().await;
     let store = &mut *guard;
     let families = retain(&mut store.families, |f| {
@@ -74,6 +82,7 @@ pub async fn sweep(state: &Tenant) -> Swept {
         brute,
         families,
         refresh_tokens,
+        mails,
     }
 }
 

@@ -524,15 +524,14 @@ async fn refresh_grant(
                     family: entry.family.clone(),
                     used_at: None,
                     generation,
+                    successors: 0,
                 },
             );
-            let first_use = entry.used_at.is_none();
-            if let Some(e) = store.tokens.get_mut(&key)
-                && first_use
-            {
-                e.used_at = Some(now);
+            if let Some(e) = store.tokens.get_mut(&key) {
+                e.used_at.get_or_insert(now);
+                e.successors += 1;
             }
-            Some((token, first_use))
+            Some(token)
         } else {
             None
         };
@@ -540,6 +539,7 @@ async fn refresh_grant(
             fam,
             user,
             scope,
+            fam_id: entry.family.clone(),
             successor,
         }
     };
@@ -547,6 +547,7 @@ async fn refresh_grant(
         fam,
         user,
         scope,
+        fam_id,
         successor,
     } = claim;
     let grant = UserGrant {
@@ -561,12 +562,23 @@ async fn refresh_grant(
     let minted = match mint_user(state, client, &user, &grant, MintFor::Refresh).await {
         Ok(m) => m,
         Err(_) => {
-            // Nothing was handed out: undo the claim so the client can retry with the token.
-            if let Some((token, first_use)) = &successor {
+            // Nothing was handed out by this exchange: undo its own claim (and only that) so
+            // the client can retry with the token.
+            if let Some(token) = &successor {
                 let mut store = state.refresh.lock().await;
                 store.tokens.remove(&sha256(token.as_bytes()));
-                if *first_use && let Some(e) = store.tokens.get_mut(&key) {
-                    e.used_at = None;
+                let highest = store
+                    .tokens
+                    .values()
+                    .filter(|e| e.family == fam_id)
+                    .map(|e| e.generation)
+                    .max()
+                    .unwrap_or(0);
+                let store = &mut *store;
+                if let Some(e) = store.tokens.get_mut(&key)
+                    && let Some(f) = store.families.get_mut(&fam_id)
+                {
+                    undo_claim(e, &mut f.latest_generation, highest);
                 }
             }
             return Err(Failure {
@@ -575,7 +587,7 @@ async fn refresh_grant(
             });
         }
     };
-    let new_rt = successor.map(|(token, _)| token);
+    let new_rt = successor;
     Ok((
         response_body(&minted, new_rt.as_deref(), true),
         Some((user.user_id, user.email)),
@@ -587,8 +599,24 @@ struct Claim {
     fam: crate::state::Family,
     user: crate::users::User,
     scope: Vec<String>,
-    /// The successor token (rotating clients) and whether this exchange was the token's first use.
-    successor: Option<(String, bool)>,
+    /// Family id.
+    fam_id: String,
+    /// The successor token (rotating clients).
+    successor: Option<String>,
+}
+
+/// Undoes one exchange's claim of `parent` after its mint failed (its successor already
+/// removed from the store). Only this exchange's share is given back: `parent` looks unused
+/// again only if no other successor issued from it survives (a concurrent exchange inside the
+/// overlap period may have handed one out, and a later replay must still count as reuse).
+/// `highest` is the highest generation still held by the family's tokens; the family's latest
+/// generation falls back to it.
+fn undo_claim(parent: &mut RefreshEntry, latest_generation: &mut u32, highest: u32) {
+    parent.successors = parent.successors.saturating_sub(1);
+    if parent.successors == 0 {
+        parent.used_at = None;
+    }
+    *latest_generation = (*latest_generation).min(highest.max(parent.generation));
 }
 
 async fn client_credentials(
@@ -747,4 +775,61 @@ pub async fn revoke_user_families(state: &AppState, user_id: &str) -> usize {
         }
     }
     n
+}
+
+#[cfg(test)]
+mod undo_claim_tests {
+    use super::undo_claim;
+    use crate::state::RefreshEntry;
+
+    fn entry(used_at: Option<i64>, generation: u32, successors: u32) -> RefreshEntry {
+        RefreshEntry {
+            family: "f".into(),
+            used_at,
+            generation,
+            successors,
+        }
+    }
+
+    #[test]
+    fn the_only_claim_undone_leaves_the_token_unused() {
+        let mut parent = entry(Some(100), 0, 1);
+        let mut latest = 1;
+        undo_claim(&mut parent, &mut latest, 0);
+        assert_eq!(parent.used_at, None);
+        assert_eq!(parent.successors, 0);
+        assert_eq!(latest, 0, "no generation-1 token is left");
+    }
+
+    #[test]
+    fn a_successor_handed_out_in_the_overlap_period_keeps_the_token_used() {
+        // A claimed first (used_at = 100), B reused it inside the leeway and got a successor;
+        // then A's mint failed.
+        let mut parent = entry(Some(100), 3, 2);
+        let mut latest = 4;
+        undo_claim(&mut parent, &mut latest, 4);
+        assert_eq!(parent.used_at, Some(100), "a later replay is still a reuse");
+        assert_eq!(parent.successors, 1);
+        assert_eq!(latest, 4, "B's successor is still the newest generation");
+    }
+
+    #[test]
+    fn both_claims_undone_leave_the_token_unused() {
+        let mut parent = entry(Some(100), 3, 2);
+        let mut latest = 4;
+        undo_claim(&mut parent, &mut latest, 4);
+        undo_claim(&mut parent, &mut latest, 3);
+        assert_eq!((parent.used_at, parent.successors, latest), (None, 0, 3));
+    }
+
+    #[test]
+    fn the_latest_generation_never_rises() {
+        let mut parent = entry(Some(100), 0, 1);
+        let mut latest = 2;
+        undo_claim(&mut parent, &mut latest, 5);
+        assert_eq!(latest, 2);
+        let mut parent = entry(None, 0, 0);
+        undo_claim(&mut parent, &mut latest, 0);
+        assert_eq!((parent.used_at, parent.successors), (None, 0));
+    }
 }

@@ -237,6 +237,7 @@ pub async fn new_family(state: &AppState, grant: &UserGrant, scope: &[String]) -
             family: family_id.clone(),
             used_at: None,
             generation: 0,
+            successors: 0,
         },
     );
     (token, family_id)
