@@ -21,7 +21,7 @@ use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::routes::{documents, health, internal, profile};
+use crate::routes::{admin, documents, health, internal, profile};
 use crate::state::AppState;
 
 /// Largest request body (a 1 MiB document, JSON-escaped, fits comfortably).
@@ -31,7 +31,7 @@ pub const MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
 #[openapi(
     info(title = "PyMD API", description = "Markdown documents behind Auth0. Access tokens are RS256 JWTs for the audience of AUTH0_AUDIENCE; permissions come from the token's `permissions` or `scope`."),
     modifiers(&SecuritySchemes),
-    tags((name = "documents"), (name = "profile"), (name = "internal"), (name = "health"))
+    tags((name = "documents"), (name = "profile"), (name = "admin"), (name = "internal"), (name = "health"))
 )]
 struct ApiDoc;
 
@@ -68,6 +68,7 @@ fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
             documents::delete_document
         ))
         .routes(routes!(profile::get_profile, profile::patch_profile))
+        .routes(routes!(admin::lift_block))
         .routes(routes!(internal::sync_user))
         .routes(routes!(internal::log_stream))
         .routes(routes!(health::healthz))
@@ -95,6 +96,10 @@ pub fn build_app(state: AppState) -> Router {
         }))
         .route("/metrics", get(metrics))
         .merge(crate::web::router())
+        .merge(crate::web::auth_router().route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            crate::limits::limit_auth_routes,
+        )))
         .fallback(not_found)
         .layer(middleware::from_fn(method_not_allowed_envelope))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))

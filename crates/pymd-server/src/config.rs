@@ -105,6 +105,35 @@ pub struct Config {
     pub trusted_proxies: Vec<Cidr>,
     pub log_format: LogFormat,
     pub tenant_file: Option<PathBuf>,
+    /// Rate limits and blocks of spec §7.
+    pub limits: Limits,
+}
+
+/// The rate limits and blocks of spec §7 (all configurable; none can be switched off).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Limits {
+    /// Requests to `/auth/*` (and `/api/auth/*`) per minute per client IP
+    /// (`PYMD_AUTH_RATE_LIMIT_PER_MINUTE`, default 10).
+    pub auth_per_minute: u64,
+    /// Failed logins per hour for one email before the IP they came from is blocked
+    /// (`PYMD_FAILED_LOGINS_PER_HOUR`, default 5).
+    pub failed_logins_per_hour: u64,
+    /// How long such an IP is blocked from `/auth/*` (`PYMD_IP_BLOCK_MINUTES`, default 30).
+    pub ip_block: Duration,
+    /// Prefix of every Redis key (`PYMD_REDIS_KEY_PREFIX`, default `pymd:`), so that several
+    /// deployments (or test runs) can share one Redis.
+    pub redis_key_prefix: String,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            auth_per_minute: 10,
+            failed_logins_per_hour: 5,
+            ip_block: Duration::from_secs(30 * 60),
+            redis_key_prefix: "pymd:".to_owned(),
+        }
+    }
 }
 
 impl fmt::Debug for Config {
@@ -135,6 +164,7 @@ impl fmt::Debug for Config {
             .field("trusted_proxies", &self.trusted_proxies)
             .field("log_format", &self.log_format)
             .field("tenant_file", &self.tenant_file)
+            .field("limits", &self.limits)
             .finish()
     }
 }
@@ -376,6 +406,28 @@ impl Config {
         if leeway_secs > 300 {
             r.problem("PYMD_CLOCK_LEEWAY_SECS", "must be at most 300 seconds");
         }
+        let defaults = Limits::default();
+        let mut positive = |name: &'static str, default: u64| {
+            let v: u64 = r.parse(name, default, "a whole number of at least 1");
+            if v == 0 {
+                r.problem(name, "must be at least 1 (a limit cannot be switched off)");
+            }
+            v.max(1)
+        };
+        let limits = Limits {
+            auth_per_minute: positive("PYMD_AUTH_RATE_LIMIT_PER_MINUTE", defaults.auth_per_minute),
+            failed_logins_per_hour: positive(
+                "PYMD_FAILED_LOGINS_PER_HOUR",
+                defaults.failed_logins_per_hour,
+            ),
+            ip_block: Duration::from_secs(
+                positive("PYMD_IP_BLOCK_MINUTES", defaults.ip_block.as_secs() / 60)
+                    .saturating_mul(60),
+            ),
+            redis_key_prefix: r
+                .string("PYMD_REDIS_KEY_PREFIX")
+                .unwrap_or(defaults.redis_key_prefix),
+        };
         let cors_origins = match r.raw("PYMD_CORS_ORIGINS") {
             Some(list) => {
                 let mut out = Vec::new();
@@ -472,6 +524,7 @@ impl Config {
             trusted_proxies,
             log_format,
             tenant_file: r.raw("PYMD_TENANT_FILE").map(PathBuf::from),
+            limits,
         };
         if r.problems.is_empty() {
             Ok(config)

@@ -7,6 +7,7 @@ pub mod cli;
 pub mod config;
 pub mod error;
 pub mod extract;
+pub mod limits;
 pub mod management;
 pub mod principal;
 pub mod request_meta;

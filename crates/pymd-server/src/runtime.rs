@@ -133,6 +133,13 @@ pub async fn build_state(
         issuer.set_path(&path);
     }
     let management = ManagementClient::new(http.clone(), issuer, idp.m2m.clone());
+    let limiter = match &config.redis_url {
+        Some(url) => pymd_limits::Limiter::shared(Arc::new(
+            pymd_limits::RedisCounters::new(url, &config.limits.redis_key_prefix)
+                .context("REDIS_URL")?,
+        )),
+        None => pymd_limits::Limiter::in_memory(),
+    };
     Ok(AppState {
         config: Arc::new(config),
         store,
@@ -142,6 +149,7 @@ pub async fn build_state(
         web_client: idp.web.map(Arc::new),
         cookie_secret: Arc::new(cookie_secret),
         http,
+        limiter,
     })
 }
 

@@ -27,4 +27,6 @@ pub struct AppState {
     pub cookie_secret: Arc<SecretString>,
     /// The HTTP client for the IdP (no redirects, bounded timeouts).
     pub http: reqwest::Client,
+    /// Rate limits and IP blocks (spec §7): Redis when `REDIS_URL` is set, else this process.
+    pub limiter: pymd_limits::Limiter,
 }

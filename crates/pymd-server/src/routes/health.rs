@@ -1,6 +1,6 @@
 //! Liveness and readiness (spec §8): `/healthz` says the process is up; `/readyz` says the
-//! database answers, and reports the IdP's keys as degraded rather than failing, since verified
-//! keys stay cached and the app keeps serving.
+//! database answers, and reports the IdP's keys and the rate-limit back end (Redis, or memory
+//! while Redis is down) without failing on them, since the app keeps serving.
 
 use axum::Json;
 use axum::extract::State;
@@ -35,6 +35,8 @@ pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) 
             "database": if database.is_ok() { "ok" } else { "unavailable" },
             "idp": idp,
             "idp_keys": jwks.keys,
+            // Redis down is degraded, not unready: limits fall back to this instance's memory.
+            "rate_limits": state.limiter.backend(),
         }
     });
     (status, Json(body))

@@ -150,6 +150,14 @@ pub async fn log_stream(
         metrics::counter!("pymd_auth0_log_events_total", "type" => kind.to_owned()).increment(1);
         if matches!(kind, "f" | "fp" | "fu") {
             metrics::counter!("pymd_failed_logins_total").increment(1);
+            // Failed logins per email: enough of them block the IP they came from (spec §7).
+            if let Some(email) = data.get("user_name").and_then(|v| v.as_str()) {
+                let ip = data
+                    .get("ip")
+                    .and_then(|v| v.as_str())
+                    .and_then(|ip| ip.parse().ok());
+                crate::limits::record_failed_login(&state, email, ip).await;
+            }
         }
         let subject = data.get("user_id").and_then(|v| v.as_str());
         let detail = serde_json::json!({

@@ -21,8 +21,7 @@ use pymd_domain::PageRequest;
 use self::session::{MaybeSession, SessionUser};
 use crate::state::AppState;
 
-/// The web routes (`/`, `/auth/*`, `/api/auth/*`, `/dashboard`, `/documents…`, `/settings`,
-/// `/static/app.css`).
+/// The web pages (`/`, `/dashboard`, `/documents…`, `/settings`, `/static/app.css`).
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/", get(landing))
@@ -37,6 +36,12 @@ pub fn router() -> Router<AppState> {
         .route("/documents/{id}/delete", post(documents::delete))
         .route("/settings", get(settings::show).post(settings::save))
         .route("/static/app.css", get(stylesheet))
+}
+
+/// The sign-in routes `/auth/*` and their `/api/auth/*` aliases (rate limited per client IP by
+/// the caller, see `crate::limits`).
+pub fn auth_router() -> Router<AppState> {
+    Router::new()
         .route("/auth/login", get(auth::login))
         .route("/auth/callback", get(auth::callback))
         .route("/auth/logout", get(auth::logout))

@@ -15,6 +15,7 @@ mod headers;
 mod hostile;
 mod idp;
 mod internal;
+mod limits;
 mod permissions;
 mod profile;
 mod web;

@@ -1,0 +1,146 @@
+//! The rate limits and blocks of spec §7 as the app applies them.
+//!
+//! - `/auth/*` (and the `/api/auth/*` aliases): at most `PYMD_AUTH_RATE_LIMIT_PER_MINUTE`
+//!   requests a minute per client IP (the socket peer, or the right-most untrusted
+//!   `X-Forwarded-For` hop behind `PYMD_TRUSTED_PROXIES`), and none at all from an IP that is
+//!   blocked (see [`record_failed_login`]).
+//! - Failed logins: under hosted login the app never sees a password, so the IdP's log stream
+//!   (`/internal/auth0/log-stream`) reports them. `PYMD_FAILED_LOGINS_PER_HOUR` failures for one
+//!   email block the IP the last one came from for `PYMD_IP_BLOCK_MINUTES`, with an audit event,
+//!   an alert log line and a metric.
+//!
+//! A refusal is 429 `rate_limited` with `Retry-After` (an HTML page for the browser routes, the
+//! JSON envelope for `/auth/profile`), an audit event and `pymd_rate_limited_total{limit}`.
+//! The counters are shared through Redis when it is configured and kept per instance when it is
+//! not or cannot be reached (see `pymd_limits::Limiter`).
+
+use std::net::IpAddr;
+use std::time::Duration;
+
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use pymd_limits::{Decision, Limit};
+use serde_json::json;
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// The metric every refusal counts in.
+pub const METRIC_LIMITED: &str = "pymd_rate_limited_total";
+/// The name IP blocks are kept under.
+pub const AUTH_BLOCK: &str = "auth";
+
+/// The `/auth/*` limit of the configuration.
+fn auth_limit(state: &AppState) -> Limit {
+    Limit {
+        name: "auth",
+        max: state.config.limits.auth_per_minute,
+        window: Duration::from_secs(60),
+    }
+}
+
+/// Middleware for the `/auth/*` routes: refuses a blocked IP, then counts the request against
+/// the per-IP limit.
+pub async fn limit_auth_routes(
+    State(state): State<AppState>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let Some(ip) = crate::request_meta::current().and_then(|m| m.ip) else {
+        // Only an app embedded without connection info has no peer; nothing to key on.
+        return next.run(req).await;
+    };
+    let ip = ip.to_string();
+    let json = req.uri().path().ends_with("/profile");
+    if let Some(left) = state.limiter.blocked(AUTH_BLOCK, &ip).await {
+        return refuse(&state, "ip_block", secs(left), json).await;
+    }
+    match state.limiter.check(&auth_limit(&state), &ip).await {
+        Decision::Allowed { .. } => next.run(req).await,
+        Decision::Limited { retry_after_secs } => {
+            refuse(&state, "auth", retry_after_secs, json).await
+        }
+    }
+}
+
+fn secs(d: Duration) -> u64 {
+    u64::try_from(d.as_millis().div_ceil(1000))
+        .unwrap_or(u64::MAX)
+        .max(1)
+}
+
+async fn refuse(
+    state: &AppState,
+    limit: &'static str,
+    retry_after_secs: u64,
+    json: bool,
+) -> Response {
+    metrics::counter!(METRIC_LIMITED, "limit" => limit).increment(1);
+    crate::audit::record(
+        state,
+        "rate_limited",
+        "refused",
+        None,
+        json!({ "limit": limit }),
+    )
+    .await;
+    if json {
+        return ApiError::RateLimited { retry_after_secs }.into_response();
+    }
+    let message = if limit == "ip_block" {
+        "Too many failed sign-ins came from your network, so signing in is paused for a while."
+    } else {
+        "Too many sign-in requests came from your network. Please wait a moment and try again."
+    };
+    let mut page = crate::web::pages::error_page(
+        StatusCode::TOO_MANY_REQUESTS,
+        "Too many requests",
+        message,
+        None,
+    );
+    page.headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
+    page
+}
+
+/// Counts a failed login for `email` (from the IdP's log stream). The one that reaches
+/// `PYMD_FAILED_LOGINS_PER_HOUR` within an hour blocks `ip` from `/auth/*` for
+/// `PYMD_IP_BLOCK_MINUTES`: audit event `ip_blocked`, an alert log line, and
+/// `pymd_rate_limited_total{limit="failed_logins"}`. Returns whether this failure blocked the IP.
+pub async fn record_failed_login(state: &AppState, email: &str, ip: Option<IpAddr>) -> bool {
+    let limit = Limit {
+        name: "failed_logins",
+        max: state.config.limits.failed_logins_per_hour.saturating_sub(1),
+        window: Duration::from_secs(3600),
+    };
+    let subject = email.trim().to_lowercase();
+    let over = matches!(
+        state.limiter.check(&limit, &subject).await,
+        Decision::Limited { .. }
+    );
+    let Some(ip) = ip.filter(|_| over) else {
+        return false;
+    };
+    state
+        .limiter
+        .block(AUTH_BLOCK, &ip.to_string(), state.config.limits.ip_block)
+        .await;
+    metrics::counter!(METRIC_LIMITED, "limit" => "failed_logins").increment(1);
+    tracing::warn!(
+        alert = "brute_force",
+        ip = %ip,
+        minutes = state.config.limits.ip_block.as_secs() / 60,
+        "too many failed logins for one account: the IP is blocked from /auth/*"
+    );
+    crate::audit::record(
+        state,
+        "ip_blocked",
+        "blocked",
+        None,
+        json!({ "ip": ip.to_string(), "minutes": state.config.limits.ip_block.as_secs() / 60 }),
+    )
+    .await;
+    true
+}
