@@ -68,6 +68,8 @@ fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
             documents::delete_document
         ))
         .routes(routes!(profile::get_profile, profile::patch_profile))
+        .routes(routes!(admin::list_users))
+        .routes(routes!(admin::list_audit))
         .routes(routes!(admin::lift_block))
         .routes(routes!(internal::sync_user))
         .routes(routes!(internal::log_stream))

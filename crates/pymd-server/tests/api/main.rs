@@ -5,6 +5,7 @@
 
 mod support;
 
+mod admin;
 mod bearer;
 mod binary;
 mod cli;
