@@ -55,12 +55,12 @@ pub async fn limit_auth_routes(
     let ip = ip.to_string();
     let json = req.uri().path().ends_with("/profile");
     if let Some(left) = state.limiter.blocked(AUTH_BLOCK, &ip).await {
-        return refuse(&state, "ip_block", secs(left), json).await;
+        return refuse(&state, "ip_block", &ip, secs(left), json).await;
     }
     match state.limiter.check(&auth_limit(&state), &ip).await {
         Decision::Allowed { .. } => next.run(req).await,
         Decision::Limited { retry_after_secs } => {
-            refuse(&state, "auth", retry_after_secs, json).await
+            refuse(&state, "auth", &ip, retry_after_secs, json).await
         }
     }
 }
@@ -71,21 +71,33 @@ fn secs(d: Duration) -> u64 {
         .max(1)
 }
 
+/// At most one `rate_limited` audit row per limit, client IP and minute: a flood of refused
+/// requests must not turn into a flood of database writes (the metric counts every one).
+const AUDIT_REFUSALS: Limit = Limit {
+    name: "audit_refusals",
+    max: 1,
+    window: Duration::from_secs(60),
+};
+
 async fn refuse(
     state: &AppState,
     limit: &'static str,
+    ip: &str,
     retry_after_secs: u64,
     json: bool,
 ) -> Response {
     metrics::counter!(METRIC_LIMITED, "limit" => limit).increment(1);
-    crate::audit::record(
-        state,
-        "rate_limited",
-        "refused",
-        None,
-        json!({ "limit": limit }),
-    )
-    .await;
+    let audit_key = format!("{limit}:{ip}");
+    if let Decision::Allowed { .. } = state.limiter.check(&AUDIT_REFUSALS, &audit_key).await {
+        crate::audit::record(
+            state,
+            "rate_limited",
+            "refused",
+            None,
+            json!({ "limit": limit }),
+        )
+        .await;
+    }
     if json {
         return ApiError::RateLimited { retry_after_secs }.into_response();
     }
