@@ -107,6 +107,8 @@ pub struct Config {
     pub tenant_file: Option<PathBuf>,
     /// Rate limits and blocks of spec §7.
     pub limits: Limits,
+    /// The suspicious-login alert of spec §8.
+    pub alerts: Alerts,
 }
 
 /// The rate limits and blocks of spec §7 (all configurable; none can be switched off).
@@ -133,6 +135,46 @@ impl Default for Limits {
             ip_block: Duration::from_secs(30 * 60),
             redis_key_prefix: "pymd:".to_owned(),
         }
+    }
+}
+
+/// The suspicious-login alert of spec §8: one user signing in from many IPs within minutes.
+#[derive(Clone)]
+pub struct Alerts {
+    /// Distinct client IPs for one user within the window that raise the alert
+    /// (`PYMD_ALERT_DISTINCT_IPS`, default 5, at least 2).
+    pub distinct_ips: u64,
+    /// The window (`PYMD_ALERT_WINDOW_MINUTES`, default 10).
+    pub window: Duration,
+    /// Where alerts are also POSTed as JSON (`PYMD_ALERT_WEBHOOK`, optional absolute http(s)
+    /// URL). Held as a secret: chat and incident webhooks carry their token in the URL.
+    pub webhook: Option<SecretString>,
+}
+
+impl Default for Alerts {
+    fn default() -> Self {
+        Self {
+            distinct_ips: 5,
+            window: Duration::from_secs(10 * 60),
+            webhook: None,
+        }
+    }
+}
+
+impl fmt::Debug for Alerts {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Alerts")
+            .field("distinct_ips", &self.distinct_ips)
+            .field("window", &self.window)
+            .field(
+                "webhook",
+                &if self.webhook.is_some() {
+                    "[redacted]"
+                } else {
+                    "None"
+                },
+            )
+            .finish()
     }
 }
 
@@ -165,6 +207,7 @@ impl fmt::Debug for Config {
             .field("log_format", &self.log_format)
             .field("tenant_file", &self.tenant_file)
             .field("limits", &self.limits)
+            .field("alerts", &self.alerts)
             .finish()
     }
 }
@@ -414,6 +457,14 @@ impl Config {
             }
             v.max(1)
         };
+        let alert_defaults = Alerts::default();
+        let alert_window = Duration::from_secs(
+            positive(
+                "PYMD_ALERT_WINDOW_MINUTES",
+                alert_defaults.window.as_secs() / 60,
+            )
+            .saturating_mul(60),
+        );
         let limits = Limits {
             auth_per_minute: positive("PYMD_AUTH_RATE_LIMIT_PER_MINUTE", defaults.auth_per_minute),
             failed_logins_per_hour: positive(
@@ -427,6 +478,24 @@ impl Config {
             redis_key_prefix: r
                 .string("PYMD_REDIS_KEY_PREFIX")
                 .unwrap_or(defaults.redis_key_prefix),
+        };
+        let distinct_ips: u64 = r.parse(
+            "PYMD_ALERT_DISTINCT_IPS",
+            alert_defaults.distinct_ips,
+            "a whole number of at least 2",
+        );
+        if distinct_ips < 2 {
+            r.problem(
+                "PYMD_ALERT_DISTINCT_IPS",
+                "must be at least 2 (one IP is every sign-in, and the alert cannot be switched off)",
+            );
+        }
+        let alerts = Alerts {
+            distinct_ips: distinct_ips.max(2),
+            window: alert_window,
+            webhook: r
+                .url("PYMD_ALERT_WEBHOOK")
+                .map(|u| SecretString::from(String::from(u))),
         };
         let cors_origins = match r.raw("PYMD_CORS_ORIGINS") {
             Some(list) => {
@@ -525,6 +594,7 @@ impl Config {
             log_format,
             tenant_file: r.raw("PYMD_TENANT_FILE").map(PathBuf::from),
             limits,
+            alerts,
         };
         if r.problems.is_empty() {
             Ok(config)
@@ -684,6 +754,48 @@ mod tests {
         ] {
             assert!(!debug.contains(s), "{s} leaked in {debug}");
         }
+    }
+
+    #[test]
+    fn alert_thresholds_default_and_bad_values_are_refused_naming_the_variable() {
+        let c = Config::from_vars(&vars(&[])).unwrap();
+        assert_eq!(c.alerts.distinct_ips, 5);
+        assert_eq!(c.alerts.window, Duration::from_secs(600));
+        assert!(c.alerts.webhook.is_none());
+
+        let c = Config::from_vars(&vars(&[
+            ("PYMD_ALERT_DISTINCT_IPS", "3"),
+            ("PYMD_ALERT_WINDOW_MINUTES", "2"),
+            (
+                "PYMD_ALERT_WEBHOOK",
+                "https://hooks.example.com/T0/secret-path-token",
+            ),
+        ]))
+        .unwrap();
+        assert_eq!(c.alerts.distinct_ips, 3);
+        assert_eq!(c.alerts.window, Duration::from_secs(120));
+        assert!(!format!("{c:?}").contains("secret-path-token"));
+
+        let err = Config::from_vars(&vars(&[
+            ("PYMD_ALERT_DISTINCT_IPS", "1"),
+            ("PYMD_ALERT_WINDOW_MINUTES", "0"),
+            ("PYMD_ALERT_WEBHOOK", "ftp://hooks.example.com/x"),
+        ]))
+        .unwrap_err();
+        for v in [
+            "PYMD_ALERT_DISTINCT_IPS",
+            "PYMD_ALERT_WINDOW_MINUTES",
+            "PYMD_ALERT_WEBHOOK",
+        ] {
+            assert!(err.names(v), "{v} not named in {err}");
+        }
+        let err = Config::from_vars(&vars(&[
+            ("PYMD_ALERT_DISTINCT_IPS", "many"),
+            ("PYMD_ALERT_WEBHOOK", "/relative"),
+        ]))
+        .unwrap_err();
+        assert!(err.names("PYMD_ALERT_DISTINCT_IPS"), "{err}");
+        assert!(err.names("PYMD_ALERT_WEBHOOK"), "{err}");
     }
 
     #[test]

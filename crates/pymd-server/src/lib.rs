@@ -1,6 +1,7 @@
 //! The PyMD web app and API. `main.rs` only calls [`cli::run`]; everything else is a library so
 //! tests can build the app with [`build_state`] + [`build_app`] and [`serve`] it on port 0.
 
+pub mod alerts;
 pub mod app;
 pub mod audit;
 pub mod cli;

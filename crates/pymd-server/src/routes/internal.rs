@@ -160,6 +160,15 @@ pub async fn log_stream(
             }
         }
         let subject = data.get("user_id").and_then(|v| v.as_str());
+        if kind == "s"
+            && let Some(user_id) = subject
+        {
+            let ip = data
+                .get("ip")
+                .and_then(|v| v.as_str())
+                .and_then(|ip| ip.parse().ok());
+            crate::alerts::record_login(&state, user_id, ip).await;
+        }
         let detail = serde_json::json!({
             "type": kind,
             "ip": data.get("ip"),

@@ -561,6 +561,12 @@ async fn finish(
         json!({ "user_id": user.id.0.to_string() }),
     )
     .await;
+    crate::alerts::record_login(
+        state,
+        &user.auth0_id,
+        crate::request_meta::current().and_then(|m| m.ip),
+    )
+    .await;
     update_active_sessions_gauge(state).await;
     let jar = CookieJar::new().add(session::cookie(state, &raw));
     (jar, found(&tx.r)).into_response()

@@ -6,6 +6,7 @@
 mod support;
 
 mod admin;
+mod alerts;
 mod bearer;
 mod binary;
 mod cli;
