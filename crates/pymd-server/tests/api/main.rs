@@ -18,6 +18,7 @@ mod hostile;
 mod idp;
 mod internal;
 mod limits;
+mod monitoring;
 mod permissions;
 mod profile;
 mod web;
