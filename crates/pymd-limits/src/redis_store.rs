@@ -70,28 +70,46 @@ impl RedisCounters {
         CounterError::Unavailable(format!("{:?}: {}", e.kind(), e.category()))
     }
 
-    async fn conn(&self) -> Result<ConnectionManager, CounterError> {
-        let recently_failed = self
+    fn recently_failed(&self) -> Result<(), CounterError> {
+        let failed = self
             .failed_at
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .is_some_and(|t| t.elapsed() < RETRY_AFTER_FAILURE);
-        if recently_failed {
-            return Err(CounterError::Unavailable(
+        if failed {
+            Err(CounterError::Unavailable(
                 "Redis failed moments ago; not asked again yet".into(),
-            ));
+            ))
+        } else {
+            Ok(())
         }
+    }
+
+    async fn conn(&self) -> Result<ConnectionManager, CounterError> {
+        self.recently_failed()?;
+        // One connection attempt at a time; the requests that queued behind a failed one fail at
+        // once (checked again under the lock) instead of each trying in turn.
         let mut slot = self.conn.lock().await;
         if let Some(c) = slot.as_ref() {
             return Ok(c.clone());
         }
+        self.recently_failed()?;
         let config = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(TIMEOUT))
             .set_response_timeout(Some(TIMEOUT))
-            .set_number_of_retries(1);
-        let conn = ConnectionManager::new_with_config(self.client.clone(), config)
-            .await
-            .map_err(|e| self.unavailable(&e))?;
+            .set_number_of_retries(0);
+        let connect = ConnectionManager::new_with_config(self.client.clone(), config);
+        let conn = match tokio::time::timeout(TIMEOUT * 2, connect).await {
+            Ok(Ok(conn)) => conn,
+            Ok(Err(e)) => return Err(self.unavailable(&e)),
+            Err(_) => {
+                *self
+                    .failed_at
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner) = Some(Instant::now());
+                return Err(CounterError::Unavailable("connecting timed out".into()));
+            }
+        };
         *slot = Some(conn.clone());
         Ok(conn)
     }

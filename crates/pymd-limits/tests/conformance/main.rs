@@ -305,3 +305,41 @@ fn a_bad_redis_url_is_refused_without_repeating_it() {
     .expect("refused");
     assert!(!err.to_string().contains("hunter2"), "{err}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_redis_that_accepts_but_never_answers_costs_concurrent_requests_one_timeout_at_most() {
+    // A "Redis" that takes connections and says nothing (a hung host, a black-holed port).
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let port = silent.local_addr().expect("addr").port();
+    let holder = tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = silent.accept().await {
+            held.push(socket);
+        }
+    });
+    let url = SecretString::from(format!("redis://127.0.0.1:{port}"));
+    let limiter = Limiter::shared(Arc::new(RedisCounters::new(&url, &prefix()).expect("URL")));
+    let started = std::time::Instant::now();
+    let mut tasks = Vec::new();
+    for i in 0..40 {
+        let l = limiter.clone();
+        tasks.push(tokio::spawn(async move {
+            l.check(&AUTH, &format!("203.0.113.{i}")).await
+        }));
+    }
+    for t in tasks {
+        assert!(
+            matches!(t.await.expect("task"), Decision::Allowed { .. }),
+            "limited from memory"
+        );
+    }
+    assert!(limiter.is_degraded());
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "40 concurrent requests queued behind one hung connection: {:?}",
+        started.elapsed()
+    );
+    holder.abort();
+}
