@@ -79,6 +79,15 @@ const AUDIT_REFUSALS: Limit = Limit {
     window: Duration::from_secs(60),
 };
 
+/// Whether this is the first refusal of `what` (a limit and a client, a user and a route…) this
+/// minute: refusals worth an audit row are recorded once a minute, however many there are.
+pub async fn first_this_minute(state: &AppState, what: &str) -> bool {
+    matches!(
+        state.limiter.check(&AUDIT_REFUSALS, what).await,
+        Decision::Allowed { .. }
+    )
+}
+
 async fn refuse(
     state: &AppState,
     limit: &'static str,
@@ -87,8 +96,7 @@ async fn refuse(
     json: bool,
 ) -> Response {
     metrics::counter!(METRIC_LIMITED, "limit" => limit).increment(1);
-    let audit_key = format!("{limit}:{ip}");
-    if let Decision::Allowed { .. } = state.limiter.check(&AUDIT_REFUSALS, &audit_key).await {
+    if first_this_minute(state, &format!("{limit}:{ip}")).await {
         crate::audit::record(
             state,
             "rate_limited",
@@ -117,24 +125,66 @@ async fn refuse(
     page
 }
 
-/// Counts a failed login for `email` (from the IdP's log stream). The one that reaches
-/// `PYMD_FAILED_LOGINS_PER_HOUR` within an hour blocks `ip` from `/auth/*` for
-/// `PYMD_IP_BLOCK_MINUTES`: audit event `ip_blocked`, an alert log line, and
-/// `pymd_rate_limited_total{limit="failed_logins"}`. Returns whether this failure blocked the IP.
-pub async fn record_failed_login(state: &AppState, email: &str, ip: Option<IpAddr>) -> bool {
+/// Log events already counted (Auth0 may deliver a batch more than once), by `log_id`.
+const SEEN_LOG_EVENTS: Limit = Limit {
+    name: "seen_log_events",
+    max: 1,
+    window: Duration::from_secs(3600),
+};
+
+/// The counter key of an email: a keyed hash (the cookie secret's), so that no address is kept
+/// in Redis keys, its logs or its backups.
+fn email_key(state: &AppState, email: &str) -> String {
+    use aws_lc_rs::hmac;
+    use secrecy::ExposeSecret;
+    let key = hmac::Key::new(
+        hmac::HMAC_SHA256,
+        state.cookie_secret.expose_secret().as_bytes(),
+    );
+    let tag = hmac::sign(&key, email.trim().to_lowercase().as_bytes());
+    tag.as_ref()[..16]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Counts a failed login for `email` (from the IdP's log stream; `log_id` makes a re-delivered
+/// event count once). The one that reaches `PYMD_FAILED_LOGINS_PER_HOUR` within an hour blocks
+/// `ip` from `/auth/*` for `PYMD_IP_BLOCK_MINUTES`: audit event `ip_blocked`, an alert log line,
+/// and `pymd_rate_limited_total{limit="failed_logins"}` — once per block: further failures from
+/// an IP that is already blocked neither extend the block nor raise another alert. Returns
+/// whether this failure blocked the IP.
+pub async fn record_failed_login(
+    state: &AppState,
+    email: &str,
+    ip: Option<IpAddr>,
+    log_id: Option<&str>,
+) -> bool {
+    if let Some(id) = log_id.filter(|id| !id.is_empty() && id.len() <= 256)
+        && let Decision::Limited { .. } = state.limiter.check(&SEEN_LOG_EVENTS, id).await
+    {
+        return false;
+    }
     let limit = Limit {
         name: "failed_logins",
         max: state.config.limits.failed_logins_per_hour.saturating_sub(1),
         window: Duration::from_secs(3600),
     };
-    let subject = email.trim().to_lowercase();
     let over = matches!(
-        state.limiter.check(&limit, &subject).await,
+        state.limiter.check(&limit, &email_key(state, email)).await,
         Decision::Limited { .. }
     );
-    let Some(ip) = ip.filter(|_| over) else {
+    let Some(ip) = ip.map(|ip| ip.to_canonical()).filter(|_| over) else {
         return false;
     };
+    if state
+        .limiter
+        .blocked(AUTH_BLOCK, &ip.to_string())
+        .await
+        .is_some()
+    {
+        return false;
+    }
     state
         .limiter
         .block(AUTH_BLOCK, &ip.to_string(), state.config.limits.ip_block)

@@ -33,6 +33,12 @@ pub fn current() -> Option<RequestMeta> {
 /// The client IP: `peer`, unless `peer` is a trusted proxy; then the right-most address of
 /// `X-Forwarded-For` that is not itself a trusted proxy. Spoofed left-most entries are ignored.
 pub fn client_ip(peer: IpAddr, forwarded_for: &[&str], trusted: &[Cidr]) -> IpAddr {
+    // One form per client: an IPv4 client of a dual-stack listener (`::ffff:a.b.c.d`) is
+    // `a.b.c.d`, as the IdP's logs name it, so limits and blocks match.
+    client_ip_as_sent(peer.to_canonical(), forwarded_for, trusted).to_canonical()
+}
+
+fn client_ip_as_sent(peer: IpAddr, forwarded_for: &[&str], trusted: &[Cidr]) -> IpAddr {
     let is_trusted = |ip: IpAddr| trusted.iter().any(|c| c.contains(ip));
     if !is_trusted(peer) {
         return peer;
@@ -89,6 +95,20 @@ mod tests {
 
     fn ip(s: &str) -> IpAddr {
         s.parse().unwrap()
+    }
+
+    #[test]
+    fn an_ipv4_client_of_a_dual_stack_listener_is_named_in_ipv4_form() {
+        assert_eq!(
+            client_ip(ip("::ffff:203.0.113.9"), &[], &[]),
+            ip("203.0.113.9")
+        );
+        let trusted = [Cidr::parse("127.0.0.0/8").unwrap()];
+        assert_eq!(
+            client_ip(ip("::ffff:127.0.0.1"), &["::ffff:198.51.100.7"], &trusted),
+            ip("198.51.100.7"),
+            "a mapped proxy is trusted as its IPv4 form, and the forwarded client is canonical"
+        );
     }
 
     #[test]

@@ -39,14 +39,19 @@ impl FromRequestParts<AppState> for Admin {
         {
             return Ok(Admin(principal));
         }
-        crate::audit::record(
-            state,
-            "admin_denied",
-            "refused",
-            Some(&principal.user.auth0_id),
-            json!({ "path": parts.uri.path() }),
-        )
-        .await;
+        // One audit row per user and minute: a caller cannot turn refusals into a write flood.
+        if crate::limits::first_this_minute(state, &format!("admin_denied:{}", principal.user.id.0))
+            .await
+        {
+            crate::audit::record(
+                state,
+                "admin_denied",
+                "refused",
+                Some(&principal.user.auth0_id),
+                json!({ "path": parts.uri.path() }),
+            )
+            .await;
+        }
         Err(ApiError::Forbidden("the admin role is required"))
     }
 }

@@ -156,7 +156,8 @@ pub async fn log_stream(
                     .get("ip")
                     .and_then(|v| v.as_str())
                     .and_then(|ip| ip.parse().ok());
-                crate::limits::record_failed_login(&state, email, ip).await;
+                let log_id = event.get("log_id").and_then(|v| v.as_str());
+                crate::limits::record_failed_login(&state, email, ip, log_id).await;
             }
         }
         let subject = data.get("user_id").and_then(|v| v.as_str());

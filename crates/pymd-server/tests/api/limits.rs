@@ -286,4 +286,71 @@ async fn two_instances_on_one_redis_share_the_auth_limit_and_the_blocks() {
     get_from(&two, "/auth/profile", Some("203.0.113.99"))
         .await
         .assert_error(429, "rate_limited");
+
+    // What Redis holds: counters and blocks under the prefix, and no email address in any key.
+    let client = redis::Client::open(url.as_str()).expect("redis URL");
+    let mut conn = client
+        .get_multiplexed_async_connection()
+        .await
+        .expect("connect to Redis");
+    let keys: Vec<String> = redis::cmd("KEYS")
+        .arg(format!("{prefix}*"))
+        .query_async(&mut conn)
+        .await
+        .expect("KEYS");
+    assert!(
+        keys.iter().any(|k| k.contains("block:auth:203.0.113.99")),
+        "{keys:?}"
+    );
+    assert!(keys.iter().any(|k| k.contains("failed_logins")), "{keys:?}");
+    assert!(
+        !keys.iter().any(|k| k.contains('@')),
+        "an email in a Redis key: {keys:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_redelivered_log_event_counts_once_and_a_block_is_raised_once() {
+    let app = spawn(vec![
+        ("PYMD_TRUSTED_PROXIES", "127.0.0.0/8".into()),
+        ("PYMD_AUTH_RATE_LIMIT_PER_MINUTE", "1000".into()),
+    ])
+    .await;
+    let ip = "203.0.113.77";
+    // Four failures, each delivered three times (log streams may re-send a batch): still four.
+    let four: Vec<Value> = (0..4)
+        .map(|_| failed_login("twice@example.com", ip))
+        .collect();
+    for _ in 0..3 {
+        assert_eq!(
+            log_stream(&app, Value::Array(four.clone())).await.status,
+            200
+        );
+    }
+    assert_eq!(
+        get_from(&app, "/auth/profile", Some(ip)).await.status,
+        401,
+        "not blocked yet"
+    );
+    // The fifth blocks; later failures while blocked raise no further alert or audit row.
+    for _ in 0..4 {
+        let r = log_stream(&app, json!([failed_login("twice@example.com", ip)])).await;
+        assert_eq!(r.status, 200);
+    }
+    get_from(&app, "/auth/profile", Some(ip))
+        .await
+        .assert_error(429, "rate_limited");
+    assert_eq!(audit_count(&app, "ip_blocked").await, 1);
+    // The email is not kept in clear in the counters' keys (they may live in Redis).
+    let detail: Vec<String> = app
+        .audit_events()
+        .await
+        .iter()
+        .filter(|e| e.event.event == "ip_blocked")
+        .map(|e| e.event.detail.to_string())
+        .collect();
+    assert!(
+        detail.iter().all(|d| !d.contains("twice@example.com")),
+        "{detail:?}"
+    );
 }
