@@ -47,21 +47,29 @@ impl std::fmt::Debug for TokenResponse {
     }
 }
 
-async fn read_capped(mut resp: reqwest::Response) -> Result<Vec<u8>, String> {
-    if resp.content_length().is_some_and(|l| l > MAX_BODY as u64) {
-        return Err("body too large".into());
+/// Reads an IdP response body of at most `max` bytes (the token endpoint, the JWKS).
+///
+/// # Errors
+/// A short, safe reason: too large, or the transport's [`short`] reason.
+pub(crate) async fn read_capped(
+    mut resp: reqwest::Response,
+    max: usize,
+) -> Result<Vec<u8>, &'static str> {
+    if resp.content_length().is_some_and(|l| l > max as u64) {
+        return Err("response too large");
     }
     let mut body = Vec::new();
-    while let Some(chunk) = resp.chunk().await.map_err(|e| short(&e).to_owned())? {
-        if body.len() + chunk.len() > MAX_BODY {
-            return Err("body too large".into());
+    while let Some(chunk) = resp.chunk().await.map_err(|e| short(&e))? {
+        if body.len() + chunk.len() > max {
+            return Err("response too large");
         }
         body.extend_from_slice(&chunk);
     }
     Ok(body)
 }
 
-fn short(e: &reqwest::Error) -> &'static str {
+/// A transport error as a short reason that names no URL or token.
+pub(crate) fn short(e: &reqwest::Error) -> &'static str {
     if e.is_timeout() {
         "timed out"
     } else if e.is_connect() {
@@ -105,9 +113,9 @@ pub async fn exchange_code(
             .await
             .map_err(|e| ExchangeError::Unavailable(short(&e).into()))?;
         let status = resp.status();
-        let body = read_capped(resp)
+        let body = read_capped(resp, MAX_BODY)
             .await
-            .map_err(ExchangeError::Unavailable)?;
+            .map_err(|e| ExchangeError::Unavailable(e.into()))?;
         let json: Option<Map<String, Value>> = serde_json::from_slice(&body).ok();
         if status.is_client_error() {
             let error = json
@@ -226,7 +234,7 @@ async fn fetch_jwks(state: &AppState, meta: &ProviderMetadata) -> Result<String,
         if resp.status() != reqwest::StatusCode::OK {
             return Err(IdTokenError::KeysUnavailable);
         }
-        let body = read_capped(resp)
+        let body = read_capped(resp, MAX_BODY)
             .await
             .map_err(|_| IdTokenError::KeysUnavailable)?;
         String::from_utf8(body).map_err(|_| IdTokenError::KeysUnavailable)

@@ -29,6 +29,7 @@ use time::{Duration, OffsetDateTime};
 
 use super::crypto::TokenSealer;
 use crate::state::AppState;
+use crate::web::oidc::{read_capped, short};
 
 /// A token expiring within this margin is refreshed before the request uses it.
 pub const REFRESH_MARGIN: Duration = Duration::seconds(60);
@@ -325,7 +326,9 @@ async fn exchange(
             .await
             .map_err(|e| ExchangeFailure::Unavailable(short(&e)))?;
         let status = resp.status();
-        let body = read_capped(resp).await?;
+        let body = read_capped(resp, MAX_BODY)
+            .await
+            .map_err(ExchangeFailure::Unavailable)?;
         let json: Option<Map<String, Value>> = serde_json::from_slice(&body).ok();
         // 408 and 429 are "not now", not a refusal: the session is kept.
         let temporary = matches!(status.as_u16(), 408 | 429);
@@ -365,36 +368,6 @@ async fn exchange(
     tokio::time::timeout(TOKEN_TIMEOUT, work)
         .await
         .unwrap_or(Err(ExchangeFailure::Unavailable("timed out")))
-}
-
-async fn read_capped(mut resp: reqwest::Response) -> Result<Vec<u8>, ExchangeFailure> {
-    if resp.content_length().is_some_and(|l| l > MAX_BODY as u64) {
-        return Err(ExchangeFailure::Unavailable("token response too large"));
-    }
-    let mut body = Vec::new();
-    while let Some(chunk) = resp
-        .chunk()
-        .await
-        .map_err(|e| ExchangeFailure::Unavailable(short(&e)))?
-    {
-        if body.len() + chunk.len() > MAX_BODY {
-            return Err(ExchangeFailure::Unavailable("token response too large"));
-        }
-        body.extend_from_slice(&chunk);
-    }
-    Ok(body)
-}
-
-fn short(e: &reqwest::Error) -> &'static str {
-    if e.is_timeout() {
-        "timed out"
-    } else if e.is_connect() {
-        "connection failed"
-    } else if e.is_body() || e.is_decode() {
-        "reading the body failed"
-    } else {
-        "request failed"
-    }
 }
 
 #[cfg(test)]
