@@ -102,22 +102,53 @@ pub async fn exchange_code(
         ("code_verifier", verifier),
         ("redirect_uri", redirect_uri),
     ];
+    let json = post_token_endpoint(state, meta, &form, IDP_TIMEOUT, MAX_BODY).await?;
+    let string = |name: &str| json.get(name).and_then(Value::as_str).map(str::to_owned);
+    let token_type_ok = string("token_type").is_none_or(|t| t.eq_ignore_ascii_case("bearer"));
+    match (string("access_token"), string("id_token")) {
+        (Some(access_token), Some(id_token)) if token_type_ok => Ok(TokenResponse {
+            access_token,
+            id_token,
+            refresh_token: string("refresh_token"),
+        }),
+        _ => Err(ExchangeError::Unavailable(
+            "the token response lacks access_token or id_token".into(),
+        )),
+    }
+}
+
+/// One request to the token endpoint (the code exchange, the session refresh): the form posted,
+/// the whole exchange bounded by `timeout`, the body by `max`. A 200 gives its JSON object;
+/// a 4xx other than 408/429 is a refusal naming the IdP's `error` (sanitised); anything else —
+/// transport failure, timeout, 408, 429, 5xx, garbage — is "unavailable, try again later".
+///
+/// # Errors
+/// [`ExchangeError`].
+pub(crate) async fn post_token_endpoint(
+    state: &AppState,
+    meta: &ProviderMetadata,
+    form: &[(&str, &str)],
+    timeout: std::time::Duration,
+    max: usize,
+) -> Result<Map<String, Value>, ExchangeError> {
     let work = async {
         let resp = state
             .http
             .post(meta.token_endpoint.clone())
             .header(reqwest::header::ACCEPT, "application/json")
-            .form(&form)
-            .timeout(IDP_TIMEOUT)
+            .form(form)
+            .timeout(timeout)
             .send()
             .await
             .map_err(|e| ExchangeError::Unavailable(short(&e).into()))?;
         let status = resp.status();
-        let body = read_capped(resp, MAX_BODY)
+        let body = read_capped(resp, max)
             .await
             .map_err(|e| ExchangeError::Unavailable(e.into()))?;
         let json: Option<Map<String, Value>> = serde_json::from_slice(&body).ok();
-        if status.is_client_error() {
+        // 408 and 429 say "not now", not "no".
+        let temporary = matches!(status.as_u16(), 408 | 429);
+        if status.is_client_error() && !temporary {
             let error = json
                 .as_ref()
                 .and_then(|j| j.get("error"))
@@ -138,21 +169,9 @@ pub async fn exchange_code(
                 status.as_u16()
             )));
         }
-        let json = json.ok_or_else(|| ExchangeError::Unavailable("not a JSON object".into()))?;
-        let string = |name: &str| json.get(name).and_then(Value::as_str).map(str::to_owned);
-        let token_type_ok = string("token_type").is_none_or(|t| t.eq_ignore_ascii_case("bearer"));
-        match (string("access_token"), string("id_token")) {
-            (Some(access_token), Some(id_token)) if token_type_ok => Ok(TokenResponse {
-                access_token,
-                id_token,
-                refresh_token: string("refresh_token"),
-            }),
-            _ => Err(ExchangeError::Unavailable(
-                "the token response lacks access_token or id_token".into(),
-            )),
-        }
+        json.ok_or_else(|| ExchangeError::Unavailable("not a JSON object".into()))
     };
-    tokio::time::timeout(IDP_TIMEOUT, work)
+    tokio::time::timeout(timeout, work)
         .await
         .unwrap_or_else(|_| Err(ExchangeError::Unavailable("timed out".into())))
 }

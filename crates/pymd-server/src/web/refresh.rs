@@ -24,12 +24,12 @@ use std::time::{Duration as StdDuration, Instant};
 
 use pymd_storage::{Session, SessionRefresh, StoreError};
 use secrecy::ExposeSecret;
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 use time::{Duration, OffsetDateTime};
 
 use super::crypto::TokenSealer;
 use crate::state::AppState;
-use crate::web::oidc::{read_capped, short};
+use crate::web::oidc::{ExchangeError, post_token_endpoint};
 
 /// A token expiring within this margin is refreshed before the request uses it.
 pub const REFRESH_MARGIN: Duration = Duration::seconds(60);
@@ -316,41 +316,16 @@ async fn exchange(
             .provider_metadata()
             .await
             .map_err(|_| ExchangeFailure::Unavailable("discovery unavailable"))?;
-        let resp = state
-            .http
-            .post(meta.token_endpoint.clone())
-            .header(reqwest::header::ACCEPT, "application/json")
-            .form(&form)
-            .timeout(TOKEN_TIMEOUT)
-            .send()
+        let json = post_token_endpoint(state, &meta, &form, TOKEN_TIMEOUT, MAX_BODY)
             .await
-            .map_err(|e| ExchangeFailure::Unavailable(short(&e)))?;
-        let status = resp.status();
-        let body = read_capped(resp, MAX_BODY)
-            .await
-            .map_err(ExchangeFailure::Unavailable)?;
-        let json: Option<Map<String, Value>> = serde_json::from_slice(&body).ok();
-        // 408 and 429 are "not now", not a refusal: the session is kept.
-        let temporary = matches!(status.as_u16(), 408 | 429);
-        if status.is_client_error() && !temporary {
-            let error: String = json
-                .as_ref()
-                .and_then(|j| j.get("error"))
-                .and_then(Value::as_str)
-                .unwrap_or("invalid_request")
-                .chars()
-                .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
-                .take(64)
-                .collect();
-            return Err(ExchangeFailure::Refused(format!(
-                "token_endpoint_{error}_{}",
-                status.as_u16()
-            )));
-        }
-        if status != reqwest::StatusCode::OK {
-            return Err(ExchangeFailure::Unavailable("token endpoint error status"));
-        }
-        let json = json.ok_or(ExchangeFailure::Unavailable("token response not JSON"))?;
+            .map_err(|e| match e {
+                ExchangeError::Refused { status, error } => {
+                    ExchangeFailure::Refused(format!("token_endpoint_{error}_{status}"))
+                }
+                ExchangeError::Unavailable(_) => {
+                    ExchangeFailure::Unavailable("token endpoint unavailable")
+                }
+            })?;
         let string = |name: &str| json.get(name).and_then(Value::as_str).map(str::to_owned);
         let bearer = string("token_type").is_none_or(|t| t.eq_ignore_ascii_case("bearer"));
         match string("access_token") {
