@@ -129,6 +129,8 @@ async fn an_unsupported_response_type_is_redirected_as_unsupported_response_type
         error == "unsupported_response_type" || error == "unauthorized_client",
         "{to}"
     );
+    // Auth0 has answered either; this tenant answers the RFC 6749 one.
+    assert_eq!(error, "unsupported_response_type", "{to}");
     assert!(query_param(&to, "code").is_none() && query_param(&to, "access_token").is_none());
 }
 
@@ -174,7 +176,17 @@ async fn authorize_without_a_session_sends_the_browser_to_the_login_page_with_a_
         query_param(loc.as_str(), "state").is_some(),
         "transaction state on /u/login"
     );
-    let (_, form) = t.browser().login_page(&t, &req).await;
+    let (url, form) = t.browser().login_page(&t, &req).await;
+    assert!(
+        form.action.starts_with("/u/login?state="),
+        "{}",
+        form.action
+    );
+    assert_eq!(
+        t.base.join(&form.action).unwrap().as_str(),
+        url,
+        "the form posts back to the URL it was served at"
+    );
     let csrf = form_value(&form, "csrf_token").expect("hidden csrf_token");
     assert!(csrf.len() >= 16, "csrf_token is not trivially short");
     assert!(form.fields.iter().any(|(k, _)| k == "email"));

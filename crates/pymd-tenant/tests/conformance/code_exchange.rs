@@ -419,3 +419,37 @@ async fn the_token_endpoint_fault_control_makes_it_fail_until_cleared() {
     let r = t.client_credentials(API, None).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
 }
+
+#[tokio::test]
+async fn client_credentials_for_the_management_api_and_its_refusals_are_not_cacheable() {
+    let t = spawn().await;
+    let aud = t.management_audience();
+    let r = no_store(t.client_credentials(&aud, None).await);
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let at = jwt_claims(r.json()["access_token"].as_str().unwrap());
+    assert_eq!(at["gty"], "client-credentials");
+    assert_eq!(at["sub"], format!("{M2M_CLIENT_ID}@clients"));
+    let r = no_store(
+        t.client_credentials(&aud, Some("read:users delete:users"))
+            .await,
+    );
+    assert_oauth_error(
+        &r,
+        StatusCode::FORBIDDEN,
+        "access_denied",
+        Some("Client has not been granted scopes: delete:users"),
+    );
+    let wrong_secret = [
+        ("grant_type", "client_credentials"),
+        ("client_id", M2M_CLIENT_ID),
+        ("client_secret", "wrong"),
+        ("audience", aud.as_str()),
+    ];
+    let r = no_store(t.token(&wrong_secret).await);
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{}", r.text);
+    let r = no_store(
+        t.token(&[("grant_type", "foo"), ("client_id", M2M_CLIENT_ID)])
+            .await,
+    );
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text);
+}

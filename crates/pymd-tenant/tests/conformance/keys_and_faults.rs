@@ -215,3 +215,44 @@ async fn dev_controls_are_absent_when_disabled() {
     assert_eq!(t.get("__dev/logs").await.status, StatusCode::NOT_FOUND);
     assert_eq!(t.get(".well-known/jwks.json").await.status, StatusCode::OK);
 }
+
+#[tokio::test]
+async fn rotation_puts_the_new_key_first_revocation_drops_the_old_and_the_clock_expires_tokens() {
+    let t = spawn().await;
+    let user = json!({"user": ALICE_EMAIL});
+    let old = t.post_json("__dev/token", &user).await.json();
+    let new_kid = t.post_json("__dev/keys/rotate", &json!({})).await.json()["kid"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let jwks = t.jwks().await;
+    assert_eq!(jwks["keys"].as_array().unwrap().len(), 3);
+    assert_eq!(
+        jwks["keys"][0]["kid"],
+        new_kid.as_str(),
+        "the new key first"
+    );
+    let old_kid = jwt_header(old["access_token"].as_str().unwrap())["kid"].clone();
+    let r = t
+        .post_json("__dev/keys/revoke", &json!({"kid": old_kid}))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(t.jwks().await["keys"].as_array().unwrap().len(), 2);
+    t.post_json("__dev/faults", &json!({"jwks": {"status": 503}}))
+        .await;
+    assert_eq!(
+        t.get(".well-known/jwks.json").await.status,
+        StatusCode::SERVICE_UNAVAILABLE
+    );
+    t.delete("__dev/faults").await;
+    assert_eq!(t.get(".well-known/jwks.json").await.status, StatusCode::OK);
+
+    // The clock: an access token has expired for /userinfo after the shift.
+    let body = json!({"user": ALICE_EMAIL, "scope": "openid"});
+    let tok = t.post_json("__dev/token", &body).await.json();
+    t.set_clock_offset(90_000).await;
+    let r = t
+        .get_bearer("userinfo", tok["access_token"].as_str().unwrap())
+        .await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+}

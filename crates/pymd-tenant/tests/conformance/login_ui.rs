@@ -101,6 +101,10 @@ async fn ten_failures_block_the_account_from_that_ip_even_for_the_right_password
     let t = spawn().await;
     let req = AuthRequest::web();
     let mut b = t.browser();
+    let (_, unknown) = attempt(&t, &mut b, &req, "nobody@example.com", "whatever")
+        .await
+        .page();
+    assert!(unknown.text.contains("Wrong email or password."));
     for i in 0..10 {
         let landing = attempt(&t, &mut b, &req, ALICE_EMAIL, &format!("Wrong-Guess-{i}a")).await;
         let (_, page) = landing.page();
@@ -108,6 +112,7 @@ async fn ten_failures_block_the_account_from_that_ip_even_for_the_right_password
             !page.status.is_success() || page.text.contains("Wrong"),
             "attempt {i}"
         );
+        assert_eq!(page.status, unknown.status, "attempt {i}");
     }
     let (url, form) = b.login_page(&t, &req).await;
     let (action, r) = b.submit(&url, &form, ALICE_EMAIL, ALICE_PASSWORD).await;
@@ -115,6 +120,12 @@ async fn ten_failures_block_the_account_from_that_ip_even_for_the_right_password
         r.status,
         StatusCode::TOO_MANY_REQUESTS,
         "the right password is refused while blocked: {}",
+        excerpt(&r.text)
+    );
+    assert!(
+        r.text
+            .contains("blocked after multiple consecutive login attempts"),
+        "{}",
         excerpt(&r.text)
     );
     let landing = b.follow(&action, r).await;
@@ -129,6 +140,12 @@ async fn ten_failures_block_the_account_from_that_ip_even_for_the_right_password
     let mut other = t.browser();
     other
         .login_code(&t, &AuthRequest::web(), BOB_EMAIL, BOB_PASSWORD)
+        .await;
+    // Nor is the same account from another IP.
+    let mut elsewhere = t.browser();
+    elsewhere.http = http_client_from([127, 0, 0, 2]);
+    elsewhere
+        .login_code(&t, &AuthRequest::web(), ALICE_EMAIL, ALICE_PASSWORD)
         .await;
 }
 
@@ -521,4 +538,84 @@ async fn the_first_of_two_login_tabs_in_one_browser_still_signs_in() {
         callback.starts_with(&AuthRequest::web().redirect_uri) && callback.contains("code="),
         "{callback}"
     );
+}
+
+/// Opens the login form `n` times with `http` (no cookie jar); returns each form's URL, the
+/// `auth0_csrf=…` cookie it was bound to and its `csrf_token`.
+async fn open_login_forms(
+    t: &Tenant,
+    http: &reqwest::Client,
+    n: usize,
+) -> Vec<(String, String, String)> {
+    let mut forms = Vec::new();
+    for _ in 0..n {
+        let r = into_resp(http.get(AuthRequest::web().url(t)).send().await.unwrap()).await;
+        assert_eq!(r.status, StatusCode::FOUND);
+        let url = t.base.join(&r.location().unwrap()).unwrap().to_string();
+        let binding = csrf_cookie(&r);
+        let page = into_resp(
+            http.get(&url)
+                .header("cookie", &binding)
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        let form = parse_form(&page.text).expect("the login form");
+        let csrf = form_value(&form, "csrf_token").expect("csrf_token");
+        forms.push((url, binding, csrf));
+    }
+    forms
+}
+
+#[tokio::test]
+async fn parallel_wrong_passwords_get_no_more_than_the_allowed_attempts() {
+    let t = spawn().await;
+    let mut posts = tokio::task::JoinSet::new();
+    for (url, binding, csrf) in open_login_forms(&t, &t.http, 30).await {
+        let http = t.http.clone();
+        posts.spawn(async move {
+            let form = [
+                ("csrf_token", csrf.as_str()),
+                ("email", BOB_EMAIL),
+                ("password", "nope"),
+            ];
+            let r = http.post(url).header("cookie", binding).form(&form);
+            into_resp(r.send().await.unwrap()).await
+        });
+    }
+    let (mut wrong, mut blocked) = (0, 0);
+    while let Some(r) = posts.join_next().await {
+        let r = r.unwrap();
+        match r.status.as_u16() {
+            400 => {
+                assert!(r.text.contains("Wrong email or password."), "{}", r.text);
+                wrong += 1;
+            }
+            429 => {
+                assert!(
+                    r.text
+                        .contains("blocked after multiple consecutive login attempts")
+                );
+                blocked += 1;
+            }
+            s => panic!("unexpected status {s}: {}", r.text),
+        }
+    }
+    assert_eq!(
+        (wrong, blocked),
+        (10, 20),
+        "exactly 10 guesses are evaluated"
+    );
+    // The pair stays blocked even with the right password…
+    let mut b = t.browser();
+    let (url, form) = b.login_page(&t, &AuthRequest::web()).await;
+    let (_, r) = b.submit(&url, &form, BOB_EMAIL, BOB_PASSWORD).await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
+    // …while another IP still signs in.
+    let mut elsewhere = t.browser();
+    elsewhere.http = http_client_from([127, 0, 0, 2]);
+    let (url, form) = elsewhere.login_page(&t, &AuthRequest::web()).await;
+    let (_, r) = elsewhere.submit(&url, &form, BOB_EMAIL, BOB_PASSWORD).await;
+    assert_eq!(r.status, StatusCode::FOUND, "{}", excerpt(&r.text));
 }

@@ -27,11 +27,9 @@ async fn userinfo_refuses_missing_garbage_and_foreign_audience_tokens() {
     let t = spawn().await;
     let r = t.get("userinfo").await;
     assert_eq!(r.status, StatusCode::UNAUTHORIZED);
-    assert!(
-        r.header("www-authenticate")
-            .unwrap_or_default()
-            .starts_with("Bearer")
-    );
+    let challenge = r.header("www-authenticate").unwrap_or_default();
+    assert!(challenge.starts_with("Bearer"), "{challenge}");
+    assert!(challenge.contains("invalid_token"), "{challenge}");
 
     let r = t.get_bearer("userinfo", "garbage").await;
     assert_eq!(r.status, StatusCode::UNAUTHORIZED);
@@ -48,6 +46,30 @@ async fn userinfo_refuses_missing_garbage_and_foreign_audience_tokens() {
         .to_string();
     let r = t.get_bearer("userinfo", &m2m).await;
     assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{}", r.text);
+
+    // Neither has a user's token for the API only (no `openid`).
+    let body = serde_json::json!({"user": BOB_EMAIL, "scope": "read:documents"});
+    let api_only = t.post_json("__dev/token", &body).await.json()["access_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let r = t.get_bearer("userinfo", &api_only).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{}", r.text);
+}
+
+#[tokio::test]
+async fn userinfo_returns_only_the_claims_the_scope_allows() {
+    let t = spawn().await;
+    let body = serde_json::json!({"user": BOB_EMAIL, "scope": "openid email"});
+    let token = t.post_json("__dev/token", &body).await.json()["access_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let r = t.get_bearer("userinfo", &token).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let u = r.json();
+    assert_eq!(u["email"], BOB_EMAIL);
+    assert!(u.get("name").is_none(), "no profile scope: {u}");
 }
 
 #[tokio::test]
@@ -83,7 +105,23 @@ async fn v2_logout_refuses_a_return_to_that_is_not_allowed() {
     );
     let r = t.get(&url).await;
     assert!(r.status.is_client_error(), "{}", r.status);
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
     assert!(r.location().is_none(), "no open redirect");
+}
+
+#[tokio::test]
+async fn oidc_logout_with_a_client_id_redirects_with_state() {
+    let t = spawn().await;
+    let url = format!(
+        "oidc/logout?client_id={WEB_CLIENT_ID}&post_logout_redirect_uri={}&state=xyz",
+        enc("http://localhost:3000/")
+    );
+    let r = t.get(&url).await;
+    assert_eq!(r.status, StatusCode::FOUND, "{}", excerpt(&r.text));
+    assert_eq!(
+        r.location().as_deref(),
+        Some("http://localhost:3000/?state=xyz")
+    );
 }
 
 #[tokio::test]

@@ -4,6 +4,7 @@
 
 mod authorize;
 mod code_exchange;
+mod dev_controls;
 mod keys_and_faults;
 mod login_ui;
 mod logout_and_userinfo;

@@ -42,8 +42,27 @@ async fn without_a_token_the_management_api_answers_401() {
     let t = spawn().await;
     let r = t.get(&user_path(ALICE_ID)).await;
     assert_mgmt_error(&r, StatusCode::UNAUTHORIZED);
+    assert!(r.header("x-ratelimit-limit").is_some());
     let r = t.get_bearer(&user_path(ALICE_ID), "not.a.jwt").await;
     assert_mgmt_error(&r, StatusCode::UNAUTHORIZED);
+    // Another authentication scheme is a malformed request.
+    let r = t
+        .http
+        .get(t.url(&user_path(ALICE_ID)))
+        .header("authorization", "Basic x")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn a_token_without_read_users_cannot_read_a_user() {
+    let t = spawn().await;
+    let narrow = t.management_token(Some("read:roles")).await;
+    let r = t.get_bearer(&user_path(ALICE_ID), &narrow).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text);
+    assert_eq!(r.json()["errorCode"], "insufficient_scope");
 }
 
 #[tokio::test]
@@ -144,6 +163,11 @@ async fn users_by_email_returns_an_array() {
     let users = users.as_array().expect("a JSON array");
     assert_eq!(users.len(), 1);
     assert_eq!(users[0]["user_id"], BOB_ID);
+    let r = t
+        .get_bearer("api/v2/users-by-email?email=admin%40example.com", &token)
+        .await;
+    assert_eq!(r.json().as_array().unwrap().len(), 1);
+    assert_eq!(r.json()[0]["user_id"], ADMIN_ID);
 
     let r = t
         .get_bearer("api/v2/users-by-email?email=nobody%40example.com", &token)
@@ -196,6 +220,23 @@ async fn patch_merges_user_metadata_one_level_deep_and_null_deletes() {
         u["user_metadata"],
         json!({"theme": "dark", "prefs": {"a": 3}})
     );
+}
+
+#[tokio::test]
+async fn one_patch_sets_user_metadata_app_metadata_and_root_attributes() {
+    let t = spawn_with(|o| o.management_rate_limit_per_sec = Some(1000)).await;
+    let token = t.management_token(None).await;
+    let body = json!({
+        "user_metadata": {"bio": null, "theme": "dark"},
+        "app_metadata": {"plan": "pro"},
+        "name": "Alice A."
+    });
+    let r = patch(&t, &token, ALICE_ID, &body).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let u = r.json();
+    assert_eq!(u["user_metadata"], json!({"theme": "dark"}));
+    assert_eq!(u["app_metadata"], json!({"plan": "pro"}));
+    assert_eq!(u["name"], "Alice A.");
 }
 
 #[tokio::test]
@@ -330,6 +371,11 @@ async fn user_roles_and_permissions_are_readable() {
         .map(|p| (API.to_string(), p.to_string()))
         .collect();
     assert_eq!(pairs, expected);
+    let r = t
+        .get_bearer(&format!("{}/permissions", user_path(ADMIN_ID)), &token)
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(r.json().as_array().unwrap().len(), 5);
 
     let r = t
         .get_bearer(
@@ -382,4 +428,16 @@ async fn exceeding_the_management_rate_limit_gives_429() {
     assert!(r.header("x-ratelimit-limit").is_some());
     assert_eq!(r.header("x-ratelimit-remaining").as_deref(), Some("0"));
     assert!(r.header("x-ratelimit-reset").is_some());
+}
+
+#[tokio::test]
+async fn unauthenticated_requests_count_against_the_rate_limit_too() {
+    let t = spawn_with(|o| o.management_rate_limit_per_sec = Some(2)).await;
+    let mut saw_429 = false;
+    for _ in 0..6 {
+        let r = t.get("api/v2/users/x").await;
+        assert!(r.header("x-ratelimit-remaining").is_some());
+        saw_429 |= r.status == StatusCode::TOO_MANY_REQUESTS;
+    }
+    assert!(saw_429);
 }

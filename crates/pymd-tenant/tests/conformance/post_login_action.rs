@@ -160,3 +160,83 @@ async fn a_failing_log_stream_does_not_affect_logins() {
     let r = t.get("__dev/logs").await;
     assert_eq!(r.status, StatusCode::OK);
 }
+
+#[tokio::test]
+async fn a_sign_up_calls_sync_user_streams_its_logs_and_mails_a_working_link() {
+    let rx = receiver(Behaviour::Ok).await;
+    let hook = |path: &str| Webhook {
+        url: rx.url(path),
+        bearer: "s3cret".into(),
+    };
+    let (sync, logs) = (hook("sync"), hook("logs"));
+    let t = spawn_with(move |o| {
+        o.sync_webhook = Some(sync);
+        o.log_stream = Some(logs);
+    })
+    .await;
+    let req = AuthRequest::web().with("screen_hint", "signup");
+    let r = into_resp(t.http.get(req.url(&t)).send().await.unwrap()).await;
+    let loc = r.location().unwrap();
+    assert!(loc.starts_with("/u/signup?state="), "{loc}");
+    let binding = csrf_cookie(&r);
+    let page_url = t.base.join(&loc).unwrap().to_string();
+    let page = t.http.get(&page_url).header("cookie", &binding).send();
+    let form = parse_form(&page.await.unwrap().text().await.unwrap()).unwrap();
+    let csrf = form_value(&form, "csrf_token").unwrap();
+    let post = |password: &str, email: &str| {
+        let fields = [
+            ("csrf_token", &*csrf),
+            ("email", email),
+            ("password", password),
+        ];
+        let r = t
+            .http
+            .post(&page_url)
+            .header("cookie", &binding)
+            .form(&fields);
+        async move { into_resp(r.send().await.unwrap()).await }
+    };
+    let r = post("weak", "carol@example.com").await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert!(
+        r.text.contains("Password is too weak"),
+        "{}",
+        excerpt(&r.text)
+    );
+    let r = post("Password123!", "carol@example.com").await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    let r = post("Carol-Dev-2026!", ALICE_EMAIL).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    let r = post("Carol-Dev-2026!", "carol@example.com").await;
+    assert_eq!(r.status, StatusCode::FOUND, "{}", excerpt(&r.text));
+    assert!(query_param(&r.location().unwrap(), "code").is_some());
+
+    let sync = received_json(&rx, "/sync", "s3cret");
+    assert_eq!(sync[0]["email"], "carol@example.com");
+    assert_eq!(sync[0]["emailVerified"], false);
+    // The mailbox's link verifies the address; the next tokens say so.
+    let mails = t.get("__dev/mailbox?format=json").await.json();
+    let link = mails[0]["link"].as_str().unwrap();
+    assert_eq!(t.http.get(link).send().await.unwrap().status(), 200);
+    let body = serde_json::json!({"user": "carol@example.com", "scope": "openid email"});
+    let tokens = t.post_json("__dev/token", &body).await.json();
+    let id = jwt_claims(tokens["id_token"].as_str().unwrap());
+    assert_eq!(id["email_verified"], true);
+
+    // Shutting down flushes the log stream.
+    let _ = std::fs::remove_dir_all(t.stop().await);
+    let batches = received_json(&rx, "/logs", "s3cret");
+    let events: Vec<&Value> = batches
+        .iter()
+        .filter_map(Value::as_array)
+        .flatten()
+        .collect();
+    let types: Vec<&str> = events
+        .iter()
+        .filter_map(|l| l["data"]["type"].as_str())
+        .collect();
+    assert!(
+        types.contains(&"ss") && types.contains(&"fs") && types.contains(&"s"),
+        "{types:?}"
+    );
+}

@@ -274,3 +274,96 @@ async fn a_refreshed_access_token_carries_gty_refresh_token() {
         "a refreshed ID token has no nonce"
     );
 }
+
+/// Logs in through the form with a fresh browser (no SSO session) and checks the POST's answer:
+/// a 302 whose first cookie is the `auth0` session. Returns the callback's `code`.
+async fn form_login_code(t: &Tenant, req: &AuthRequest) -> String {
+    let mut b = t.browser();
+    let (url, form) = b.login_page(t, req).await;
+    let (action, r) = b.submit(&url, &form, ALICE_EMAIL, ALICE_PASSWORD).await;
+    assert_eq!(r.status, StatusCode::FOUND, "{}", excerpt(&r.text));
+    let first_cookie = r.header("set-cookie").unwrap_or_default();
+    assert!(first_cookie.starts_with("auth0="), "{first_cookie}");
+    let to = b.follow(&action, r).await.away();
+    assert_eq!(
+        query_param(&to, "state").as_deref(),
+        Some(req.state.as_str())
+    );
+    query_param(&to, "code").unwrap_or_else(|| panic!("no code in {to}"))
+}
+
+#[tokio::test]
+async fn a_code_flow_then_rotation_then_reuse_revokes_each_family_and_is_logged() {
+    let t = spawn().await;
+    let mut req = AuthRequest::web();
+    req.audience = None;
+    let code = form_login_code(&t, &req).await;
+    let r = no_store(t.exchange_code(&code, &req.pkce_verifier, CALLBACK).await);
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let body = r.json();
+    let id = jwt_claims(body["id_token"].as_str().unwrap());
+    assert_eq!(id["nonce"], req.nonce.as_str());
+    assert_eq!(id["sid"].as_str().unwrap().len(), 32);
+    let at = jwt_claims(body["access_token"].as_str().unwrap());
+    assert_eq!(
+        at["scope"],
+        "openid profile email offline_access read:documents"
+    );
+    let rt1 = body["refresh_token"].as_str().unwrap().to_string();
+
+    // Code reuse: 403, and the family minted from the code is revoked.
+    let r = no_store(t.exchange_code(&code, &req.pkce_verifier, CALLBACK).await);
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text);
+    assert_eq!(r.json()["error"], "invalid_grant");
+    assert_eq!(r.json()["error_description"], "Invalid authorization code");
+    assert_eq!(
+        no_store(t.refresh(&rt1).await).status,
+        StatusCode::FORBIDDEN
+    );
+
+    // A new login, then rotation and reuse detection.
+    let req = AuthRequest::web();
+    let code = form_login_code(&t, &req).await;
+    let r = no_store(t.exchange_code(&code, &req.pkce_verifier, CALLBACK).await);
+    let rt1 = new_rt(&r);
+    let r = no_store(t.refresh(&rt1).await);
+    let rt2 = new_rt(&r);
+    assert_ne!(rt1, rt2);
+    assert!(r.json()["id_token"].is_string());
+    // Reusing rt1 revokes the family: rt2 fails too.
+    assert_invalid_refresh_token(&no_store(t.refresh(&rt1).await));
+    assert_eq!(
+        no_store(t.refresh(&rt2).await).status,
+        StatusCode::FORBIDDEN
+    );
+    let logs = t.logs().await;
+    let types: Vec<&str> = logs.iter().filter_map(|l| l["type"].as_str()).collect();
+    assert!(
+        types.contains(&"ferrt") && types.contains(&"sertft") && types.contains(&"s"),
+        "{types:?}"
+    );
+}
+
+#[tokio::test]
+async fn leeway_allows_only_the_immediately_previous_token() {
+    let yaml = DEFAULT_TENANT_YAML.replace("leeway: 0 ", "leeway: 30 ");
+    let t = spawn_with(|o| o.source = yaml_source(yaml)).await;
+    let r = t
+        .post_json(
+            "__dev/token",
+            &serde_json::json!({"user": ALICE_EMAIL, "scope": "openid offline_access"}),
+        )
+        .await;
+    let rt1 = r.json()["refresh_token"].as_str().unwrap().to_string();
+    let rt2 = new_rt(&t.refresh(&rt1).await);
+    // Reuse of rt1 inside the leeway: a fresh pair, no revocation.
+    let rt3 = new_rt(&t.refresh(&rt1).await);
+    // rt2 is still valid and becomes used → rt1 is now second-to-last → breach.
+    new_rt(&t.refresh(&rt2).await);
+    assert_eq!(t.refresh(&rt1).await.status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        t.refresh(&rt3).await.status,
+        StatusCode::FORBIDDEN,
+        "family revoked"
+    );
+}

@@ -395,6 +395,57 @@ pub async fn token_concurrently(t: &Tenant, n: usize, form: &[(&str, &str)]) -> 
     out
 }
 
+/// Asserts a token-endpoint answer is marked `Cache-Control: no-store` (RFC 6749 §5.1), success or
+/// error; returns it for further checks.
+pub fn no_store(r: Resp) -> Resp {
+    assert_eq!(
+        r.header("cache-control").as_deref(),
+        Some("no-store"),
+        "{} {}",
+        r.status,
+        r.text
+    );
+    r
+}
+
+/// The `auth0_csrf=…` pair a response set (what a browser sends back with the form).
+pub fn csrf_cookie(r: &Resp) -> String {
+    r.headers
+        .get_all(SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with("auth0_csrf="))
+        .and_then(|v| v.split(';').next())
+        .expect("an auth0_csrf cookie")
+        .to_string()
+}
+
+/// An HTTP client (no redirects) whose requests leave from `ip`, another loopback address.
+pub fn http_client_from(ip: [u8; 4]) -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(Duration::from_secs(20))
+        .local_address(std::net::IpAddr::from(ip))
+        .build()
+        .expect("reqwest client")
+}
+
+/// The parsed body of every request `rx` received on `path` (JSON, `Null` if not JSON), after
+/// checking each carried `Authorization: Bearer {bearer}`.
+pub fn received_json(rx: &Receiver, path: &str, bearer: &str) -> Vec<Value> {
+    rx.all()
+        .into_iter()
+        .filter(|r| r.path == path)
+        .map(|r| {
+            assert_eq!(
+                r.authorization.as_deref(),
+                Some(format!("Bearer {bearer}").as_str())
+            );
+            serde_json::from_str(&r.body).unwrap_or(Value::Null)
+        })
+        .collect()
+}
+
 // ---------------------------------------------------------------------------------------------
 // PKCE, JWT
 // ---------------------------------------------------------------------------------------------

@@ -253,3 +253,44 @@ async fn the_dev_token_control_mints_a_user_token_like_a_login_would() {
     assert!(aud_list(&at).contains(&API.to_string()));
     assert_eq!(set(&at["permissions"]), strs(&USER_PERMISSIONS));
 }
+
+#[tokio::test]
+async fn discovery_jwks_and_the_dev_token_control_agree_on_the_issuer() {
+    let t = spawn().await;
+    let iss = t.issuer.as_str();
+    assert!(iss.starts_with("http://127.0.0.1:") && iss.ends_with('/'));
+    let d = t.get(".well-known/openid-configuration").await.json();
+    assert_eq!(d["issuer"], iss);
+    assert_eq!(d["end_session_endpoint"], format!("{iss}oidc/logout"));
+    let jwks = t.jwks().await;
+    let keys = jwks["keys"].as_array().unwrap();
+    assert_eq!(keys.len(), 2);
+    assert!(
+        keys.iter()
+            .all(|k| k["use"] == "sig" && k["alg"] == "RS256" && k.get("d").is_none())
+    );
+
+    let scope = "openid profile email read:documents offline_access";
+    let r = t
+        .post_json(
+            "__dev/token",
+            &serde_json::json!({"user": ALICE_EMAIL, "scope": scope}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let body = no_store(r).json();
+    let at = jwt_claims(body["access_token"].as_str().unwrap());
+    assert_eq!(at["iss"], iss);
+    assert_eq!(
+        at["aud"],
+        serde_json::json!([API, format!("{iss}userinfo")])
+    );
+    assert_eq!(at["scope"], scope);
+    assert_eq!(at[ROLES_CLAIM], serde_json::json!(["user"]));
+    assert_eq!(at["permissions"].as_array().unwrap().len(), 5);
+    let id = jwt_claims(body["id_token"].as_str().unwrap());
+    assert_eq!(id["aud"], t.dev().web_client().client_id);
+    assert_eq!(id["email"], ALICE_EMAIL);
+    assert!(id["updated_at"].as_str().unwrap().ends_with('Z'));
+    assert!(body["refresh_token"].as_str().unwrap().starts_with("v1."));
+}
