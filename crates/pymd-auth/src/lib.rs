@@ -24,6 +24,12 @@ pub mod jws;
 mod verifier;
 
 #[cfg(feature = "testkit")]
+#[allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "test-only issuer behind the `testkit` feature: a broken fixture should stop the test loudly"
+)]
 pub mod testkit;
 
 pub use claims::VerifiedToken;

@@ -3,6 +3,12 @@
 //! a key prefix of its own, so runs never collide; without the variable the Redis variants say
 //! they were skipped and pass). Then the [`Limiter`] on top: limits, blocks, and the fallback to
 //! memory when Redis is down.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "a test fails by panicking: unwrap, expect and panic are its assertions"
+)]
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -2,6 +2,12 @@
 //! `127.0.0.1:0` (with an in-test OIDC issuer, or the real dev tenant) and talks to it over HTTP.
 //!
 //! Run with `cargo test -p pymd-server --test api`.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "a test fails by panicking: unwrap, expect and panic are its assertions"
+)]
 
 mod support;
 

@@ -3,6 +3,12 @@
 //! `PYMD_TEST_DATABASE_URL` names an admin URL (e.g. `postgres://postgres@127.0.0.1:5432/test`;
 //! each test then creates and drops a database of its own). Without that variable the
 //! PostgreSQL variants print that they were skipped and pass.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "a test fails by panicking: unwrap, expect and panic are its assertions"
+)]
 
 mod cases;
 mod faults;

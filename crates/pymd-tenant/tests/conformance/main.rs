@@ -1,6 +1,12 @@
 //! Conformance suite for the PyMD dev tenant: it must behave like an Auth0 tenant
 //! (see /work/shared/research/auth0-surface.md) for standard clients and for the negative cases of
 //! security-anchors §I and §J. Every test spawns its own tenant on 127.0.0.1:0.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "a test fails by panicking: unwrap, expect and panic are its assertions"
+)]
 
 mod authorize;
 mod code_exchange;
