@@ -5,16 +5,17 @@
 //! silently overwritten), another user's document is a 403 page and an unknown one a 404 page.
 //! Every form carries the session's CSRF token and every POST is checked by [`forms`] first.
 
+use askama::Template;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use pymd_domain::{Document, DocumentDraft, DocumentId, DomainError, PageRequest, Permission};
 use pymd_storage::StoreError;
 use serde::Deserialize;
 
 use super::forms::{self, CheckedForm, CsrfProtected};
-use super::pages::{self, esc};
+use super::pages::{self, DocumentItem, Page};
 use super::session::SessionUser;
 use crate::state::AppState;
 
@@ -126,51 +127,14 @@ pub async fn list(
         Ok(p) => p,
         Err(e) => return store_failed(&e),
     };
-    let items = if page.documents.is_empty() {
-        if cursor.is_some() {
-            "<p class=\"empty\">No older documents.</p>".to_owned()
-        } else {
-            "<p class=\"empty\">No documents yet.</p>".to_owned()
-        }
-    } else {
-        let rows: String = page
-            .documents
-            .iter()
-            .map(|d| {
-                let updated = pages::timestamp(d.updated_at);
-                format!(
-                    "<li><a href=\"/documents/{id}\" data-testid=\"document-link\">{title}</a> <time datetime=\"{updated}\">{updated}</time></li>",
-                    id = d.id.0,
-                    title = esc(&d.title),
-                    updated = esc(&updated),
-                )
-            })
-            .collect();
-        format!("<ul class=\"documents\" data-testid=\"documents\">{rows}</ul>")
+    let listing = ListPage {
+        viewer: pages::viewer(Some(&s.user)),
+        documents: page.documents.iter().map(DocumentItem::from).collect(),
+        older_page: cursor.is_some(),
+        next_cursor: page.next_cursor.map(|next| encode(&next.encode())),
+        can_write: token.has_permission(Permission::WriteDocuments.as_str()),
     };
-    let mut paging = String::new();
-    if cursor.is_some() {
-        paging.push_str("<a href=\"/documents\" data-testid=\"newest\">Newest</a>");
-    }
-    if let Some(next) = page.next_cursor {
-        paging.push_str(&format!(
-            "<a href=\"/documents?cursor={}\" data-testid=\"older\" rel=\"next\">Older</a>",
-            esc(&encode(&next.encode()))
-        ));
-    }
-    let new_button = if token.has_permission(Permission::WriteDocuments.as_str()) {
-        "<a class=\"button\" href=\"/documents/new\" data-testid=\"new-document\">New document</a>"
-    } else {
-        ""
-    };
-    let body = format!(
-        "<section class=\"card\"><div class=\"section-head\"><h1>Your documents</h1>\
-<p class=\"actions\">{new_button}</p></div>{items}<nav class=\"paging\">{paging}</nav></section>"
-    );
-    pages::html(
-        StatusCode::OK,
-        pages::layout("Documents", Some(&s.user), &body),
-    )
+    Page(StatusCode::OK, listing).into_response()
 }
 
 fn encode(s: &str) -> String {
@@ -230,44 +194,16 @@ pub async fn view(
         Ok(d) => d,
         Err(r) => return r,
     };
-    let id = doc.id.0;
-    let mut actions = String::new();
-    if token.has_permission(Permission::WriteDocuments.as_str()) {
-        actions.push_str(&format!(
-            "<a class=\"button\" href=\"/documents/{id}/edit\" data-testid=\"edit\">Edit</a>"
-        ));
-    }
-    if token.has_permission(Permission::DeleteDocuments.as_str()) {
-        actions.push_str(&delete_form(&state, &s, &doc));
-    }
-    let body = format!(
-        "<article class=\"card\"><div class=\"section-head\"><h1 data-testid=\"document-heading\">{title}</h1>\
-<div class=\"actions\">{actions}</div></div>\
-<p class=\"sub\">Updated <time datetime=\"{updated}\">{updated}</time> · version {version}</p>\
-<div class=\"markdown\" data-testid=\"document-body\">{html}</div></article>\
-<p><a href=\"/documents\">All documents</a> · <a href=\"/dashboard\">Back to the dashboard</a></p>",
-        title = esc(&doc.title),
-        updated = esc(&pages::timestamp(doc.updated_at)),
-        version = doc.version,
-        html = pymd_domain::markdown::render_html(&doc.content),
-    );
-    pages::html(
-        StatusCode::OK,
-        pages::layout(&doc.title, Some(&s.user), &body),
-    )
-}
-
-/// The delete button: a `<details>` that asks for confirmation without any script.
-fn delete_form(state: &AppState, s: &SessionUser, doc: &Document) -> String {
-    format!(
-        "<details class=\"confirm\"><summary data-testid=\"delete-toggle\">Delete…</summary>\
-<form method=\"post\" action=\"/documents/{id}/delete\">{csrf}\
-<p>Delete “{title}” for good?</p>\
-<button type=\"submit\" class=\"danger\" data-testid=\"delete\">Delete</button></form></details>",
-        id = doc.id.0,
-        csrf = forms::hidden_field(state, s),
-        title = esc(&doc.title),
-    )
+    let can_delete = token.has_permission(Permission::DeleteDocuments.as_str());
+    let page = ViewPage {
+        viewer: pages::viewer(Some(&s.user)),
+        html: pymd_domain::markdown::render_html(&doc.content),
+        doc: DocumentItem::from(&doc),
+        version: doc.version,
+        can_write: token.has_permission(Permission::WriteDocuments.as_str()),
+        delete_csrf: can_delete.then(|| forms::csrf_token(&state, &s)),
+    };
+    Page(StatusCode::OK, page).into_response()
 }
 
 /// `GET /documents/{id}/edit`: the form, filled in, with the version it was opened at.
@@ -409,74 +345,64 @@ impl Editor {
     }
 }
 
-fn field_error(error: Option<&String>, id: &str) -> String {
-    error
-        .map(|m| {
-            format!(
-                "<p class=\"field-error\" id=\"{id}\" role=\"alert\" data-testid=\"{id}\">{}</p>",
-                esc(m)
-            )
-        })
-        .unwrap_or_default()
+/// The create/edit form page.
+#[derive(Template)]
+#[template(path = "documents/editor.html")]
+struct EditorPage<'a> {
+    viewer: Option<&'a str>,
+    csrf: String,
+    ed: &'a Editor,
+}
+
+impl EditorPage<'_> {
+    fn heading(&self) -> &'static str {
+        match self.ed.id {
+            Some(_) => "Edit document",
+            None => "New document",
+        }
+    }
+
+    /// Where the form posts to, and where Cancel goes.
+    fn action(&self) -> String {
+        match self.ed.id {
+            Some(id) => format!("/documents/{}", id.0),
+            None => "/documents".to_owned(),
+        }
+    }
 }
 
 fn editor(state: &AppState, s: &SessionUser, ed: &Editor, status: StatusCode) -> Response {
-    let (heading, action, cancel) = match ed.id {
-        Some(id) => (
-            "Edit document",
-            format!("/documents/{}", id.0),
-            format!("/documents/{}", id.0),
-        ),
-        None => (
-            "New document",
-            "/documents".to_owned(),
-            "/documents".to_owned(),
-        ),
+    let page = EditorPage {
+        viewer: pages::viewer(Some(&s.user)),
+        csrf: forms::csrf_token(state, s),
+        ed,
     };
-    let version = if ed.id.is_some() {
-        format!(
-            "<input type=\"hidden\" name=\"version\" value=\"{}\">",
-            esc(&ed.version)
-        )
-    } else {
-        String::new()
-    };
-    let conflict = match &ed.conflict {
-        Some(current) => format!(
-            "<div class=\"notice warning\" role=\"alert\" data-testid=\"conflict\">\
-<p><strong>This document was changed since you opened it</strong> (in another tab or by another \
-device). Your text is kept below and nothing was saved. Compare it with the saved version, then \
-save again to replace the saved version with yours.</p>\
-<details><summary>The saved version: “{title}”, version {version}</summary>\
-<pre class=\"saved\">{content}</pre></details></div>",
-            title = esc(&current.title),
-            version = current.version,
-            content = esc(&current.content),
-        ),
-        None => String::new(),
-    };
-    let invalid = |e: &Option<String>, id: &str| match e {
-        Some(_) => format!(" aria-invalid=\"true\" aria-describedby=\"{id}\""),
-        None => String::new(),
-    };
-    let body = format!(
-        "<section class=\"card\"><h1>{heading}</h1>{conflict}\
-<form method=\"post\" action=\"{action}\" class=\"editor\">{csrf}{version}\
-<label for=\"title\">Title</label>\
-<input type=\"text\" id=\"title\" name=\"title\" value=\"{title}\" required data-testid=\"document-title\"{title_invalid}>\
-{title_error}\
-<label for=\"content\">Content <span class=\"hint\">Markdown</span></label>\
-<textarea id=\"content\" name=\"content\" rows=\"18\" data-testid=\"document-content\"{content_invalid}>\n{content}</textarea>\
-{content_error}\
-<p class=\"actions\"><button type=\"submit\" data-testid=\"save\">Save</button> <a href=\"{cancel}\">Cancel</a></p>\
-</form></section>",
-        csrf = forms::hidden_field(state, s),
-        title = esc(&ed.title),
-        content = esc(&ed.content),
-        title_invalid = invalid(&ed.title_error, "title-error"),
-        content_invalid = invalid(&ed.content_error, "content-error"),
-        title_error = field_error(ed.title_error.as_ref(), "title-error"),
-        content_error = field_error(ed.content_error.as_ref(), "content-error"),
-    );
-    pages::html(status, pages::layout(heading, Some(&s.user), &body))
+    Page(status, page).into_response()
+}
+
+/// `GET /documents`.
+#[derive(Template)]
+#[template(path = "documents/list.html")]
+struct ListPage<'a> {
+    viewer: Option<&'a str>,
+    documents: Vec<DocumentItem>,
+    /// Not the first page: "Newest" leads back to it.
+    older_page: bool,
+    /// The next page's cursor, URL-encoded.
+    next_cursor: Option<String>,
+    can_write: bool,
+}
+
+/// `GET /documents/{id}`.
+#[derive(Template)]
+#[template(path = "documents/view.html")]
+struct ViewPage<'a> {
+    viewer: Option<&'a str>,
+    doc: DocumentItem,
+    version: i64,
+    /// The Markdown rendered by pymd-domain, sanitised there.
+    html: String,
+    can_write: bool,
+    /// The CSRF token of the delete form, when the session may delete.
+    delete_csrf: Option<String>,
 }

@@ -92,14 +92,6 @@ pub fn same_origin(headers: &HeaderMap, base_origin: &str) -> bool {
     }
 }
 
-/// The `<input type="hidden">` carrying the session's CSRF token.
-pub fn hidden_field(state: &AppState, session: &SessionUser) -> String {
-    format!(
-        "<input type=\"hidden\" name=\"{FIELD}\" value=\"{}\">",
-        pages::esc(&csrf_token(state, session))
-    )
-}
-
 fn refused(message: &str) -> Response {
     pages::error_page(StatusCode::FORBIDDEN, "Request refused", message, None)
 }

@@ -4,15 +4,16 @@
 //! or cannot be reached the form comes back with a clear error (502/503) and nothing is changed
 //! locally.
 
+use askama::Template;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use pymd_domain::{DomainError, Permission, ProfilePatch};
 use serde::Deserialize;
 
 use super::forms::{self, CheckedForm, CsrfProtected};
-use super::pages::{self, esc};
+use super::pages::{self, Page};
 use super::session::SessionUser;
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -179,63 +180,36 @@ fn upstream_message(description: &str) -> String {
     format!("{capitalised}. Please try again later.")
 }
 
-fn field_error(error: Option<&String>, id: &str) -> String {
-    error
-        .map(|m| {
-            format!(
-                "<p class=\"field-error\" id=\"{id}\" role=\"alert\" data-testid=\"{id}\">{}</p>",
-                esc(m)
-            )
-        })
-        .unwrap_or_default()
-}
-
-fn invalid(error: Option<&String>, id: &str) -> String {
-    match error {
-        Some(_) => format!(" aria-invalid=\"true\" aria-describedby=\"{id}\""),
-        None => String::new(),
-    }
+/// `GET /settings` and the form after a failed change.
+#[derive(Template)]
+#[template(path = "settings.html")]
+struct SettingsPage<'a> {
+    viewer: Option<&'a str>,
+    email: Option<&'a str>,
+    csrf: String,
+    name: &'a str,
+    picture: &'a str,
+    bio: &'a str,
+    saved: bool,
+    error: Option<&'a str>,
+    name_error: Option<&'a str>,
+    picture_error: Option<&'a str>,
+    bio_error: Option<&'a str>,
 }
 
 fn render(state: &AppState, s: &SessionUser, v: &View, status: StatusCode) -> Response {
-    let notice = match (&v.error, v.saved) {
-        (Some(e), _) => format!(
-            "<div class=\"notice error\" role=\"alert\" data-testid=\"settings-error\"><p>{}</p></div>",
-            esc(e)
-        ),
-        (None, true) => "<div class=\"notice success\" role=\"status\" data-testid=\"settings-saved\"><p>Your profile was saved.</p></div>".to_owned(),
-        (None, false) => String::new(),
+    let page = SettingsPage {
+        viewer: pages::viewer(Some(&s.user)),
+        email: s.user.email.as_deref(),
+        csrf: forms::csrf_token(state, s),
+        name: &v.name,
+        picture: &v.picture,
+        bio: &v.bio,
+        saved: v.saved,
+        error: v.error.as_deref(),
+        name_error: v.name_error.as_deref(),
+        picture_error: v.picture_error.as_deref(),
+        bio_error: v.bio_error.as_deref(),
     };
-    let email = s
-        .user
-        .email
-        .as_deref()
-        .map(|e| format!("<p class=\"sub\">Signed in as {}</p>", esc(e)))
-        .unwrap_or_default();
-    let body = format!(
-        "<section class=\"card\"><h1>Settings</h1>{email}{notice}\
-<form method=\"post\" action=\"/settings\" class=\"editor\">{csrf}\
-<label for=\"name\">Name</label>\
-<input type=\"text\" id=\"name\" name=\"name\" value=\"{name}\" required autocomplete=\"name\" data-testid=\"settings-name\"{name_invalid}>\
-{name_error}\
-<label for=\"picture\">Picture URL <span class=\"hint\">https://…; leave empty to keep the current one</span></label>\
-<input type=\"url\" id=\"picture\" name=\"picture\" value=\"{picture}\" data-testid=\"settings-picture\"{picture_invalid}>\
-{picture_error}\
-<label for=\"bio\">Bio</label>\
-<textarea id=\"bio\" name=\"bio\" rows=\"5\" data-testid=\"settings-bio\"{bio_invalid}>\n{bio}</textarea>\
-{bio_error}\
-<p class=\"actions\"><button type=\"submit\" data-testid=\"save\">Save</button> <a href=\"/dashboard\">Cancel</a></p>\
-</form></section>",
-        csrf = forms::hidden_field(state, s),
-        name = esc(&v.name),
-        picture = esc(&v.picture),
-        bio = esc(&v.bio),
-        name_invalid = invalid(v.name_error.as_ref(), "name-error"),
-        picture_invalid = invalid(v.picture_error.as_ref(), "picture-error"),
-        bio_invalid = invalid(v.bio_error.as_ref(), "bio-error"),
-        name_error = field_error(v.name_error.as_ref(), "name-error"),
-        picture_error = field_error(v.picture_error.as_ref(), "picture-error"),
-        bio_error = field_error(v.bio_error.as_ref(), "bio-error"),
-    );
-    pages::html(status, pages::layout("Settings", Some(&s.user), &body))
+    Page(status, page).into_response()
 }

@@ -199,7 +199,7 @@ async fn create_view_edit_and_delete_a_document_in_the_browser() {
     assert!(!view.body.contains("alert('x')</script>"));
     assert!(
         view.body
-            .contains("Notes &lt;b&gt;&amp; &quot;plans&quot;&lt;/b&gt;"),
+            .contains("Notes &#60;b&#62;&#38; &#34;plans&#34;&#60;/b&#62;"),
         "the title is escaped"
     );
     assert!(!view.body.contains("<b>&"));
@@ -224,11 +224,11 @@ async fn create_view_edit_and_delete_a_document_in_the_browser() {
     assert!(edit.body.contains("name=\"version\" value=\"1\""));
     assert!(
         edit.body
-            .contains("value=\"Notes &lt;b&gt;&amp; &quot;plans&quot;&lt;/b&gt;\"")
+            .contains("value=\"Notes &#60;b&#62;&#38; &#34;plans&#34;&#60;/b&#62;\"")
     );
     assert!(
         edit.body
-            .contains("&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;"),
+            .contains("&#60;script&#62;alert(&#39;x&#39;)&#60;/script&#62;"),
         "the content is in the textarea, escaped"
     );
     let saved = submit(
@@ -312,7 +312,9 @@ async fn a_stale_version_shows_the_form_again_with_409_and_overwrites_nothing() 
         stale.body
     );
     assert!(
-        stale.body.contains("my &lt;careful&gt; change &amp; more"),
+        stale
+            .body
+            .contains("my &#60;careful&#62; change &#38; more"),
         "the user's text is kept"
     );
     assert!(stale.body.contains("value=\"Shared (mine)\""));
@@ -581,7 +583,7 @@ async fn validation_errors_show_the_form_again_with_422_and_keep_the_input() {
         );
         if content == kept {
             assert!(
-                p.body.contains("keep &lt;this&gt; text</textarea>"),
+                p.body.contains("keep &#60;this&#62; text</textarea>"),
                 "{what}: content kept"
             );
         } else {
@@ -656,7 +658,7 @@ async fn the_list_is_newest_first_with_an_older_link() {
     assert_eq!(page1, want1, "the 20 newest, newest first");
     let older = between(&first.body, "<a href=\"/documents?cursor=", "\"").expect("an Older link");
     assert!(first.body.contains("data-testid=\"older\""));
-    let older = older.replace("&amp;", "&");
+    let older = older.replace("&#38;", "&");
     let second = b
         .get(&format!("{}/documents?cursor={older}", env.app))
         .await;

@@ -309,7 +309,7 @@ async fn the_dashboard_lists_recent_documents_escaped_and_links_to_them() {
     assert_eq!(dash.status, StatusCode::OK);
     assert!(
         dash.body
-            .contains("&lt;b&gt;newest&lt;/b&gt; &amp; &quot;quoted&quot;"),
+            .contains("&#60;b&#62;newest&#60;/b&#62; &#38; &#34;quoted&#34;"),
         "{}",
         dash.body
     );

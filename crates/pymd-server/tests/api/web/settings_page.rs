@@ -80,7 +80,7 @@ async fn a_settings_change_reaches_the_tenant_and_the_local_profile() {
     assert!(
         saved
             .body
-            .contains("Writes &lt;em&gt;the&lt;/em&gt; docs &amp; tests."),
+            .contains("Writes &#60;em&#62;the&#60;/em&#62; docs &#38; tests."),
         "the bio is escaped"
     );
     let dash = b.get(&format!("{}/dashboard", env.app)).await;
