@@ -23,6 +23,7 @@ use pymd_limits::{Decision, Limit};
 use secrecy::ExposeSecret;
 use serde_json::json;
 
+use crate::audit::Event;
 use crate::state::AppState;
 
 /// The metric every alert counts in.
@@ -84,29 +85,30 @@ async fn raise(state: &AppState, subject: &str, ip: IpAddr) {
         window_minutes = minutes,
         "one user signed in from many IPs within minutes"
     );
-    crate::audit::record(
-        state,
-        SUSPICIOUS_LOGIN,
-        "alert",
-        Some(subject),
-        json!({ "distinct_ips": count, "window_minutes": minutes, "ip": ip.to_string() }),
-    )
-    .await;
-    let Some(webhook) = &alerts.webhook else {
-        return;
+    let event = Event::SuspiciousLogin {
+        distinct_ips: count,
+        window_minutes: minutes,
+        ip,
     };
-    let url = webhook.expose_secret().to_owned();
-    let body = json!({
-        "alert": SUSPICIOUS_LOGIN,
-        "subject": subject,
-        "ip": ip.to_string(),
-        "distinct_ips": count,
-        "window_minutes": minutes,
-        "at": pymd_domain::now()
-            .format(&time::format_description::well_known::Rfc3339)
-            .unwrap_or_default(),
-    });
-    let http = state.http.clone();
+    crate::audit::record(state, event, Some(subject)).await;
+    if let Some(webhook) = &alerts.webhook {
+        let body = json!({
+            "alert": SUSPICIOUS_LOGIN,
+            "subject": subject,
+            "ip": ip.to_string(),
+            "distinct_ips": count,
+            "window_minutes": minutes,
+            "at": pymd_domain::now()
+                .format(&time::format_description::well_known::Rfc3339)
+                .unwrap_or_default(),
+        });
+        send_webhook(state.http.clone(), webhook.expose_secret().to_owned(), body);
+    }
+}
+
+/// Posts an alert to the webhook in the background; a refusal or failure is logged (without
+/// the URL, which may carry a token).
+fn send_webhook(http: reqwest::Client, url: String, body: serde_json::Value) {
     tokio::spawn(async move {
         let sent = http
             .post(&url)
@@ -114,7 +116,6 @@ async fn raise(state: &AppState, subject: &str, ip: IpAddr) {
             .json(&body)
             .send()
             .await;
-        // The URL may carry a token: it is never logged.
         match sent {
             Ok(r) if r.status().is_success() => {}
             Ok(r) => {

@@ -1,6 +1,8 @@
 //! The API's one error type and its one `IntoResponse`: every failure becomes
 //! `{"error","error_description"}` with the status and headers of spec §3 and RFC 6750. The cause
-//! of a 5xx is logged here, once, and never sent to the client.
+//! of a 5xx is logged here, once, and never sent to the client. The lower layers' errors
+//! ([`ServiceError`], [`ManagementError`], [`StoreError`], [`DomainError`], [`VerifyError`]) are
+//! mapped by the `From` impls below, so handlers use `?`.
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -8,6 +10,9 @@ use pymd_auth::VerifyError;
 use pymd_domain::DomainError;
 use pymd_storage::StoreError;
 use serde::Serialize;
+
+use crate::management::ManagementError;
+use crate::service::ServiceError;
 
 /// What a request can fail with.
 #[derive(Debug, thiserror::Error)]
@@ -217,6 +222,39 @@ impl From<VerifyError> for ApiError {
             }
         } else {
             ApiError::InvalidToken(e.description())
+        }
+    }
+}
+
+impl From<ManagementError> for ApiError {
+    fn from(e: ManagementError) -> Self {
+        match e {
+            ManagementError::BadIssuer(cause) => ApiError::Internal(cause),
+            other => ApiError::Upstream {
+                status: if other.is_transient() {
+                    StatusCode::SERVICE_UNAVAILABLE
+                } else {
+                    StatusCode::BAD_GATEWAY
+                },
+                description: other.description(),
+                cause: other.to_string(),
+            },
+        }
+    }
+}
+
+impl From<ServiceError> for ApiError {
+    fn from(e: ServiceError) -> Self {
+        match e {
+            ServiceError::Invalid(e) => e.into(),
+            ServiceError::NotFound => ApiError::NotFound,
+            ServiceError::NotOwner => ApiError::Forbidden("this document belongs to another user"),
+            ServiceError::VersionMismatch => ApiError::PreconditionFailed,
+            ServiceError::Management(e) => e.into(),
+            ServiceError::ProfileNotStored(e) | ServiceError::Store(e) => e.into(),
+            ServiceError::MalformedLogBatch => ApiError::InvalidRequest(
+                "the body must be a JSON array or newline-delimited JSON of log events".into(),
+            ),
         }
     }
 }

@@ -14,6 +14,7 @@ pub mod principal;
 pub mod request_meta;
 pub mod routes;
 pub mod runtime;
+pub mod service;
 pub mod state;
 pub mod telemetry;
 pub mod web;

@@ -22,8 +22,8 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use pymd_limits::{Decision, Limit};
-use serde_json::json;
 
+use crate::audit::Event;
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -97,14 +97,7 @@ async fn refuse(
 ) -> Response {
     metrics::counter!(METRIC_LIMITED, "limit" => limit).increment(1);
     if first_this_minute(state, &format!("{limit}:{ip}")).await {
-        crate::audit::record(
-            state,
-            "rate_limited",
-            "refused",
-            None,
-            json!({ "limit": limit }),
-        )
-        .await;
+        crate::audit::record(state, Event::RateLimited { limit }, None).await;
     }
     if json {
         return ApiError::RateLimited { retry_after_secs }.into_response();
@@ -196,13 +189,7 @@ pub async fn record_failed_login(
         minutes = state.config.limits.ip_block.as_secs() / 60,
         "too many failed logins for one account: the IP is blocked from /auth/*"
     );
-    crate::audit::record(
-        state,
-        "ip_blocked",
-        "blocked",
-        None,
-        json!({ "ip": ip.to_string(), "minutes": state.config.limits.ip_block.as_secs() / 60 }),
-    )
-    .await;
+    let minutes = state.config.limits.ip_block.as_secs() / 60;
+    crate::audit::record(state, Event::IpBlocked { ip, minutes }, None).await;
     true
 }

@@ -11,11 +11,11 @@ use axum::http::request::Parts;
 use pymd_domain::{PageRequest, User, UserId};
 use pymd_storage::{AuditEvent, AuditFilter};
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use utoipa::{IntoParams, ToSchema};
 
+use crate::audit::{self, Event};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::ApiQuery;
 use crate::principal::Principal;
@@ -43,14 +43,9 @@ impl FromRequestParts<AppState> for Admin {
         if crate::limits::first_this_minute(state, &format!("admin_denied:{}", principal.user.id.0))
             .await
         {
-            crate::audit::record(
-                state,
-                "admin_denied",
-                "refused",
-                Some(&principal.user.auth0_id),
-                json!({ "path": parts.uri.path() }),
-            )
-            .await;
+            let path = parts.uri.path().to_owned();
+            let subject = Some(principal.user.auth0_id.as_str());
+            audit::record(state, Event::AdminDenied { path }, subject).await;
         }
         Err(ApiError::Forbidden("the admin role is required"))
     }
@@ -77,12 +72,10 @@ pub async fn lift_block(
     {
         return Err(ApiError::NotFound);
     }
-    crate::audit::record(
+    audit::record(
         &state,
-        "ip_unblocked",
-        "success",
+        Event::IpUnblocked { ip },
         Some(&admin.user.auth0_id),
-        json!({ "ip": ip.to_string() }),
     )
     .await;
     Ok(StatusCode::NO_CONTENT)

@@ -1,5 +1,6 @@
 //! `/api/v1/documents`: a user's Markdown documents (spec §3), with permissions, ownership,
-//! keyset paging and optimistic concurrency (`ETag` / `If-Match`).
+//! keyset paging and optimistic concurrency (`ETag` / `If-Match`). The handlers translate HTTP
+//! to [`crate::service::documents`], where the ownership and versioning rules live.
 
 use axum::Json;
 use axum::extract::{FromRequestParts, Path, State};
@@ -7,13 +8,14 @@ use axum::http::header::{ETAG, IF_MATCH, LOCATION};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
-use pymd_domain::{Document, DocumentDraft, DocumentId, PageRequest, Permission, VersionCheck};
+use pymd_domain::{Document, PageRequest, Permission, VersionCheck};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiQuery};
 use crate::principal::Principal;
+use crate::service::documents;
 use crate::state::AppState;
 
 /// A document as the API shows it.
@@ -95,15 +97,23 @@ pub struct FormatParams {
     format: Option<String>,
 }
 
-fn with_etag(mut response: Response, doc_etag: &str) -> Response {
-    if let Ok(v) = HeaderValue::from_str(doc_etag) {
+/// `{"document": …}` with the document's `ETag`.
+fn document_response(status: StatusCode, doc: Document, html: bool) -> Response {
+    let etag = HeaderValue::from_str(&doc.etag());
+    let body = Json(DocumentEnvelope {
+        document: DocumentView::new(doc, html),
+    });
+    let mut response = (status, body).into_response();
+    if let Ok(v) = etag {
         response.headers_mut().insert(ETAG, v);
     }
     response
 }
 
 /// A document the caller owns, loaded after checking the permission its method needs:
-/// GET → `read:documents`, PUT → `write:documents`, DELETE → `delete:documents`.
+/// GET → `read:documents`, PUT → `write:documents`, DELETE → `delete:documents`. The ownership
+/// rule is [`documents::get_owned`]'s: a malformed or unknown id is a 404, another user's
+/// document a 403.
 pub struct OwnedDocument {
     pub principal: Principal,
     pub document: Document,
@@ -123,15 +133,7 @@ impl FromRequestParts<AppState> for OwnedDocument {
         let Path(raw_id) = Path::<String>::from_request_parts(parts, state)
             .await
             .map_err(|_| ApiError::NotFound)?;
-        let id = DocumentId::parse(&raw_id).map_err(|_| ApiError::NotFound)?;
-        let document = state
-            .store
-            .get_document(id)
-            .await?
-            .ok_or(ApiError::NotFound)?;
-        if document.owner_id != principal.user.id {
-            return Err(ApiError::Forbidden("this document belongs to another user"));
-        }
+        let document = documents::get_owned(state, principal.user.id, &raw_id).await?;
         Ok(OwnedDocument {
             principal,
             document,
@@ -150,7 +152,7 @@ pub async fn list_documents(
 ) -> ApiResult<Json<DocumentList>> {
     principal.require(Permission::ReadDocuments)?;
     let page = PageRequest::new(params.limit.as_deref(), params.cursor.as_deref())?;
-    let page = state.store.list_documents(principal.user.id, page).await?;
+    let page = documents::list(&state, principal.user.id, page).await?;
     Ok(Json(DocumentList {
         documents: page
             .documents
@@ -171,24 +173,13 @@ pub async fn create_document(
     ApiJson(input): ApiJson<DocumentInput>,
 ) -> ApiResult<Response> {
     principal.require(Permission::WriteDocuments)?;
-    let draft = DocumentDraft::new(&input.title, input.content)?;
-    let doc = state
-        .store
-        .create_document(principal.user.id, &draft)
-        .await?;
-    let etag = doc.etag();
-    let location = format!("/api/v1/documents/{}", doc.id);
-    let mut response = (
-        StatusCode::CREATED,
-        Json(DocumentEnvelope {
-            document: DocumentView::new(doc, false),
-        }),
-    )
-        .into_response();
-    if let Ok(v) = HeaderValue::from_str(&location) {
+    let doc = documents::create(&state, principal.user.id, &input.title, input.content).await?;
+    let location = HeaderValue::from_str(&format!("/api/v1/documents/{}", doc.id));
+    let mut response = document_response(StatusCode::CREATED, doc, false);
+    if let Ok(v) = location {
         response.headers_mut().insert(LOCATION, v);
     }
-    Ok(with_etag(response, &etag))
+    Ok(response)
 }
 
 /// Read one of the caller's documents.
@@ -209,11 +200,19 @@ pub async fn get_document(
             });
         }
     };
-    let etag = owned.document.etag();
-    let body = Json(DocumentEnvelope {
-        document: DocumentView::new(owned.document, html),
-    });
-    Ok(with_etag(body.into_response(), &etag))
+    Ok(document_response(StatusCode::OK, owned.document, html))
+}
+
+/// The version checks of a request's `If-Match` fields (several fields are one
+/// comma-separated list, RFC 9110 §5.3); none is "any version".
+fn if_match(headers: &HeaderMap) -> Result<Vec<VersionCheck>, ApiError> {
+    let values: Vec<&str> = headers
+        .get_all(IF_MATCH)
+        .iter()
+        .map(|v| v.to_str().unwrap_or("\u{0}"))
+        .collect();
+    let joined = (!values.is_empty()).then(|| values.join(", "));
+    Ok(VersionCheck::from_if_match(joined.as_deref())?)
 }
 
 /// Replace a document's title and content. With `If-Match`, a stale version gets 412 and
@@ -228,35 +227,11 @@ pub async fn replace_document(
     headers: HeaderMap,
     ApiJson(input): ApiJson<DocumentInput>,
 ) -> ApiResult<Response> {
-    // Several `If-Match` fields are one comma-separated list (RFC 9110 §5.3).
-    let values: Vec<&str> = headers
-        .get_all(IF_MATCH)
-        .iter()
-        .map(|v| v.to_str().unwrap_or("\u{0}"))
-        .collect();
-    let if_match = (!values.is_empty()).then(|| values.join(", "));
-    let checks = VersionCheck::from_if_match(if_match.as_deref())?;
-    let current = owned.document.version;
-    let expected = if checks.contains(&VersionCheck::Any) {
-        None
-    } else if checks.contains(&VersionCheck::Exactly(current)) {
-        Some(current)
-    } else {
-        return Err(ApiError::PreconditionFailed);
-    };
-    let draft = DocumentDraft::new(&input.title, input.content)?;
-    let doc = state
-        .store
-        .update_document(owned.document.id, owned.principal.user.id, &draft, expected)
-        .await?;
-    let etag = doc.etag();
-    Ok(with_etag(
-        Json(DocumentEnvelope {
-            document: DocumentView::new(doc, false),
-        })
-        .into_response(),
-        &etag,
-    ))
+    let checks = if_match(&headers)?;
+    let owner = owned.principal.user.id;
+    let (title, content) = (&input.title, input.content);
+    let doc = documents::replace(&state, owner, &owned.document, &checks, title, content).await?;
+    Ok(document_response(StatusCode::OK, doc, false))
 }
 
 /// Delete a document.
@@ -267,13 +242,7 @@ pub async fn delete_document(
     State(state): State<AppState>,
     owned: OwnedDocument,
 ) -> ApiResult<StatusCode> {
-    if state
-        .store
-        .delete_document(owned.document.id, owned.principal.user.id)
-        .await?
-    {
-        Ok(StatusCode::NO_CONTENT)
-    } else {
-        Err(ApiError::NotFound)
-    }
+    let owner = owned.principal.user.id;
+    documents::delete(&state, owner, owned.document.id).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

@@ -11,9 +11,11 @@ use serde::{Deserialize, Serialize};
 use subtle::ConstantTimeEq;
 use utoipa::ToSchema;
 
+use crate::audit::{self, Event};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::ApiJson;
 use crate::principal::{bearer_token, refuse_query_token};
+use crate::service::{log_stream, login};
 use crate::state::AppState;
 
 /// Proof that the request carried the internal bearer secret.
@@ -43,14 +45,8 @@ impl FromRequestParts<AppState> for InternalCaller {
         ) {
             Ok(InternalCaller)
         } else {
-            crate::audit::record(
-                state,
-                "internal_auth_failure",
-                "failure",
-                None,
-                serde_json::json!({"path": parts.uri.path()}),
-            )
-            .await;
+            let path = parts.uri.path().to_owned();
+            audit::record(state, Event::InternalAuthFailed { path }, None).await;
             Err(ApiError::InvalidToken("invalid internal token"))
         }
     }
@@ -91,25 +87,23 @@ pub async fn sync_user(
         name: input.name,
         picture: input.picture,
         email_verified: input.email_verified,
-    }
-    .validate()?;
-    let user = state.store.upsert_user(&sync).await?;
-    crate::audit::record(
-        &state,
-        "sync_user",
-        "success",
-        Some(&user.auth0_id),
-        serde_json::json!({}),
-    )
-    .await;
+    };
+    let user = login::sync_user(&state, sync).await?;
     Ok(Json(SyncUserOutput {
         success: true,
         user_id: user.id.to_string(),
     }))
 }
 
+/// How many events of a log-stream batch were accepted.
+#[derive(Debug, Serialize)]
+pub struct LogStreamOutput {
+    accepted: usize,
+}
+
 /// Auth0 Log Streams custom webhook: a JSON array (or newline-delimited JSON) of Auth0 log
-/// events. Failed logins and blocks become audit events.
+/// events, read and acted on by [`crate::service::log_stream`]. Failed logins and blocks become
+/// audit events.
 #[utoipa::path(post, path = "/internal/auth0/log-stream", tag = "internal",
     request_body(content = Vec<serde_json::Value>, description = "Auth0 log events: a JSON array or newline-delimited JSON"),
     responses((status = 200), (status = 401), (status = 400)),
@@ -118,68 +112,10 @@ pub async fn log_stream(
     State(state): State<AppState>,
     _caller: InternalCaller,
     body: axum::body::Bytes,
-) -> ApiResult<Json<serde_json::Value>> {
-    let events: Vec<serde_json::Value> =
-        match serde_json::from_slice::<Vec<serde_json::Value>>(&body) {
-            Ok(events) => events,
-            Err(_) => body
-                .split(|b| *b == b'\n')
-                .filter(|line| !line.iter().all(u8::is_ascii_whitespace))
-                .map(serde_json::from_slice)
-                .collect::<Result<_, _>>()
-                .map_err(|_| {
-                    ApiError::InvalidRequest(
-                        "the body must be a JSON array or newline-delimited JSON of log events"
-                            .into(),
-                    )
-                })?,
-        };
-    let mut accepted = 0usize;
-    for event in &events {
-        // Auth0 wraps each event as {"log_id", "data": {...}}; the emulator may send the bare event.
-        let data = event.get("data").unwrap_or(event);
-        let Some(kind) = data.get("type").and_then(|t| t.as_str()) else {
-            continue;
-        };
-        accepted += 1;
-        let outcome = if matches!(kind, "s" | "ss" | "slo" | "sertft" | "seccft") {
-            "success"
-        } else {
-            "failure"
-        };
-        metrics::counter!("pymd_auth0_log_events_total", "type" => kind.to_owned()).increment(1);
-        if matches!(kind, "f" | "fp" | "fu") {
-            metrics::counter!("pymd_failed_logins_total").increment(1);
-            // Failed logins per email: enough of them block the IP they came from (spec §7).
-            if let Some(email) = data.get("user_name").and_then(|v| v.as_str()) {
-                let ip = data
-                    .get("ip")
-                    .and_then(|v| v.as_str())
-                    .and_then(|ip| ip.parse().ok());
-                let log_id = event.get("log_id").and_then(|v| v.as_str());
-                crate::limits::record_failed_login(&state, email, ip, log_id).await;
-            }
-        }
-        let subject = data.get("user_id").and_then(|v| v.as_str());
-        if kind == "s"
-            && let Some(user_id) = subject
-        {
-            let ip = data
-                .get("ip")
-                .and_then(|v| v.as_str())
-                .and_then(|ip| ip.parse().ok());
-            crate::alerts::record_login(&state, user_id, ip).await;
-        }
-        let detail = serde_json::json!({
-            "type": kind,
-            "ip": data.get("ip"),
-            "user_name": data.get("user_name"),
-            "client_id": data.get("client_id"),
-            "description": data.get("description"),
-        });
-        crate::audit::record(&state, &format!("auth0_{kind}"), outcome, subject, detail).await;
-    }
-    Ok(Json(serde_json::json!({ "accepted": accepted })))
+) -> ApiResult<Json<LogStreamOutput>> {
+    let events = log_stream::parse_batch(&body)?;
+    let accepted = log_stream::ingest(&state, &events).await;
+    Ok(Json(LogStreamOutput { accepted }))
 }
 
 #[cfg(test)]

@@ -1,5 +1,6 @@
 //! `/api/v1/profile`: the caller's profile, read from the token and the stored user, and changed
-//! through Auth0's Management API first (so Auth0 stays the source of truth), then locally.
+//! through [`crate::service::profile::update`] (Auth0's Management API first, so Auth0 stays
+//! the source of truth, then locally).
 
 use axum::Json;
 use axum::extract::State;
@@ -7,9 +8,11 @@ use pymd_domain::{Permission, ProfilePatch, User};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::audit::Via;
 use crate::error::ApiResult;
 use crate::extract::ApiJson;
 use crate::principal::Principal;
+use crate::service::profile;
 use crate::state::AppState;
 
 /// The caller's profile.
@@ -72,7 +75,8 @@ pub async fn get_profile(
 }
 
 /// Change name, picture or bio: written to Auth0 (`PATCH /api/v2/users/{id}`, `bio` in
-/// `user_metadata`), then locally. If Auth0 refuses or is down: 502/503 and nothing changed.
+/// `user_metadata`), then locally. If Auth0 refuses or is down: 502/503, nothing changed, and a
+/// `profile_update` failure is audited.
 #[utoipa::path(patch, path = "/api/v1/profile", tag = "profile", request_body = ProfileInput,
     responses((status = 200, body = ProfileView), (status = 401), (status = 403), (status = 422), (status = 502), (status = 503)),
     security(("bearer" = ["write:profile"])))]
@@ -86,33 +90,8 @@ pub async fn patch_profile(
         name: input.name,
         picture: input.picture,
         bio: input.bio,
-    }
-    .validate()?;
-    state
-        .management
-        .update_user(&principal.user.auth0_id, &patch)
-        .await?;
-    let user = state
-        .store
-        .update_profile(principal.user.id, &patch)
-        .await?;
-    let fields: Vec<&str> = [
-        patch.name.as_ref().map(|_| "name"),
-        patch.picture.as_ref().map(|_| "picture"),
-        patch.bio.as_ref().map(|_| "bio"),
-    ]
-    .into_iter()
-    .flatten()
-    .collect();
-    let subject = principal.user.auth0_id.as_str();
-    crate::audit::record(
-        &state,
-        "profile_update",
-        "success",
-        Some(subject),
-        serde_json::json!({ "fields": fields }),
-    )
-    .await;
+    };
+    let user = profile::update(&state, &principal.user, patch, Via::Api).await?;
     Ok(Json(ProfileView::new(
         user,
         &principal,

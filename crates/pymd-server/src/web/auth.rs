@@ -256,14 +256,8 @@ async fn fail(
     message: &str,
 ) -> Response {
     metrics::counter!("pymd_logins_total", "result" => "failure").increment(1);
-    crate::audit::record(
-        state,
-        "login_failure",
-        "failure",
-        subject,
-        json!({ "reason": reason }),
-    )
-    .await;
+    let reason = reason.to_owned();
+    crate::audit::record(state, crate::audit::Event::LoginFailed { reason }, subject).await;
     error_page(status, title, message, Some("/auth/login"))
 }
 
@@ -553,14 +547,8 @@ async fn finish(
     let elapsed = now_millis().saturating_sub(tx.t) as f64 / 1000.0;
     metrics::counter!("pymd_logins_total", "result" => "success").increment(1);
     metrics::histogram!("pymd_login_duration_seconds").record(elapsed);
-    crate::audit::record(
-        state,
-        "login_success",
-        "success",
-        Some(&user.auth0_id),
-        json!({ "user_id": user.id.0.to_string() }),
-    )
-    .await;
+    let event = crate::audit::Event::LoginSucceeded { user_id: user.id };
+    crate::audit::record(state, event, Some(&user.auth0_id)).await;
     crate::alerts::record_login(
         state,
         &user.auth0_id,
@@ -640,14 +628,8 @@ pub async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Respon
             let clear = CookieJar::new().add(session::removal(&state));
             return (clear, pages::unavailable()).into_response();
         }
-        crate::audit::record(
-            &state,
-            "logout",
-            "success",
-            Some(&s.user.auth0_id),
-            json!({}),
-        )
-        .await;
+        let subject = Some(s.user.auth0_id.as_str());
+        crate::audit::record(&state, crate::audit::Event::LoggedOut, subject).await;
         update_active_sessions_gauge(&state).await;
     }
     let clear = CookieJar::new().add(session::removal(&state));

@@ -24,7 +24,7 @@ use std::time::{Duration as StdDuration, Instant};
 
 use pymd_storage::{Session, SessionRefresh, StoreError};
 use secrecy::ExposeSecret;
-use serde_json::{Value, json};
+use serde_json::Value;
 use time::{Duration, OffsetDateTime};
 
 use super::crypto::TokenSealer;
@@ -191,14 +191,10 @@ async fn refresh_holding_lease(state: &AppState, lease: &Lease<'_>) -> Result<Ou
                 });
             }
             metrics::counter!("pymd_token_refresh_total", "result" => "success").increment(1);
-            crate::audit::record(
-                state,
-                "refresh_success",
-                "success",
-                Some(&row.subject),
-                json!({ "user_id": row.user_id.0.to_string() }),
-            )
-            .await;
+            let event = crate::audit::Event::RefreshSucceeded {
+                user_id: row.user_id,
+            };
+            crate::audit::record(state, event, Some(&row.subject)).await;
             Ok(match state.store.find_session(hash).await? {
                 Some(current) => Outcome::Fresh(Box::new(current)),
                 None => Outcome::Ended,
@@ -208,36 +204,24 @@ async fn refresh_holding_lease(state: &AppState, lease: &Lease<'_>) -> Result<Ou
             tracing::info!(reason = %reason, "token refresh refused; ending the session");
             state.store.delete_session(hash).await?;
             metrics::counter!("pymd_token_refresh_total", "result" => "failure").increment(1);
-            crate::audit::record(
-                state,
-                "refresh_failure",
-                "failure",
-                Some(&row.subject),
-                json!({
-                    "user_id": row.user_id.0.to_string(),
-                    "reason": reason,
-                    "session_ended": true,
-                }),
-            )
-            .await;
+            let event = crate::audit::Event::RefreshFailed {
+                user_id: row.user_id,
+                reason: reason.to_string(),
+                session_ended: true,
+            };
+            crate::audit::record(state, event, Some(&row.subject)).await;
             Ok(Outcome::Ended)
         }
         Err(ExchangeFailure::Unavailable(reason)) => {
             tracing::warn!(reason, "token refresh failed; the session is kept");
             lease.release(state).await?;
             metrics::counter!("pymd_token_refresh_total", "result" => "unavailable").increment(1);
-            crate::audit::record(
-                state,
-                "refresh_failure",
-                "error",
-                Some(&row.subject),
-                json!({
-                    "user_id": row.user_id.0.to_string(),
-                    "reason": reason,
-                    "session_ended": false,
-                }),
-            )
-            .await;
+            let event = crate::audit::Event::RefreshFailed {
+                user_id: row.user_id,
+                reason: reason.to_string(),
+                session_ended: false,
+            };
+            crate::audit::record(state, event, Some(&row.subject)).await;
             Ok(Outcome::Unavailable)
         }
     }

@@ -113,7 +113,12 @@ pub async fn save(
             return render(&state, &s, &view, StatusCode::UNPROCESSABLE_ENTITY);
         }
     };
-    if let Err(e) = state.management.update_user(&s.user.auth0_id, &patch).await {
+    if let Err(e) = state
+        .management
+        .update_user(&s.user.auth0_id, &patch)
+        .await
+        .map_err(ApiError::from)
+    {
         let (status, message) = match &e {
             ApiError::Upstream {
                 status,
@@ -131,14 +136,11 @@ pub async fn save(
                 )
             }
         };
-        crate::audit::record(
-            &state,
-            "profile_update",
-            "failure",
-            Some(&s.user.auth0_id),
-            serde_json::json!({ "status": status.as_u16(), "via": "web" }),
-        )
-        .await;
+        let event = crate::audit::Event::ProfileUpdateFailed {
+            status: status.as_u16(),
+            via: crate::audit::Via::Web,
+        };
+        crate::audit::record(&state, event, Some(&s.user.auth0_id)).await;
         view.error = Some(message);
         return render(&state, &s, &view, status);
     }
@@ -159,12 +161,11 @@ Please try again in a moment."
     .into_iter()
     .flatten()
     .collect();
+    let via = crate::audit::Via::Web;
     crate::audit::record(
         &state,
-        "profile_update",
-        "success",
+        crate::audit::Event::ProfileUpdated { fields, via },
         Some(&s.user.auth0_id),
-        serde_json::json!({ "fields": fields, "via": "web" }),
     )
     .await;
     pages::see_other("/settings?saved=1")
