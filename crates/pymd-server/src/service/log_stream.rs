@@ -120,18 +120,21 @@ async fn ingest_one(state: &AppState, event: &LogEvent) -> bool {
 #[derive(Deserialize)]
 #[serde(untagged)]
 enum Element {
-    Object(ObjectOnly<RawEvent>),
+    Object(Box<ObjectOnly<RawEvent>>),
     Other(IgnoredAny),
 }
 
 impl Element {
     fn event(self) -> Option<LogEvent> {
         match self {
-            Element::Object(ObjectOnly(raw)) => Some(LogEvent {
-                log_id: raw.log_id,
-                // Auth0 wraps the event in `data`; the dev tenant may send it bare.
-                data: raw.data.unwrap_or(raw.bare),
-            }),
+            Element::Object(object) => {
+                let ObjectOnly(raw) = *object;
+                Some(LogEvent {
+                    log_id: raw.log_id,
+                    // Auth0 wraps the event in `data`; the dev tenant may send it bare.
+                    data: raw.data.unwrap_or(raw.bare),
+                })
+            }
             Element::Other(_) => None,
         }
     }
