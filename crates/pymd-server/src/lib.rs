@@ -1,11 +1,20 @@
 //! The PyMD web app and API. `main.rs` only calls [`cli::run`]; everything else is a library so
-//! tests can build the app with [`build_state`] + [`build_app`] and [`serve`] it on port 0.
+//! tests can build the state with [`AppState::builder`], the app with [`build_app`], and
+//! [`serve`] it on port 0 — or run all of `pymd serve` through [`App`].
+//!
+//! Start-up reads top-down: [`cli`] parses and dispatches, [`config`] reads and validates the
+//! environment, [`startup`] turns a configuration into a running [`App`] (with the embedded dev
+//! tenant of [`devtenant`] when no IdP is configured), [`state`] builds what handlers share, and
+//! [`app`] assembles the routes and layers.
 
 pub mod alerts;
 pub mod app;
 pub mod audit;
+pub mod banner;
 pub mod cli;
 pub mod config;
+pub mod dev_secrets;
+pub mod devtenant;
 pub mod error;
 pub mod extract;
 pub mod limits;
@@ -13,11 +22,12 @@ pub mod management;
 pub mod principal;
 pub mod request_meta;
 pub mod routes;
-pub mod runtime;
 pub mod service;
+pub mod startup;
 pub mod state;
 pub mod telemetry;
 pub mod web;
 
 pub use app::{build_app, openapi, serve};
-pub use runtime::{IdpWiring, build_state};
+pub use startup::App;
+pub use state::{AppState, IdpWiring, StateBuilder};

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use pymd_server::config::Config;
-use pymd_server::{IdpWiring, build_state};
+use pymd_server::state::AppState;
 use pymd_tenant::{ClientCredentials, DevTenant, TenantOptions, Webhook};
 use reqwest::Method;
 use secrecy::SecretString;
@@ -72,25 +72,12 @@ impl Stack {
             ),
         ]);
         let config = Config::from_vars(&vars).unwrap_or_else(|e| panic!("config: {e}"));
-        let idp = IdpWiring {
-            issuer_base_url: Url::parse(&tenant_url).expect("issuer URL"),
-            m2m: Some((
-                m2m.client_id.clone(),
-                SecretString::from(m2m.client_secret.clone()),
-            )),
-            web: Some((
-                web.client_id.clone(),
-                SecretString::from(web.client_secret.clone()),
-            )),
-        };
-        let state = build_state(
-            config,
-            idp,
-            SecretString::from(internal_token.clone()),
-            SecretString::from(random_string(64)),
-        )
-        .await
-        .unwrap_or_else(|e| panic!("build_state: {e:#}"));
+        // The IdP and its clients come from the variables above, as with a real Auth0 tenant.
+        let state = AppState::builder(config)
+            .cookie_secret(SecretString::from(random_string(64)))
+            .build()
+            .await
+            .unwrap_or_else(|e| panic!("build the state: {e:#}"));
         let app = AppServer::start(app_listener, state, internal_token, data_dir);
         Stack {
             app,

@@ -14,13 +14,12 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use pymd_auth::testkit::TestIssuer;
-use pymd_auth::{Verifier, VerifierConfig};
 use pymd_domain::{
     Document, DocumentDraft, DocumentId, PageRequest, ProfilePatch, SyncUser, User, UserId,
 };
 use pymd_server::config::Config;
 use pymd_server::state::AppState;
-use pymd_server::{IdpWiring, build_app, build_state, serve};
+use pymd_server::{build_app, serve};
 use pymd_storage::{
     AuditEvent, AuditFilter, DocumentPage, NewAuditEvent, NewSession, Session, SessionRefresh,
     Store, StoreError,
@@ -461,29 +460,18 @@ impl TestApp {
             vars.insert(k.to_owned(), v);
         }
         let config = Config::from_vars(&vars).unwrap_or_else(|e| panic!("config: {e}"));
-        let idp = IdpWiring {
-            issuer_base_url: issuer.base_url(),
-            m2m: None,
-            web: None,
-        };
-        let mut state = build_state(
-            config.clone(),
-            idp,
-            SecretString::from(internal_token.clone()),
-            SecretString::from(random_string(64)),
-        )
-        .await
-        .unwrap_or_else(|e| panic!("build_state: {e:#}"));
+        let mut builder = AppState::builder(config)
+            .internal_token(SecretString::from(internal_token.clone()))
+            .cookie_secret(SecretString::from(random_string(64)));
+        if let Some(cooldown) = options.jwks_cooldown {
+            builder = builder.jwks_cooldown(cooldown);
+        }
+        let mut state = builder
+            .build()
+            .await
+            .unwrap_or_else(|e| panic!("build the state: {e:#}"));
         if let Some(wrap) = options.wrap_store {
             state.store = wrap(state.store);
-        }
-        if let Some(cooldown) = options.jwks_cooldown {
-            let mut vc = VerifierConfig::new(issuer.base_url(), config.audience.clone());
-            vc.algorithms = config.algorithms.clone();
-            vc.leeway = config.clock_leeway;
-            vc.unknown_kid_cooldown = cooldown;
-            let http = pymd_server::runtime::idp_http_client().expect("IdP HTTP client");
-            state.verifier = Verifier::new(vc, http);
         }
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await

@@ -83,14 +83,17 @@ impl Env {
             m2m: Some((m2m.client_id, SecretString::from(m2m.client_secret))),
             web: Some((web.client_id, SecretString::from(web.client_secret))),
         };
-        let state = pymd_server::build_state(
-            config,
-            wiring,
-            SecretString::from("internal-token-for-web-tests-0123456789".to_owned()),
-            SecretString::from("cookie-secret-for-web-tests-0123456789abcdef".to_owned()),
-        )
-        .await
-        .expect("build state");
+        let state = pymd_server::state::AppState::builder(config)
+            .idp(wiring)
+            .internal_token(SecretString::from(
+                "internal-token-for-web-tests-0123456789".to_owned(),
+            ))
+            .cookie_secret(SecretString::from(
+                "cookie-secret-for-web-tests-0123456789abcdef".to_owned(),
+            ))
+            .build()
+            .await
+            .expect("build state");
         let mut state = state;
         customise(&mut state);
         let store = state.store.clone();

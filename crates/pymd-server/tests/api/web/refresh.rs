@@ -217,14 +217,17 @@ async fn second_instance(
         m2m: None,
         web: Some((web.0.clone(), web.1.clone())),
     };
-    let second = pymd_server::build_state(
-        config,
-        wiring,
-        SecretString::from("internal-token-for-web-tests-0123456789".to_owned()),
-        SecretString::from("cookie-secret-for-web-tests-0123456789abcdef".to_owned()),
-    )
-    .await
-    .expect("build the second instance");
+    let second = AppState::builder(config)
+        .idp(wiring)
+        .internal_token(SecretString::from(
+            "internal-token-for-web-tests-0123456789".to_owned(),
+        ))
+        .cookie_secret(SecretString::from(
+            "cookie-secret-for-web-tests-0123456789abcdef".to_owned(),
+        ))
+        .build()
+        .await
+        .expect("build the second instance");
     assert!(
         !Arc::ptr_eq(&second.store, &state.store),
         "the instances share only the database"

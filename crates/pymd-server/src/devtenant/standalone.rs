@@ -1,0 +1,79 @@
+//! `pymd dev-tenant`: the dev tenant on its own, for any Auth0 app, until Ctrl-C / SIGTERM.
+
+use std::net::SocketAddr;
+
+use anyhow::Context;
+use pymd_tenant::{TenantOptions, TenantSource, Webhook};
+use secrecy::ExposeSecret;
+use url::Url;
+
+use super::StandaloneOptions;
+use super::address;
+use super::embedded::{banner_lines, tenant_source};
+use crate::config::{Config, Environment, Idp};
+
+/// Runs the dev tenant until Ctrl-C / SIGTERM, printing its start lines.
+///
+/// # Errors
+/// `PYMD_ENV=production`, bind failures, a webhook without `INTERNAL_API_TOKEN`, invalid tenant
+/// files.
+pub async fn run_standalone(config: Config, options: StandaloneOptions) -> anyhow::Result<()> {
+    if config.environment == Environment::Production {
+        anyhow::bail!("the dev tenant never runs with PYMD_ENV=production");
+    }
+    let bind = options.bind.unwrap_or(match config.idp {
+        Idp::DevTenant { bind } => bind,
+        Idp::External { .. } => SocketAddr::from(([127, 0, 0, 1], 3001)),
+    });
+    let listener = tokio::net::TcpListener::bind(bind)
+        .await
+        .with_context(|| format!("binding {bind}"))?;
+    let tenant_options = tenant_options(&config, options)?;
+    let tenant = pymd_tenant::start(listener, tenant_options)
+        .await
+        .context("starting the dev tenant")?;
+    let record = address::record(&config.data_dir, tenant.issuer());
+    tracing::info!(
+        issuer = tenant.issuer(),
+        listening = %tenant.local_addr(),
+        "pymd dev-tenant is running"
+    );
+    print!("{}", crate::banner::dev_tenant(&banner_lines(&tenant)));
+    crate::startup::shutdown_signal().await;
+    tenant.shutdown().await;
+    drop(record);
+    Ok(())
+}
+
+/// The tenant's options: the app's base URL and roles claim, the tenant file, and the webhooks,
+/// which authenticate with the app's `INTERNAL_API_TOKEN` as the embedded tenant's do.
+fn tenant_options(config: &Config, options: StandaloneOptions) -> anyhow::Result<TenantOptions> {
+    let mut tenant = TenantOptions::new(config.data_dir.clone());
+    tenant.app_base_url = config.base_url.clone();
+    tenant.roles_claim = config.roles_claim.clone();
+    tenant.issuer = options.issuer;
+    tenant.source = match options.file {
+        Some(file) => TenantSource::File(file),
+        None => tenant_source(config),
+    };
+    let bearer = config
+        .internal_api_token
+        .as_ref()
+        .map(|t| t.expose_secret().to_owned());
+    let hook = |url: Option<Url>, flag: &str| -> anyhow::Result<Option<Webhook>> {
+        match (url, &bearer) {
+            (None, _) => Ok(None),
+            (Some(url), Some(bearer)) => Ok(Some(Webhook {
+                url,
+                bearer: bearer.clone(),
+            })),
+            (Some(_), None) => {
+                anyhow::bail!("{flag} needs INTERNAL_API_TOKEN, the bearer the app expects")
+            }
+        }
+    };
+    tenant.sync_webhook = hook(options.sync_url, "--sync-url")?;
+    tenant.log_stream = hook(options.log_stream_url, "--log-stream-url")?;
+    tenant.management_rate_limit_per_sec = options.management_rate_limit;
+    Ok(tenant)
+}
