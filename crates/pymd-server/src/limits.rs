@@ -18,7 +18,6 @@ use std::net::IpAddr;
 use std::time::Duration;
 
 use axum::extract::{Request, State};
-use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use pymd_limits::{Decision, Limit};
@@ -102,20 +101,11 @@ async fn refuse(
     if json {
         return ApiError::RateLimited { retry_after_secs }.into_response();
     }
-    let message = if limit == "ip_block" {
-        "Too many failed sign-ins came from your network, so signing in is paused for a while."
-    } else {
-        "Too many sign-in requests came from your network. Please wait a moment and try again."
-    };
-    let mut page = crate::web::pages::error_page(
-        StatusCode::TOO_MANY_REQUESTS,
-        "Too many requests",
-        message,
-        None,
-    );
-    page.headers_mut()
-        .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
-    page
+    crate::web::error::PageError::RateLimited {
+        blocked: limit == "ip_block",
+        retry_after_secs,
+    }
+    .into_response()
 }
 
 /// Log events already counted (Auth0 may deliver a batch more than once), by `log_id`.

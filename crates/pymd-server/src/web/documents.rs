@@ -1,22 +1,26 @@
 //! The document pages of the web app (spec §5): the list (newest first, keyset paged), the
-//! rendered document, and the forms that create, edit and delete one. The same domain rules and
-//! storage calls as the JSON API (`routes/documents.rs`): `DocumentDraft` validates, updates are
+//! rendered document, and the forms that create, edit and delete one, over the same
+//! [`crate::service::documents`] as the JSON API: `DocumentDraft` validates, updates are
 //! optimistic (the form carries the `version` it was opened at, so a concurrent change is never
 //! silently overwritten), another user's document is a 403 page and an unknown one a 404 page.
-//! Every form carries the session's CSRF token and every POST is checked by [`forms`] first.
+//! Who may do what is checked by the extractors of [`super::access`] before a handler runs.
 
 use askama::Template;
 use axum::extract::rejection::QueryRejection;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use pymd_domain::{Document, DocumentDraft, DocumentId, DomainError, PageRequest, Permission};
-use pymd_storage::StoreError;
+use pymd_domain::{Document, DocumentId, DomainError, PageRequest, Permission, VersionCheck};
 use serde::Deserialize;
 
-use super::forms::{self, CheckedForm, CsrfProtected};
+use super::access::{
+    DeleteDocuments, OwnedDocument, Posted, ReadDocuments, Signed, WriteDocuments,
+};
+use super::error::{BadInput, PageError, Viewer, viewer_of};
+use super::forms::{self, CsrfProtected};
 use super::pages::{self, DocumentItem, Page};
 use super::session::SessionUser;
+use crate::service::{ServiceError, documents};
 use crate::state::AppState;
 
 /// Documents per page of the list.
@@ -60,81 +64,28 @@ impl CsrfProtected for DeleteForm {
     }
 }
 
-fn not_found(s: &SessionUser) -> Response {
-    pages::error_page_for(
-        Some(&s.user),
-        StatusCode::NOT_FOUND,
-        "Not found",
-        "There is no such document.",
-        None,
-    )
-}
-
-fn forbidden(s: &SessionUser) -> Response {
-    pages::error_page_for(
-        Some(&s.user),
-        StatusCode::FORBIDDEN,
-        "Forbidden",
-        "This document belongs to someone else.",
-        None,
-    )
-}
-
-fn store_failed(e: &StoreError) -> Response {
-    tracing::warn!(error = %e, "document page: storage failed");
-    pages::unavailable()
-}
-
-/// The caller's document `raw_id`: a 404 page for a malformed or unknown id, 403 for another
-/// user's.
-async fn owned(state: &AppState, s: &SessionUser, raw_id: &str) -> Result<Document, Response> {
-    let Ok(id) = DocumentId::parse(raw_id) else {
-        return Err(not_found(s));
-    };
-    match state.store.get_document(id).await {
-        Ok(Some(doc)) if doc.owner_id == s.user.id => Ok(doc),
-        Ok(Some(_)) => Err(forbidden(s)),
-        Ok(None) => Err(not_found(s)),
-        Err(e) => Err(store_failed(&e)),
-    }
-}
-
 /// `GET /documents`: the caller's documents, newest first, with an "Older" link.
 pub async fn list(
     State(state): State<AppState>,
-    s: SessionUser,
+    signed: Signed<ReadDocuments>,
     query: Result<Query<ListQuery>, QueryRejection>,
-) -> Response {
+) -> Result<Page<ListPage>, PageError> {
+    let user = &signed.session.user;
     let cursor = query.ok().and_then(|Query(q)| q.cursor);
-    let return_to = match &cursor {
-        Some(c) => format!("/documents?cursor={}", encode(c)),
-        None => "/documents".to_owned(),
+    let Ok(request) = PageRequest::new(Some(PAGE_SIZE), cursor.as_deref()) else {
+        return Err(PageError::BadRequest(viewer_of(user), BadInput::Cursor));
     };
-    let token = match forms::require(&state, &s, Permission::ReadDocuments, &return_to).await {
-        Ok(t) => t,
-        Err(r) => return r,
-    };
-    let Ok(page) = PageRequest::new(Some(PAGE_SIZE), cursor.as_deref()) else {
-        return pages::error_page_for(
-            Some(&s.user),
-            StatusCode::BAD_REQUEST,
-            "Bad request",
-            "That page of documents does not exist.",
-            Some("/documents"),
-        );
-    };
-    let page = match state.store.list_documents(s.user.id, page).await {
-        Ok(p) => p,
-        Err(e) => return store_failed(&e),
-    };
-    let listing = ListPage {
-        viewer: pages::viewer(Some(&s.user)),
-        documents: page.documents.iter().map(DocumentItem::from).collect(),
-        older_page: cursor.is_some(),
-        next_cursor: page.next_cursor.map(|next| encode(&next.encode())),
-        can_write: token.has_permission(Permission::WriteDocuments.as_str()),
-    };
-    Page(StatusCode::OK, listing).into_response()
+    let found = documents::list(&state, user.id, request).await?;
+    Ok(Page(
+        StatusCode::OK,
+        ListPage {
+            viewer: viewer_of(user),
+            documents: found.documents.iter().map(DocumentItem::from).collect(),
+            older_page: cursor.is_some(),
+            next_cursor: found.next_cursor.map(|next| encode(&next.encode())),
+            can_write: signed.may(Permission::WriteDocuments),
+        },
+    ))
 }
 
 fn encode(s: &str) -> String {
@@ -142,39 +93,27 @@ fn encode(s: &str) -> String {
 }
 
 /// `GET /documents/new`: an empty form.
-pub async fn new(State(state): State<AppState>, s: SessionUser) -> Response {
-    if let Err(r) = forms::require(&state, &s, Permission::WriteDocuments, "/documents/new").await {
-        return r;
-    }
-    editor(&state, &s, &Editor::default(), StatusCode::OK)
+pub async fn new(
+    State(state): State<AppState>,
+    signed: Signed<WriteDocuments>,
+) -> Page<EditorPage> {
+    editor(&state, &signed.session, Editor::default(), StatusCode::OK)
 }
 
 /// `POST /documents`: create, then `303` to the new document.
 pub async fn create(
     State(state): State<AppState>,
-    CheckedForm {
-        session: s,
-        form: f,
-    }: CheckedForm<DocumentForm>,
-) -> Response {
-    if let Err(r) = forms::require(&state, &s, Permission::WriteDocuments, "/documents/new").await {
-        return r;
-    }
-    let draft = match DocumentDraft::new(&f.title, f.content.clone()) {
-        Ok(d) => d,
-        Err(e) => {
-            let ed = Editor {
-                title: f.title,
-                content: f.content,
-                ..Editor::default()
-            }
-            .with_error(&e);
-            return editor(&state, &s, &ed, StatusCode::UNPROCESSABLE_ENTITY);
+    Posted { guard, form }: Posted<Signed<WriteDocuments>, DocumentForm>,
+) -> Result<Response, PageError> {
+    let s = &guard.session;
+    let created = documents::create(&state, s.user.id, &form.title, form.content.clone()).await;
+    match created {
+        Ok(doc) => Ok(pages::see_other(&format!("/documents/{}", doc.id.0))),
+        Err(ServiceError::Invalid(e)) => {
+            let ed = Editor::submitted(None, form).with_error(&e);
+            Ok(editor(&state, s, ed, StatusCode::UNPROCESSABLE_ENTITY).into_response())
         }
-    };
-    match state.store.create_document(s.user.id, &draft).await {
-        Ok(doc) => pages::see_other(&format!("/documents/{}", doc.id.0)),
-        Err(e) => store_failed(&e),
+        Err(e) => Err(PageError::service(e, viewer_of(&s.user))),
     }
 }
 
@@ -182,139 +121,100 @@ pub async fn create(
 /// Delete when the session may do them.
 pub async fn view(
     State(state): State<AppState>,
-    s: SessionUser,
-    Path(id): Path<String>,
-) -> Response {
-    let return_to = format!("/documents/{}", encode(&id));
-    let token = match forms::require(&state, &s, Permission::ReadDocuments, &return_to).await {
-        Ok(t) => t,
-        Err(r) => return r,
-    };
-    let doc = match owned(&state, &s, &id).await {
-        Ok(d) => d,
-        Err(r) => return r,
-    };
-    let can_delete = token.has_permission(Permission::DeleteDocuments.as_str());
-    let page = ViewPage {
-        viewer: pages::viewer(Some(&s.user)),
-        html: pymd_domain::markdown::render_html(&doc.content),
-        doc: DocumentItem::from(&doc),
-        version: doc.version,
-        can_write: token.has_permission(Permission::WriteDocuments.as_str()),
-        delete_csrf: can_delete.then(|| forms::csrf_token(&state, &s)),
-    };
-    Page(StatusCode::OK, page).into_response()
+    OwnedDocument { signed, document }: OwnedDocument<ReadDocuments>,
+) -> Page<ViewPage> {
+    let can_delete = signed.may(Permission::DeleteDocuments);
+    Page(
+        StatusCode::OK,
+        ViewPage {
+            viewer: viewer_of(&signed.session.user),
+            html: pymd_domain::markdown::render_html(&document.content),
+            doc: DocumentItem::from(&document),
+            version: document.version,
+            can_write: signed.may(Permission::WriteDocuments),
+            delete_csrf: can_delete.then(|| forms::csrf_token(&state, &signed.session)),
+        },
+    )
 }
 
 /// `GET /documents/{id}/edit`: the form, filled in, with the version it was opened at.
 pub async fn edit(
     State(state): State<AppState>,
-    s: SessionUser,
-    Path(id): Path<String>,
-) -> Response {
-    let return_to = format!("/documents/{}/edit", encode(&id));
-    if let Err(r) = forms::require(&state, &s, Permission::WriteDocuments, &return_to).await {
-        return r;
-    }
-    let doc = match owned(&state, &s, &id).await {
-        Ok(d) => d,
-        Err(r) => return r,
-    };
+    OwnedDocument { signed, document }: OwnedDocument<WriteDocuments>,
+) -> Page<EditorPage> {
     let ed = Editor {
-        id: Some(doc.id),
-        version: doc.version.to_string(),
-        title: doc.title,
-        content: doc.content,
+        id: Some(document.id),
+        version: document.version.to_string(),
+        title: document.title,
+        content: document.content,
         ..Editor::default()
     };
-    editor(&state, &s, &ed, StatusCode::OK)
+    editor(&state, &signed.session, ed, StatusCode::OK)
 }
 
 /// `POST /documents/{id}`: replace title and content if the document is still at the version
 /// the form was opened at; otherwise `409` with the form again, the user's text kept.
 pub async fn update(
     State(state): State<AppState>,
-    Path(id): Path<String>,
-    CheckedForm {
-        session: s,
-        form: f,
-    }: CheckedForm<DocumentForm>,
-) -> Response {
-    let return_to = format!("/documents/{}/edit", encode(&id));
-    if let Err(r) = forms::require(&state, &s, Permission::WriteDocuments, &return_to).await {
-        return r;
-    }
-    let doc = match owned(&state, &s, &id).await {
-        Ok(d) => d,
-        Err(r) => return r,
+    Posted { guard, form }: Posted<OwnedDocument<WriteDocuments>, DocumentForm>,
+) -> Result<Response, PageError> {
+    let OwnedDocument { signed, document } = guard;
+    let s = &signed.session;
+    let Ok(expected) = form.version.trim().parse::<i64>() else {
+        return Err(PageError::BadRequest(viewer_of(&s.user), BadInput::Form));
     };
-    let Ok(expected) = f.version.trim().parse::<i64>() else {
-        return forms::bad_form(&s);
-    };
-    let mut ed = Editor {
-        id: Some(doc.id),
-        version: f.version.trim().to_owned(),
-        title: f.title,
-        content: f.content,
-        ..Editor::default()
-    };
-    let draft = match DocumentDraft::new(&ed.title, ed.content.clone()) {
-        Ok(d) => d,
-        Err(e) => {
+    let ed = Editor::submitted(Some(document.id), form);
+    let checks = [VersionCheck::Exactly(expected)];
+    let (title, content) = (ed.title.as_str(), ed.content.clone());
+    match documents::replace(&state, s.user.id, &document, &checks, title, content).await {
+        Ok(doc) => Ok(pages::see_other(&format!("/documents/{}", doc.id.0))),
+        Err(ServiceError::Invalid(e)) => {
             let ed = ed.with_error(&e);
-            return editor(&state, &s, &ed, StatusCode::UNPROCESSABLE_ENTITY);
+            Ok(editor(&state, s, ed, StatusCode::UNPROCESSABLE_ENTITY).into_response())
         }
-    };
-    match state
-        .store
-        .update_document(doc.id, s.user.id, &draft, Some(expected))
-        .await
-    {
-        Ok(doc) => pages::see_other(&format!("/documents/{}", doc.id.0)),
-        Err(StoreError::VersionConflict { .. }) => {
-            // Show what is saved now and let a second save replace it knowingly.
-            match state.store.get_document(doc.id).await {
-                Ok(Some(current)) if current.owner_id == s.user.id => {
-                    ed.version = current.version.to_string();
-                    ed.conflict = Some(current);
-                    editor(&state, &s, &ed, StatusCode::CONFLICT)
-                }
-                Ok(_) => not_found(&s),
-                Err(e) => store_failed(&e),
-            }
+        Err(ServiceError::VersionMismatch) => conflict(&state, s, ed, document.id).await,
+        Err(e) => Err(PageError::service(e, viewer_of(&s.user))),
+    }
+}
+
+/// The form again with the `409` notice: what is saved now, so that a second save replaces it
+/// knowingly.
+async fn conflict(
+    state: &AppState,
+    s: &SessionUser,
+    mut ed: Editor,
+    id: DocumentId,
+) -> Result<Response, PageError> {
+    match documents::get_owned(state, s.user.id, &id.0.to_string()).await {
+        Ok(current) => {
+            ed.version = current.version.to_string();
+            ed.conflict = Some(current);
+            Ok(editor(state, s, ed, StatusCode::CONFLICT).into_response())
         }
-        Err(StoreError::NotFound) => not_found(&s),
-        Err(e) => store_failed(&e),
+        // Deleted meanwhile.
+        Err(ServiceError::NotFound | ServiceError::NotOwner) => {
+            Err(PageError::NotFound(viewer_of(&s.user)))
+        }
+        Err(e) => Err(e.into()),
     }
 }
 
 /// `POST /documents/{id}/delete`: delete, then `303` to the list.
 pub async fn delete(
     State(state): State<AppState>,
-    Path(id): Path<String>,
-    CheckedForm {
-        session: s,
-        form: _,
-    }: CheckedForm<DeleteForm>,
-) -> Response {
-    let return_to = format!("/documents/{}", encode(&id));
-    if let Err(r) = forms::require(&state, &s, Permission::DeleteDocuments, &return_to).await {
-        return r;
-    }
-    let doc = match owned(&state, &s, &id).await {
-        Ok(d) => d,
-        Err(r) => return r,
-    };
-    match state.store.delete_document(doc.id, s.user.id).await {
-        Ok(true) => pages::see_other("/documents"),
-        Ok(false) => not_found(&s),
-        Err(e) => store_failed(&e),
+    Posted { guard, .. }: Posted<OwnedDocument<DeleteDocuments>, DeleteForm>,
+) -> Result<Response, PageError> {
+    let OwnedDocument { signed, document } = guard;
+    let user = &signed.session.user;
+    match documents::delete(&state, user.id, document.id).await {
+        Ok(()) => Ok(pages::see_other("/documents")),
+        Err(e) => Err(PageError::service(e, viewer_of(user))),
     }
 }
 
 /// What the create/edit form shows.
 #[derive(Default)]
-struct Editor {
+pub struct Editor {
     /// `None` for a new document.
     id: Option<DocumentId>,
     version: String,
@@ -327,6 +227,17 @@ struct Editor {
 }
 
 impl Editor {
+    /// The form as submitted, for document `id` (`None`: a new one).
+    fn submitted(id: Option<DocumentId>, form: DocumentForm) -> Self {
+        Editor {
+            id,
+            version: form.version.trim().to_owned(),
+            title: form.title,
+            content: form.content,
+            ..Editor::default()
+        }
+    }
+
     /// Puts a validation message next to the field it is about.
     fn with_error(mut self, e: &DomainError) -> Self {
         let field = e.field();
@@ -345,16 +256,25 @@ impl Editor {
     }
 }
 
+fn editor(state: &AppState, s: &SessionUser, ed: Editor, status: StatusCode) -> Page<EditorPage> {
+    let page = EditorPage {
+        viewer: viewer_of(&s.user),
+        csrf: forms::csrf_token(state, s),
+        ed,
+    };
+    Page(status, page)
+}
+
 /// The create/edit form page.
 #[derive(Template)]
 #[template(path = "documents/editor.html")]
-struct EditorPage<'a> {
-    viewer: Option<&'a str>,
+pub struct EditorPage {
+    viewer: Viewer,
     csrf: String,
-    ed: &'a Editor,
+    ed: Editor,
 }
 
-impl EditorPage<'_> {
+impl EditorPage {
     fn heading(&self) -> &'static str {
         match self.ed.id {
             Some(_) => "Edit document",
@@ -371,20 +291,11 @@ impl EditorPage<'_> {
     }
 }
 
-fn editor(state: &AppState, s: &SessionUser, ed: &Editor, status: StatusCode) -> Response {
-    let page = EditorPage {
-        viewer: pages::viewer(Some(&s.user)),
-        csrf: forms::csrf_token(state, s),
-        ed,
-    };
-    Page(status, page).into_response()
-}
-
 /// `GET /documents`.
 #[derive(Template)]
 #[template(path = "documents/list.html")]
-struct ListPage<'a> {
-    viewer: Option<&'a str>,
+pub struct ListPage {
+    viewer: Viewer,
     documents: Vec<DocumentItem>,
     /// Not the first page: "Newest" leads back to it.
     older_page: bool,
@@ -396,8 +307,8 @@ struct ListPage<'a> {
 /// `GET /documents/{id}`.
 #[derive(Template)]
 #[template(path = "documents/view.html")]
-struct ViewPage<'a> {
-    viewer: Option<&'a str>,
+pub struct ViewPage {
+    viewer: Viewer,
     doc: DocumentItem,
     version: i64,
     /// The Markdown rendered by pymd-domain, sanitised there.

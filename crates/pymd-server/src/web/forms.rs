@@ -6,27 +6,18 @@
 //!   same-origin signal: `Sec-Fetch-Site: same-origin` (or `none`, a user-typed request), or,
 //!   for browsers without Fetch Metadata, an `Origin` equal to the base URL's origin. Either
 //!   check failing gives a 403 page and changes nothing.
-//! - **Permissions**: the session's IdP access token is verified like a bearer token and its
-//!   permissions are what the session may do. An expired token sends the browser to log in
-//!   again; a missing permission is a 403 page; unusable IdP keys a 503 page.
-
-use std::sync::Arc;
+//!
+//! [`super::access::Posted`] runs these checks for every form, before its handler.
 
 use aws_lc_rs::{hkdf, hmac};
-use axum::Form;
-use axum::extract::{FromRequest, FromRequestParts, Request};
-use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::http::HeaderMap;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use pymd_auth::{VerifiedToken, VerifyError};
-use pymd_domain::Permission;
 use secrecy::{ExposeSecret, SecretString};
-use serde::de::DeserializeOwned;
 
 use super::crypto;
-use super::pages;
-use super::session::{SessionRejection, SessionUser};
+use super::error::{PageError, Refusal};
+use super::session::SessionUser;
 use crate::state::AppState;
 
 /// The name of the hidden form field.
@@ -92,128 +83,39 @@ pub fn same_origin(headers: &HeaderMap, base_origin: &str) -> bool {
     }
 }
 
-fn refused(message: &str) -> Response {
-    pages::error_page(StatusCode::FORBIDDEN, "Request refused", message, None)
-}
-
-/// The same-origin check of a POST, before its body is read: `Some(403 page)` when the request
-/// does not come from this site.
-fn origin_refusal(state: &AppState, headers: &HeaderMap) -> Option<Response> {
+/// The same-origin check of a form POST, before its body is read.
+///
+/// # Errors
+/// [`Refusal::CrossSite`] when the request does not come from this site.
+pub fn check_origin(state: &AppState, headers: &HeaderMap) -> Result<(), PageError> {
     let origin = state.config.base_url.origin().ascii_serialization();
-    (!same_origin(headers, &origin))
-        .then(|| refused("This form was not sent from a PyMD page, so nothing was changed."))
+    if same_origin(headers, &origin) {
+        Ok(())
+    } else {
+        Err(PageError::Forbidden(Refusal::CrossSite))
+    }
 }
 
-/// The CSRF check of a submitted form: `Some(403 page)` when the token is missing or is not
-/// this session's.
-fn token_refusal(state: &AppState, session: &SessionUser, presented: &str) -> Option<Response> {
-    (!csrf_valid(state, session, presented)).then(|| {
-        refused(
-            "This form has expired or did not come from PyMD, so nothing was changed. \
-Go back, reload the page and try again.",
-        )
-    })
+/// The CSRF check of a submitted form.
+///
+/// # Errors
+/// [`Refusal::StaleForm`] when the token is missing or is not this session's.
+pub fn check_token(
+    state: &AppState,
+    session: &SessionUser,
+    presented: &str,
+) -> Result<(), PageError> {
+    if csrf_valid(state, session, presented) {
+        Ok(())
+    } else {
+        Err(PageError::Forbidden(Refusal::StaleForm))
+    }
 }
 
 /// A form body that carries the session's CSRF token in [`FIELD`].
 pub trait CsrfProtected {
     /// The submitted `csrf_token`.
     fn csrf_token(&self) -> &str;
-}
-
-/// A form POST that has passed every check before its handler runs: the signed-in session
-/// (else the login redirect), the same-origin signal (checked before the body is read), a body
-/// that parses (else a 400 page) and the session's CSRF token (else a 403 page). The handler then
-/// only asks for the permission it needs ([`require`]).
-pub struct CheckedForm<T> {
-    pub session: SessionUser,
-    pub form: T,
-}
-
-impl<T> FromRequest<AppState> for CheckedForm<T>
-where
-    T: DeserializeOwned + CsrfProtected + Send,
-{
-    type Rejection = Response;
-
-    async fn from_request(req: Request, state: &AppState) -> Result<Self, Response> {
-        let (mut parts, body) = req.into_parts();
-        let session = SessionUser::from_request_parts(&mut parts, state)
-            .await
-            .map_err(IntoResponse::into_response)?;
-        if let Some(r) = origin_refusal(state, &parts.headers) {
-            return Err(r);
-        }
-        let Ok(Form(form)) = Form::<T>::from_request(Request::from_parts(parts, body), state).await
-        else {
-            return Err(bad_form(&session));
-        };
-        if let Some(r) = token_refusal(state, &session, form.csrf_token()) {
-            return Err(r);
-        }
-        Ok(CheckedForm { session, form })
-    }
-}
-
-/// The 400 page for a form body that cannot be read.
-pub fn bad_form(session: &SessionUser) -> Response {
-    pages::error_page_for(
-        Some(&session.user),
-        StatusCode::BAD_REQUEST,
-        "Bad request",
-        "The form could not be read. Go back, reload the page and try again.",
-        None,
-    )
-}
-
-/// Verifies the session's access token and checks it grants `permission`. `return_to` is the
-/// page to come back to after logging in again.
-///
-/// # Errors
-/// A redirect to log in (no readable or an expired token), a 401 page (a token that fails
-/// verification otherwise), a 403 page (permission missing) or a 503 page (IdP keys unavailable).
-pub async fn require(
-    state: &AppState,
-    session: &SessionUser,
-    permission: Permission,
-    return_to: &str,
-) -> Result<Arc<VerifiedToken>, Response> {
-    let login = || SessionRejection::Login(return_to.to_owned()).into_response();
-    let Some(raw) = session.access_token(state) else {
-        return Err(login());
-    };
-    match state.verifier.verify(&raw).await {
-        Ok(token) if token.sub != session.user.auth0_id => {
-            tracing::warn!("a session's access token is not its user's");
-            Err(sign_in_again(return_to))
-        }
-        Ok(token) if token.has_permission(permission.as_str()) => Ok(token),
-        Ok(_) => Err(pages::error_page(
-            StatusCode::FORBIDDEN,
-            "Not allowed",
-            &format!(
-                "Your account does not have the {} permission this page needs.",
-                permission.as_str()
-            ),
-            None,
-        )),
-        Err(e) if e.is_unavailable() => Err(pages::idp_unavailable()),
-        Err(VerifyError::Expired) => Err(login()),
-        Err(e) => {
-            tracing::warn!(reason = e.reason(), "a session's access token was refused");
-            Err(sign_in_again(return_to))
-        }
-    }
-}
-
-fn sign_in_again(return_to: &str) -> Response {
-    let q: String = url::form_urlencoded::byte_serialize(return_to.as_bytes()).collect();
-    pages::error_page(
-        StatusCode::UNAUTHORIZED,
-        "Please log in again",
-        "Your sign-in could not be confirmed. Log in again to continue.",
-        Some(&format!("/auth/login?returnTo={q}")),
-    )
 }
 
 #[cfg(test)]

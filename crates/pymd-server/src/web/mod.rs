@@ -2,9 +2,12 @@
 //! IdP. Tokens stay on the server; the browser holds only a session cookie (`session`) and, while
 //! a login is under way, an encrypted transaction cookie (`auth`).
 
+pub mod access;
 pub mod auth;
+pub mod callback;
 pub mod crypto;
 pub mod documents;
+pub mod error;
 pub mod forms;
 pub mod oidc;
 pub mod pages;
@@ -13,11 +16,13 @@ pub mod settings;
 
 use axum::Router;
 use axum::extract::State;
-use axum::http::{HeaderValue, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use pymd_domain::PageRequest;
 
+use self::error::PageError;
+use self::pages::{Dashboard, Landing, Page};
 use self::session::{MaybeSession, SessionUser};
 use crate::state::AppState;
 
@@ -43,31 +48,33 @@ pub fn router() -> Router<AppState> {
 pub fn auth_router() -> Router<AppState> {
     Router::new()
         .route("/auth/login", get(auth::login))
-        .route("/auth/callback", get(auth::callback))
+        .route("/auth/callback", get(callback::callback))
         .route("/auth/logout", get(auth::logout))
         .route("/auth/profile", get(auth::profile_json))
         .route("/api/auth/login", get(auth::login))
-        .route("/api/auth/callback", get(auth::callback))
+        .route("/api/auth/callback", get(callback::callback))
         .route("/api/auth/logout", get(auth::logout))
         .route("/api/auth/profile", get(auth::profile_json))
 }
 
-async fn landing(MaybeSession(session): MaybeSession) -> Response {
-    pages::landing(session.as_ref().map(|s| &s.user))
+async fn landing(MaybeSession(session): MaybeSession) -> Page<Landing> {
+    let viewer = session.map(|s| pages::display_name(&s.user).to_owned());
+    Page(StatusCode::OK, Landing { viewer })
 }
 
-async fn dashboard(State(state): State<AppState>, s: SessionUser) -> Response {
-    let page = PageRequest {
+async fn dashboard(
+    State(state): State<AppState>,
+    s: SessionUser,
+) -> Result<Page<Dashboard>, PageError> {
+    let recent = PageRequest {
         limit: 10,
         after: None,
     };
-    match state.store.list_documents(s.user.id, page).await {
-        Ok(p) => pages::dashboard(&s.user, &p.documents),
-        Err(e) => {
-            tracing::warn!(error = %e, "dashboard: listing documents failed");
-            pages::unavailable()
-        }
-    }
+    let found = state.store.list_documents(s.user.id, recent).await?;
+    Ok(Page(
+        StatusCode::OK,
+        Dashboard::new(&s.user, &found.documents),
+    ))
 }
 
 async fn stylesheet() -> Response {

@@ -6,12 +6,14 @@
 //!
 //! This module holds what the pages share — the [`Page`] response, the landing page, the
 //! dashboard, the logout confirmation and the error page — and the stylesheet; the document and
-//! settings pages live next to their handlers.
+//! settings pages live next to their handlers, and failures are [`super::error::PageError`].
 
 use askama::Template;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use pymd_domain::{Document, User};
+
+use super::error::{Viewer, viewer_of};
 
 /// The stylesheet, served at `/static/app.css`.
 pub const STYLESHEET: &str = include_str!("app.css");
@@ -23,11 +25,6 @@ pub fn display_name(user: &User) -> &str {
         .filter(|n| !n.trim().is_empty())
         .or(user.email.as_deref())
         .unwrap_or("there")
-}
-
-/// The layout's navigation for `user`: their display name, or `None` when signed out.
-pub fn viewer(user: Option<&User>) -> Option<&str> {
-    user.map(display_name)
 }
 
 /// An RFC 3339 timestamp for `<time datetime>` and display.
@@ -86,27 +83,27 @@ impl From<&Document> for DocumentItem {
 /// The landing page: a welcome back, or an invitation to log in.
 #[derive(Template)]
 #[template(path = "landing.html")]
-pub struct Landing<'a> {
-    pub viewer: Option<&'a str>,
+pub struct Landing {
+    pub viewer: Viewer,
 }
 
 /// The dashboard: the user's name and their most recent documents.
 #[derive(Template)]
 #[template(path = "dashboard.html")]
-pub struct Dashboard<'a> {
-    pub viewer: Option<&'a str>,
-    pub name: &'a str,
-    pub email: Option<&'a str>,
+pub struct Dashboard {
+    pub viewer: Viewer,
+    pub name: String,
+    pub email: Option<String>,
     pub documents: Vec<DocumentItem>,
 }
 
-impl<'a> Dashboard<'a> {
+impl Dashboard {
     /// The dashboard of `user`, listing `documents`.
-    pub fn new(user: &'a User, documents: &[Document]) -> Self {
+    pub fn new(user: &User, documents: &[Document]) -> Self {
         Dashboard {
-            viewer: Some(display_name(user)),
-            name: display_name(user),
-            email: user.email.as_deref(),
+            viewer: viewer_of(user),
+            name: display_name(user).to_owned(),
+            email: user.email.clone(),
             documents: documents.iter().map(DocumentItem::from).collect(),
         }
     }
@@ -115,11 +112,12 @@ impl<'a> Dashboard<'a> {
 /// A page that asks before logging out (a cross-site request must not end the session).
 #[derive(Template)]
 #[template(path = "confirm_logout.html")]
-pub struct ConfirmLogout<'a> {
-    pub viewer: Option<&'a str>,
+pub struct ConfirmLogout {
+    pub viewer: Viewer,
 }
 
-/// A clear error page, with a "try again" link when there is somewhere to try again.
+/// A clear error page, with a "try again" link when there is somewhere to try again (see
+/// [`super::error::PageError`], which decides what it says).
 #[derive(Template)]
 #[template(path = "error.html")]
 pub struct ErrorPage<'a> {
@@ -127,82 +125,6 @@ pub struct ErrorPage<'a> {
     pub title: &'a str,
     pub message: &'a str,
     pub retry: Option<&'a str>,
-}
-
-/// The landing page.
-pub fn landing(user: Option<&User>) -> Response {
-    Page(
-        StatusCode::OK,
-        Landing {
-            viewer: viewer(user),
-        },
-    )
-    .into_response()
-}
-
-/// The dashboard.
-pub fn dashboard(user: &User, documents: &[Document]) -> Response {
-    Page(StatusCode::OK, Dashboard::new(user, documents)).into_response()
-}
-
-/// The logout confirmation.
-pub fn confirm_logout(user: Option<&User>) -> Response {
-    Page(
-        StatusCode::OK,
-        ConfirmLogout {
-            viewer: viewer(user),
-        },
-    )
-    .into_response()
-}
-
-/// A clear error page with a "try again" link.
-pub fn error_page(status: StatusCode, title: &str, message: &str, retry: Option<&str>) -> Response {
-    error_page_for(None, status, title, message, retry)
-}
-
-/// [`error_page`] with the signed-in user's navigation.
-pub fn error_page_for(
-    user: Option<&User>,
-    status: StatusCode,
-    title: &str,
-    message: &str,
-    retry: Option<&str>,
-) -> Response {
-    let page = ErrorPage {
-        viewer: viewer(user),
-        title,
-        message,
-        retry,
-    };
-    Page(status, page).into_response()
-}
-
-/// `503`: the database is unreachable, so a session cannot be checked.
-pub fn unavailable() -> Response {
-    let mut r = error_page(
-        StatusCode::SERVICE_UNAVAILABLE,
-        "Temporarily unavailable",
-        "PyMD cannot reach its database right now. Please try again in a moment.",
-        None,
-    );
-    r.headers_mut()
-        .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
-    r
-}
-
-/// `503`: the identity provider's signing keys cannot be fetched, so the session's token cannot
-/// be checked.
-pub fn idp_unavailable() -> Response {
-    let mut r = error_page(
-        StatusCode::SERVICE_UNAVAILABLE,
-        "Temporarily unavailable",
-        "PyMD cannot reach the sign-in service to check your access right now. Please try again in a moment.",
-        None,
-    );
-    r.headers_mut()
-        .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
-    r
 }
 
 #[cfg(test)]

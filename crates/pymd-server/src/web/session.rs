@@ -11,7 +11,6 @@
 use axum::extract::FromRequestParts;
 use axum::http::StatusCode;
 use axum::http::request::Parts;
-use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -20,7 +19,7 @@ use pymd_storage::{NewSession, Session, StoreError};
 use time::{Duration, OffsetDateTime};
 
 use super::crypto::{self, TokenSealer};
-use super::pages;
+use super::error::PageError;
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -100,36 +99,17 @@ impl SessionUser {
     }
 }
 
-/// Why the session could not be checked.
-#[derive(Debug)]
-pub struct SessionUnavailable(pub StoreError);
-
-impl IntoResponse for SessionUnavailable {
-    fn into_response(self) -> Response {
-        tracing::warn!(error = %self.0, "session lookup failed");
-        pages::unavailable()
-    }
-}
-
 /// Loads the session named by the request's cookie: `Ok(None)` when there is no usable session
 /// (no cookie, unknown id, expired — an expired row is deleted — or its user is gone).
 ///
 /// # Errors
-/// [`SessionUnavailable`] when the database cannot be asked.
-pub async fn load(
-    state: &AppState,
-    jar: &CookieJar,
-) -> Result<Option<SessionUser>, SessionUnavailable> {
+/// [`StoreError`] when the database cannot be asked.
+pub async fn load(state: &AppState, jar: &CookieJar) -> Result<Option<SessionUser>, StoreError> {
     let Some(raw) = presented_id(jar) else {
         return Ok(None);
     };
     let hash = hash_id(&raw);
-    let Some(session) = state
-        .store
-        .find_session(&hash)
-        .await
-        .map_err(SessionUnavailable)?
-    else {
+    let Some(session) = state.store.find_session(&hash).await? else {
         return Ok(None);
     };
     let now = pymd_domain::now();
@@ -139,12 +119,7 @@ pub async fn load(
         }
         return Ok(None);
     }
-    let Some(user) = state
-        .store
-        .find_user_by_auth0_id(&session.subject)
-        .await
-        .map_err(SessionUnavailable)?
-    else {
+    let Some(user) = state.store.find_user_by_auth0_id(&session.subject).await? else {
         return Ok(None);
     };
     if user.id != session.user_id {
@@ -158,42 +133,17 @@ pub async fn load(
     Ok(Some(SessionUser { user, session }))
 }
 
-/// Why a session could not be checked or brought up to date.
-#[derive(Debug)]
+/// Why a session could not be checked or brought up to date. The pages answer it with an
+/// error page ([`PageError`]), the API's cookie path with its JSON error ([`ApiError`]).
+#[derive(Debug, thiserror::Error)]
 pub enum SessionError {
     /// The database cannot be asked.
-    Store(StoreError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
     /// The access token has expired and the IdP cannot refresh it right now (the session is
     /// kept; the next request tries again).
+    #[error("the access token has expired and the IdP cannot refresh it now")]
     IdpUnavailable,
-}
-
-impl From<SessionUnavailable> for SessionError {
-    fn from(e: SessionUnavailable) -> Self {
-        SessionError::Store(e.0)
-    }
-}
-
-impl IntoResponse for SessionError {
-    fn into_response(self) -> Response {
-        match self {
-            SessionError::Store(e) => SessionUnavailable(e).into_response(),
-            SessionError::IdpUnavailable => {
-                let mut r = pages::error_page(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "Temporarily unavailable",
-                    "Your sign-in could not be renewed because the identity provider cannot be \
-                     reached right now. Please try again in a moment.",
-                    None,
-                );
-                r.headers_mut().insert(
-                    axum::http::header::RETRY_AFTER,
-                    axum::http::HeaderValue::from_static("5"),
-                );
-                r
-            }
-        }
-    }
 }
 
 impl From<SessionError> for ApiError {
@@ -314,59 +264,27 @@ pub async fn create(
 pub struct MaybeSession(pub Option<SessionUser>);
 
 impl FromRequestParts<AppState> for MaybeSession {
-    type Rejection = SessionError;
+    type Rejection = PageError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, SessionError> {
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, PageError> {
         let jar = CookieJar::from_headers(&parts.headers);
-        load_fresh(state, &jar).await.map(MaybeSession)
-    }
-}
-
-/// Why a protected page cannot be shown.
-pub enum SessionRejection {
-    /// No session: go and log in, then come back.
-    Login(String),
-    /// The database is down, or the IdP cannot renew an expired token.
-    Unavailable(SessionError),
-}
-
-impl IntoResponse for SessionRejection {
-    fn into_response(self) -> Response {
-        match self {
-            SessionRejection::Login(return_to) => {
-                let q: String =
-                    url::form_urlencoded::byte_serialize(return_to.as_bytes()).collect();
-                let mut r = Redirect::to(&format!("/auth/login?returnTo={q}")).into_response();
-                // A 302, as browsers and the spec expect for a GET redirect to log in.
-                *r.status_mut() = StatusCode::FOUND;
-                r
-            }
-            SessionRejection::Unavailable(u) => u.into_response(),
-        }
+        Ok(MaybeSession(load_fresh(state, &jar).await?))
     }
 }
 
 /// Required session for protected pages: without one the browser is sent to
 /// `/auth/login?returnTo=<this path>`.
 impl FromRequestParts<AppState> for SessionUser {
-    type Rejection = SessionRejection;
+    type Rejection = PageError;
 
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, SessionRejection> {
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, PageError> {
         let jar = CookieJar::from_headers(&parts.headers);
-        match load_fresh(state, &jar).await {
-            Ok(Some(s)) => Ok(s),
-            Ok(None) => {
-                let path = parts
-                    .uri
-                    .path_and_query()
-                    .map(|p| p.as_str().to_owned())
-                    .unwrap_or_else(|| "/".to_owned());
-                Err(SessionRejection::Login(path))
-            }
-            Err(e) => Err(SessionRejection::Unavailable(e)),
-        }
+        load_fresh(state, &jar).await?.ok_or_else(|| {
+            let return_to = parts
+                .uri
+                .path_and_query()
+                .map_or_else(|| "/".to_owned(), |p| p.as_str().to_owned());
+            PageError::SignIn { return_to }
+        })
     }
 }

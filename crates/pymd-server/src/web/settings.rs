@@ -1,6 +1,6 @@
-//! The settings page of the web app (spec §5): name, picture and bio, changed exactly like
-//! `PATCH /api/v1/profile` — validated by `ProfilePatch`, written to the IdP through the
-//! Management API first (so it stays the source of truth) and then locally. If the IdP refuses
+//! The settings page of the web app (spec §5): name, picture and bio, changed by the same
+//! [`service::profile::update`] as `PATCH /api/v1/profile` — validated by `ProfilePatch`, written
+//! to the IdP through the Management API first (so it stays the source of truth) and then locally. If the IdP refuses
 //! or cannot be reached the form comes back with a clear error (502/503) and nothing is changed
 //! locally.
 
@@ -9,13 +9,17 @@ use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use pymd_domain::{DomainError, Permission, ProfilePatch};
+use pymd_domain::{DomainError, ProfilePatch};
 use serde::Deserialize;
 
-use super::forms::{self, CheckedForm, CsrfProtected};
+use super::access::{Posted, ReadProfile, Signed, WriteProfile};
+use super::error::{PageError, Viewer, viewer_of};
+use super::forms::{self, CsrfProtected};
 use super::pages::{self, Page};
 use super::session::SessionUser;
+use crate::audit::Via;
 use crate::error::ApiError;
+use crate::service::{self, ServiceError};
 use crate::state::AppState;
 
 /// The query of `GET /settings` (`?saved=1` after a successful change).
@@ -40,9 +44,13 @@ impl CsrfProtected for SettingsForm {
     }
 }
 
-/// What the form shows.
-#[derive(Default)]
-struct View {
+/// The settings page: the form, and what became of the last change.
+#[derive(Default, Template)]
+#[template(path = "settings.html")]
+pub struct SettingsPage {
+    viewer: Viewer,
+    email: Option<String>,
+    csrf: String,
     name: String,
     picture: String,
     bio: String,
@@ -54,121 +62,116 @@ struct View {
     bio_error: Option<String>,
 }
 
+impl SettingsPage {
+    /// The page of `s`, showing `form`'s fields.
+    fn new(state: &AppState, s: &SessionUser, form: SettingsForm) -> Self {
+        SettingsPage {
+            viewer: viewer_of(&s.user),
+            email: s.user.email.clone(),
+            csrf: forms::csrf_token(state, s),
+            name: form.name,
+            picture: form.picture,
+            bio: form.bio,
+            ..SettingsPage::default()
+        }
+    }
+
+    /// The change the form asks for. An empty picture field keeps the current picture.
+    fn patch(&self) -> ProfilePatch {
+        let picture = self.picture.trim();
+        ProfilePatch {
+            name: Some(self.name.trim().to_owned()),
+            picture: (!picture.is_empty()).then(|| picture.to_owned()),
+            bio: Some(self.bio.clone()),
+        }
+    }
+
+    /// Puts a validation message next to the field it is about.
+    fn with_field_error(mut self, e: &DomainError) -> Self {
+        let message = match e {
+            DomainError::Invalid { field, message } => format!("The {field} {message}."),
+            DomainError::TooLarge { field, .. } => format!("The {field} is too long."),
+        };
+        match e.field() {
+            "picture" => self.picture_error = Some(message),
+            "bio" => self.bio_error = Some(message),
+            _ => self.name_error = Some(message),
+        }
+        self
+    }
+
+    /// The form again with `status` and a message about the whole form.
+    fn failed(mut self, status: StatusCode, message: String) -> Response {
+        self.error = Some(message);
+        Page(status, self).into_response()
+    }
+}
+
 /// `GET /settings`: the form, filled in with the stored profile.
 pub async fn show(
     State(state): State<AppState>,
-    s: SessionUser,
+    Signed { session, .. }: Signed<ReadProfile>,
     query: Result<Query<SettingsQuery>, QueryRejection>,
-) -> Response {
-    if let Err(r) = forms::require(&state, &s, Permission::ReadProfile, "/settings").await {
-        return r;
-    }
-    let saved = query.is_ok_and(|Query(q)| q.saved.is_some());
-    let view = View {
-        name: s.user.name.clone().unwrap_or_default(),
-        picture: s.user.picture.clone().unwrap_or_default(),
-        bio: s.user.bio.clone().unwrap_or_default(),
-        saved,
-        ..View::default()
+) -> Page<SettingsPage> {
+    let stored = SettingsForm {
+        name: session.user.name.clone().unwrap_or_default(),
+        picture: session.user.picture.clone().unwrap_or_default(),
+        bio: session.user.bio.clone().unwrap_or_default(),
+        ..SettingsForm::default()
     };
-    render(&state, &s, &view, StatusCode::OK)
+    let page = SettingsPage {
+        saved: query.is_ok_and(|Query(q)| q.saved.is_some()),
+        ..SettingsPage::new(&state, &session, stored)
+    };
+    Page(StatusCode::OK, page)
 }
 
-/// `POST /settings`: the IdP first, then the local profile; `303` back to `/settings?saved=1`.
+/// `POST /settings`: the profile change of [`service::profile::update`] (the IdP first, then the
+/// local profile); `303` back to `/settings?saved=1`, or the form again with what went wrong.
 pub async fn save(
     State(state): State<AppState>,
-    CheckedForm {
-        session: s,
-        form: f,
-    }: CheckedForm<SettingsForm>,
+    Posted { guard, form }: Posted<Signed<WriteProfile>, SettingsForm>,
 ) -> Response {
-    if let Err(r) = forms::require(&state, &s, Permission::WriteProfile, "/settings").await {
-        return r;
-    }
-    let mut view = View {
-        name: f.name,
-        picture: f.picture,
-        bio: f.bio,
-        ..View::default()
-    };
-    let picture = view.picture.trim();
-    let patch = ProfilePatch {
-        name: Some(view.name.trim().to_owned()),
-        // An empty picture field keeps the current picture.
-        picture: (!picture.is_empty()).then(|| picture.to_owned()),
-        bio: Some(view.bio.clone()),
-    };
-    let patch = match patch.validate() {
-        Ok(p) => p,
-        Err(e) => {
-            let message = match &e {
-                DomainError::Invalid { field, message } => format!("The {field} {message}."),
-                DomainError::TooLarge { field, .. } => format!("The {field} is too long."),
-            };
-            match e.field() {
-                "picture" => view.picture_error = Some(message),
-                "bio" => view.bio_error = Some(message),
-                _ => view.name_error = Some(message),
-            }
-            return render(&state, &s, &view, StatusCode::UNPROCESSABLE_ENTITY);
+    let s = &guard.session;
+    let page = SettingsPage::new(&state, s, form);
+    match service::profile::update(&state, &s.user, page.patch(), Via::Web).await {
+        Ok(_) => pages::see_other("/settings?saved=1"),
+        Err(ServiceError::Invalid(e)) => {
+            let page = page.with_field_error(&e);
+            Page(StatusCode::UNPROCESSABLE_ENTITY, page).into_response()
         }
-    };
-    if let Err(e) = state
-        .management
-        .update_user(&s.user.auth0_id, &patch)
-        .await
-        .map_err(ApiError::from)
-    {
-        let (status, message) = match &e {
-            ApiError::Upstream {
-                status,
-                description,
-                cause,
-            } => {
-                tracing::warn!(%cause, "settings: the Management API change failed");
-                (*status, upstream_message(description))
-            }
-            other => {
-                tracing::warn!(error = %other, "settings: the Management API change failed");
-                (
-                    StatusCode::BAD_GATEWAY,
-                    "Your profile could not be changed at the sign-in service. Nothing was changed; please try again later.".to_owned(),
-                )
-            }
-        };
-        let event = crate::audit::Event::ProfileUpdateFailed {
-            status: status.as_u16(),
-            via: crate::audit::Via::Web,
-        };
-        crate::audit::record(&state, event, Some(&s.user.auth0_id)).await;
-        view.error = Some(message);
-        return render(&state, &s, &view, status);
+        Err(ServiceError::Management(e)) => {
+            let (status, message) = management_failure(&ApiError::from(e));
+            page.failed(status, message)
+        }
+        Err(ServiceError::ProfileNotStored(e)) => {
+            tracing::warn!(error = %e, "settings: the local profile could not be updated");
+            let message = "Your profile was changed at the sign-in service but PyMD could not \
+save it here. Please try again in a moment.";
+            page.failed(StatusCode::SERVICE_UNAVAILABLE, message.to_owned())
+        }
+        Err(other) => PageError::from(other).into_response(),
     }
-    if let Err(e) = state.store.update_profile(s.user.id, &patch).await {
-        tracing::warn!(error = %e, "settings: the local profile could not be updated");
-        view.error = Some(
-            "Your profile was changed at the sign-in service but PyMD could not save it here. \
-Please try again in a moment."
-                .to_owned(),
-        );
-        return render(&state, &s, &view, StatusCode::SERVICE_UNAVAILABLE);
+}
+
+/// The status and message of a change the Management API refused or failed.
+fn management_failure(e: &ApiError) -> (StatusCode, String) {
+    match e {
+        ApiError::Upstream {
+            status,
+            description,
+            cause,
+        } => {
+            tracing::warn!(%cause, "settings: the Management API change failed");
+            (*status, upstream_message(description))
+        }
+        other => {
+            tracing::warn!(error = %other, "settings: the Management API change failed");
+            let message = "Your profile could not be changed at the sign-in service. Nothing was \
+changed; please try again later.";
+            (StatusCode::BAD_GATEWAY, message.to_owned())
+        }
     }
-    let fields: Vec<&str> = [
-        patch.name.as_ref().map(|_| "name"),
-        patch.picture.as_ref().map(|_| "picture"),
-        patch.bio.as_ref().map(|_| "bio"),
-    ]
-    .into_iter()
-    .flatten()
-    .collect();
-    let via = crate::audit::Via::Web;
-    crate::audit::record(
-        &state,
-        crate::audit::Event::ProfileUpdated { fields, via },
-        Some(&s.user.auth0_id),
-    )
-    .await;
-    pages::see_other("/settings?saved=1")
 }
 
 /// The Management client's description, as a sentence for the page.
@@ -179,38 +182,4 @@ fn upstream_message(description: &str) -> String {
         None => "The sign-in service could not be reached; nothing was changed".to_owned(),
     };
     format!("{capitalised}. Please try again later.")
-}
-
-/// `GET /settings` and the form after a failed change.
-#[derive(Template)]
-#[template(path = "settings.html")]
-struct SettingsPage<'a> {
-    viewer: Option<&'a str>,
-    email: Option<&'a str>,
-    csrf: String,
-    name: &'a str,
-    picture: &'a str,
-    bio: &'a str,
-    saved: bool,
-    error: Option<&'a str>,
-    name_error: Option<&'a str>,
-    picture_error: Option<&'a str>,
-    bio_error: Option<&'a str>,
-}
-
-fn render(state: &AppState, s: &SessionUser, v: &View, status: StatusCode) -> Response {
-    let page = SettingsPage {
-        viewer: pages::viewer(Some(&s.user)),
-        email: s.user.email.as_deref(),
-        csrf: forms::csrf_token(state, s),
-        name: &v.name,
-        picture: &v.picture,
-        bio: &v.bio,
-        saved: v.saved,
-        error: v.error.as_deref(),
-        name_error: v.name_error.as_deref(),
-        picture_error: v.picture_error.as_deref(),
-        bio_error: v.bio_error.as_deref(),
-    };
-    Page(status, page).into_response()
 }
