@@ -18,7 +18,7 @@ use serde_json::{Value, json};
 
 use crate::state::{AppState, Faults};
 use crate::tokens::{UserGrant, mint_user_response, split_scope};
-use crate::util::{esc, random_urlsafe};
+use crate::util::random_urlsafe;
 use crate::web::{no_store_json, oauth_error, query_params};
 
 /// Which endpoint family a fault applies to.
@@ -385,28 +385,15 @@ async fn mailbox(
             .collect();
         return axum::Json(Value::Array(list)).into_response();
     }
-    let rows: String = mails
+    let rows: Vec<crate::html::MailRow<'_>> = mails
         .iter()
         .rev()
-        .map(|m| {
-            format!(
-                "<tr><td>{}</td><td>{}</td><td><a href=\"{}\">{}</a></td><td>{}</td></tr>",
-                esc(&m.to),
-                esc(&m.subject),
-                esc(&m.link),
-                esc(&m.link),
-                if m.used { "used" } else { "" }
-            )
+        .map(|m| crate::html::MailRow {
+            to: &m.to,
+            subject: &m.subject,
+            link: &m.link,
+            used: m.used,
         })
         .collect();
-    let body = format!(
-        "<h1>Dev mailbox</h1><p class=\"sub\">Emails the dev tenant would have sent.</p>\
-<table><thead><tr><th>To</th><th>Subject</th><th>Verification link</th><th></th></tr></thead><tbody>{}</tbody></table>",
-        if rows.is_empty() {
-            "<tr><td colspan=\"4\">No mail yet.</td></tr>".to_string()
-        } else {
-            rows
-        }
-    );
-    crate::html::page(StatusCode::OK, "Dev mailbox", &body, true)
+    crate::html::mailbox(&rows)
 }

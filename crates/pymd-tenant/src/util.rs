@@ -1,4 +1,4 @@
-//! Small shared helpers: random identifiers, base64url, hashing, HTML escaping and
+//! Small shared helpers: random identifiers, base64url, hashing and
 //! timestamp formatting. Kept here so every module produces identifiers of the same shape
 //! Auth0 uses (see auth0-surface §1.4).
 
@@ -71,22 +71,6 @@ pub fn sha256(data: &[u8]) -> [u8; 32] {
 pub fn ct_eq(a: &str, b: &str) -> bool {
     use subtle::ConstantTimeEq as _;
     a.len() == b.len() && bool::from(a.as_bytes().ct_eq(b.as_bytes()))
-}
-
-/// Escapes text for HTML element content and double-quoted attributes.
-pub fn esc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#x27;"),
-            _ => out.push(c),
-        }
-    }
-    out
 }
 
 /// ISO-8601 UTC with milliseconds, e.g. `2023-07-11T16:30:16.596Z` (Auth0's profile format).
@@ -187,14 +171,6 @@ mod tests {
     fn random_shapes() {
         assert_eq!(random_urlsafe(21).len(), 21);
         assert!(random_hex(24).chars().all(|c| c.is_ascii_hexdigit()));
-    }
-
-    #[test]
-    fn escaping() {
-        assert_eq!(
-            esc("<a href=\"x\">'&"),
-            "&lt;a href=&quot;x&quot;&gt;&#x27;&amp;"
-        );
     }
 
     #[test]
