@@ -1,20 +1,16 @@
 //! OIDC discovery (`/.well-known/openid-configuration`, also served as
 //! `/.well-known/oauth-authorization-server`) and the JWKS, shaped like a real tenant's
-//! (§7.1, §7.2); both honour injected faults.
+//! (§7.1, §7.2); both honour injected faults (see `fault_injection`).
 
 use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
-use crate::dev::{FaultTarget, apply_fault};
 use crate::state::AppState;
 
 /// `GET /.well-known/openid-configuration`.
 pub async fn openid_configuration(State(state): State<AppState>) -> Response {
-    if let Some(r) = apply_fault(&state, FaultTarget::Discovery).await {
-        return r;
-    }
     let i = &state.issuer;
     let mut doc = json!({
         "issuer": i,
@@ -46,10 +42,7 @@ pub async fn openid_configuration(State(state): State<AppState>) -> Response {
 
 /// `GET /.well-known/jwks.json`: public members only.
 pub async fn jwks(State(state): State<AppState>) -> Response {
-    if let Some(r) = apply_fault(&state, FaultTarget::Jwks).await {
-        return r;
-    }
-    let doc = state.keys.read().await.jwks();
+    let doc = state.keys.jwks().await;
     cached_json(doc)
 }
 

@@ -169,7 +169,7 @@ async fn dev_controls_refuse_a_peer_that_is_not_on_loopback() {
     assert_eq!(r.status(), 403);
     assert_eq!(r.json::<Value>().await.unwrap(), refused);
     // Nothing changed: no token family was minted, the clock was not moved.
-    assert!(t.state.refresh.lock().await.families.is_empty());
+    assert!(t.state.refresh.len().await.0 == 0);
     assert_eq!(t.state.clock.offset(), 0);
     // The rest of the tenant still answers that peer.
     let r = c
@@ -222,16 +222,14 @@ async fn dev_controls_refuse_a_rebinding_host_and_mint_no_token() {
             .unwrap();
         assert_eq!(r.status(), 403, "{host}");
     }
-    assert!(
-        t.state.refresh.lock().await.families.is_empty(),
-        "no token minted"
-    );
+    assert!(t.state.refresh.len().await.0 == 0, "no token minted");
     t.shutdown().await;
 }
 
 #[tokio::test]
 async fn expired_entries_are_swept_from_every_in_memory_map() {
-    use crate::state::{FailedLogins, OpaqueToken};
+    use crate::store::brute_force::FailedLogins;
+    use crate::store::opaque::OpaqueToken;
     use crate::sweep::{Swept, sweep};
     let t = tenant_with(|_| {}).await;
     let c = client();
@@ -276,33 +274,39 @@ async fn expired_entries_are_swept_from_every_in_memory_map() {
         .unwrap();
     assert_eq!(abandoned.status(), 302);
     let now = t.state.clock.unix();
-    t.state.brute.lock().await.insert(
-        ("bob@example.com".into(), None),
-        FailedLogins {
-            count: 3,
-            last: now,
-        },
-    );
-    t.state.opaque.lock().await.insert(
-        "opaque-token".into(),
-        OpaqueToken {
-            user_id: "auth0|64b1f0c2a1b2c3d4e5f60001".into(),
-            scope: vec!["openid".into()],
-            exp: now + 86_400,
-        },
-    );
+    t.state
+        .brute_force
+        .set(
+            ("bob@example.com".into(), None),
+            FailedLogins {
+                count: 3,
+                last: now,
+            },
+        )
+        .await;
+    t.state
+        .opaque
+        .insert(
+            "opaque-token".into(),
+            OpaqueToken {
+                user_id: "auth0|64b1f0c2a1b2c3d4e5f60001".into(),
+                scope: vec!["openid".into()],
+                exp: now + 86_400,
+            },
+        )
+        .await;
     let sizes = |t: &DevTenant| {
         let s = t.state.clone();
         async move {
-            let refresh = s.refresh.lock().await;
+            let (families, tokens) = s.refresh.len().await;
             [
-                s.codes.lock().await.len(),
-                s.transactions.lock().await.len(),
-                s.sessions.lock().await.len(),
-                s.opaque.lock().await.len(),
-                s.brute.lock().await.len(),
-                refresh.families.len(),
-                refresh.tokens.len(),
+                s.codes.len().await,
+                s.transactions.len().await,
+                s.sessions.len().await,
+                s.opaque.len().await,
+                s.brute_force.len().await,
+                families,
+                tokens,
             ]
         }
     };
@@ -398,12 +402,12 @@ async fn a_correct_password_clears_the_failure_counter() {
     }
     let (r, _) = login(&t, &c, "bob@example.com", "Bob-Dev-2026!", &challenge, "").await;
     assert_eq!(r.status(), 302);
-    assert!(t.state.brute.lock().await.is_empty(), "cleared on success");
+    assert_eq!(t.state.brute_force.len().await, 0, "cleared on success");
     let (r, _) = login(&t, &c, "bob@example.com", "nope", &challenge, "").await;
     assert_eq!(r.status(), 400);
     let count = |t: &DevTenant| {
         let s = t.state.clone();
-        async move { s.brute.lock().await.values().map(|f| f.count).sum::<u32>() }
+        async move { s.brute_force.total().await }
     };
     assert_eq!(count(&t).await, 1);
     t.shutdown().await;
@@ -411,15 +415,21 @@ async fn a_correct_password_clears_the_failure_counter() {
 
 #[tokio::test]
 async fn an_expired_verification_link_changes_nothing_and_is_swept() {
-    use crate::state::Mail;
+    use crate::store::mailbox::Mail;
     let t = tenant_with(|_| {}).await;
     let c = client();
-    let user_id = {
-        let mut users = t.state.users.write().await;
-        let id = users.by_email("bob@example.com").unwrap().user_id.clone();
-        users.get_mut(&id).unwrap().email_verified = false;
-        id
-    };
+    let user_id = t
+        .state
+        .users
+        .by_email("bob@example.com")
+        .await
+        .unwrap()
+        .user_id;
+    t.state
+        .users
+        .change(&user_id, None, |u| u.email_verified = false)
+        .await
+        .unwrap();
     let now = t.state.clock.unix();
     let mail = |ticket: &str, sent_at: i64| Mail {
         to: "bob@example.com".into(),
@@ -430,10 +440,11 @@ async fn an_expired_verification_link_changes_nothing_and_is_swept() {
         user_id: user_id.clone(),
         used: false,
     };
-    t.state.mailbox.lock().await.extend([
-        mail("old-ticket", now),
-        mail("new-ticket", now + 2 * 86_400),
-    ]);
+    t.state.mailbox.deliver(mail("old-ticket", now)).await;
+    t.state
+        .mailbox
+        .deliver(mail("new-ticket", now + 2 * 86_400))
+        .await;
     // 5 days and a minute on: the first link has expired, the second has not.
     t.state.clock.set_offset(5 * 86_400 + 60);
     let r = c
@@ -449,17 +460,17 @@ async fn an_expired_verification_link_changes_nothing_and_is_swept() {
     let verified = |t: &DevTenant| {
         let s = t.state.clone();
         let id = user_id.clone();
-        async move { s.users.read().await.get(&id).unwrap().email_verified }
+        async move { s.users.get(&id).await.unwrap().email_verified }
     };
     assert!(!verified(&t).await, "an expired link verifies nothing");
-    assert!(!t.state.mailbox.lock().await[0].used);
+    assert!(!t.state.mailbox.all().await[0].used);
     // The sweep drops the expired mail and keeps the live one.
     let swept = crate::sweep::sweep(&t.state).await;
     assert_eq!(swept.mails, 1);
     let left: Vec<String> = t
         .state
         .mailbox
-        .lock()
+        .all()
         .await
         .iter()
         .map(|m| m.ticket.clone())

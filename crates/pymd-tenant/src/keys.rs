@@ -346,6 +346,59 @@ impl KeyStore {
     }
 }
 
+/// The signing keys as the tenant shares them: one lock, held only for the duration of one
+/// operation.
+#[derive(Debug)]
+pub struct SigningKeys {
+    store: tokio::sync::RwLock<KeyStore>,
+}
+
+impl SigningKeys {
+    /// Wraps an opened key store.
+    pub fn new(store: KeyStore) -> SigningKeys {
+        SigningKeys {
+            store: tokio::sync::RwLock::new(store),
+        }
+    }
+
+    /// Signs `claims` with the current key.
+    ///
+    /// # Errors
+    /// [`KeyError`] if signing fails.
+    pub async fn sign(&self, claims: &Value) -> Result<String, KeyError> {
+        self.store.read().await.sign(claims)
+    }
+
+    /// Verifies a token's signature and returns its claims (nothing else is checked).
+    ///
+    /// # Errors
+    /// [`VerifyError`].
+    pub async fn verify(&self, token: &str) -> Result<Value, VerifyError> {
+        self.store.read().await.verify(token)
+    }
+
+    /// The public JWKS document.
+    pub async fn jwks(&self) -> Value {
+        self.store.read().await.jwks()
+    }
+
+    /// Rotates the keys at `now`; returns the new current kid.
+    ///
+    /// # Errors
+    /// [`KeyError`] if the new key cannot be generated or saved.
+    pub async fn rotate(&self, now: i64) -> Result<String, KeyError> {
+        self.store.write().await.rotate(now)
+    }
+
+    /// Revokes the key `kid`.
+    ///
+    /// # Errors
+    /// [`KeyError`] if the key is unknown, current, or the file cannot be saved.
+    pub async fn revoke(&self, kid: &str) -> Result<(), KeyError> {
+        self.store.write().await.revoke(kid)
+    }
+}
+
 /// Why a token failed verification.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum VerifyError {

@@ -9,29 +9,46 @@
 //! Start it with [`start`] on a bound listener; the tenant is described by a `tenant.yaml`
 //! in the Auth0 Deploy CLI layout ([`DEFAULT_TENANT_YAML`] ships with the crate).
 
-// Handlers return `Result<_, Response>`; an axum Response is large but boxing it buys nothing.
+// Module layers (each imports only from the layers above it in this list):
+// foundations (util, clock, scope, passwords, keys, x509, config) → data owners (store::*,
+// logs) → state → services (mint, access_token, postlogin, sweep) → HTTP plumbing (error,
+// extract, respond, cookies, html) → handlers (discovery, authorize, login::*, oauth_token +
+// grants::*, oauth_revoke, userinfo, logout, management::*, dev_controls::*,
+// fault_injection) → router.
+
+// Some extractors reject with a whole `Response`; boxing it buys nothing.
 #![allow(clippy::result_large_err)]
 
+mod access_token;
 mod authorize;
 mod clock;
 pub mod config;
-mod dev;
+mod cookies;
+mod dev_controls;
 mod discovery;
+mod error;
+mod extract;
+mod fault_injection;
+mod grants;
 mod html;
 mod keys;
+mod login;
 mod logout;
 mod logs;
 mod management;
+mod mint;
+mod oauth_revoke;
+mod oauth_token;
 mod passwords;
 mod postlogin;
+mod respond;
+mod router;
+mod scope;
 mod state;
+mod store;
 mod sweep;
-mod token;
-mod tokens;
 mod userinfo;
-mod users;
 mod util;
-mod web;
 mod x509;
 
 use std::net::SocketAddr;
@@ -40,7 +57,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use tokio::sync::{Mutex, RwLock, mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot};
 
 pub use config::{TenantConfig, TenantFileError, parse_tenant};
 pub use keys::KeyError;
@@ -307,104 +324,15 @@ async fn start_wrapped(
         context: "reading the dev tenant listener address".into(),
         source,
     })?;
-    let issuer = match &options.issuer {
-        Some(u) => {
-            if u.scheme() != "http" && u.scheme() != "https" {
-                return Err(TenantError::Options(format!("issuer must be http(s): {u}")));
-            }
-            let s = u.as_str().to_string();
-            if s.ends_with('/') { s } else { format!("{s}/") }
-        }
-        None => format!("http://{addr}/"),
-    };
-    let issuer_url = url::Url::parse(&issuer).map_err(|e| TenantError::Options(e.to_string()))?;
-    let host = issuer_url.host_str().unwrap_or("localhost").to_string();
-    let yaml = match &options.source {
-        TenantSource::Default => DEFAULT_TENANT_YAML.to_string(),
-        TenantSource::Yaml(y) => y.clone(),
-        TenantSource::File(p) => std::fs::read_to_string(p).map_err(|source| TenantError::Io {
-            context: format!("reading tenant file {}", p.display()),
-            source,
-        })?,
-    };
-    let cfg = parse_tenant(&yaml, &issuer, options.app_base_url.as_str())?;
-
-    let clock = clock::Clock::default();
-    let keys = keys::KeyStore::open(&options.data_dir.join("dev-tenant"), clock.unix(), &host)?;
-
-    let http = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .connect_timeout(Duration::from_secs(2))
-        .timeout(Duration::from_secs(10))
-        .build()
-        .map_err(|e| TenantError::Http(e.to_string()))?;
-
-    let (log_tx, log_task, log_stop) = match &options.log_stream {
-        Some(hook) => {
-            let (tx, rx) = mpsc::unbounded_channel();
-            let (stop_tx, stop_rx) = oneshot::channel();
-            let task = tokio::spawn(logs::stream_worker(rx, hook.clone(), http.clone(), stop_rx));
-            (Some(tx), Some(task), Some(stop_tx))
-        }
-        None => (None, None, None),
-    };
-
-    let now = clock.now();
-    let seeded: Vec<users::User> = {
-        let seeds = cfg.users.clone();
-        tokio::task::spawn_blocking(move || {
-            seeds
-                .iter()
-                .map(|s| users::User::from_seed(s, now))
-                .collect()
-        })
-        .await
-        .map_err(|e| TenantError::Options(format!("hashing seeded passwords failed: {e}")))?
-    };
-    let mut user_store = users::Users::default();
-    for u in seeded {
-        user_store.insert(u);
-    }
-
-    let tenant = Tenant {
-        logs: logs::LogSink::new(
-            log_tx,
-            host.clone(),
-            cfg.database.name.clone(),
-            cfg.database.id.clone(),
-        ),
-        secure: issuer_url.scheme() == "https",
-        issuer,
-        opts: RuntimeOptions {
-            sync_webhook: options.sync_webhook.clone(),
-            action_timeout: options.action_timeout,
-            dev_controls: options.dev_controls,
-            roles_claim: options.roles_claim.clone(),
-            management_rate_limit_per_sec: options.management_rate_limit_per_sec,
-        },
-        clock,
-        keys: RwLock::new(keys),
-        users: RwLock::new(user_store),
-        codes: Mutex::default(),
-        refresh: Mutex::default(),
-        sessions: Mutex::default(),
-        transactions: Mutex::default(),
-        brute: Mutex::default(),
-        opaque: Mutex::default(),
-        faults: Mutex::default(),
-        mailbox: Mutex::default(),
-        rate: Mutex::default(),
-        http,
-        dummy_hash: passwords::PasswordHash::new("dummy-password-for-timing"),
-        csrf_key: {
-            let mut k = [0u8; 32];
-            util::fill_random(&mut k);
-            aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, &k)
-        },
-        cfg,
-    };
+    let issuer = issuer(&options, addr)?;
+    let cfg = parse_tenant(
+        &tenant_yaml(&options.source)?,
+        &issuer,
+        options.app_base_url.as_str(),
+    )?;
+    let (tenant, (log_task, log_stop)) = build_tenant(&options, issuer, cfg).await?;
     let state = Arc::new(tenant);
-    let app = wrap(router(state.clone()));
+    let app = wrap(router::router(state.clone()));
     let (tx, rx) = oneshot::channel::<()>();
     let server = tokio::spawn(async move {
         let result = axum::serve(
@@ -432,45 +360,120 @@ async fn start_wrapped(
     })
 }
 
-/// All routes of the tenant.
-fn router(state: state::AppState) -> Router {
-    use axum::routing::{get, post};
-    let mut r = Router::new()
-        .route(
-            "/.well-known/openid-configuration",
-            get(discovery::openid_configuration),
-        )
-        .route(
-            "/.well-known/oauth-authorization-server",
-            get(discovery::openid_configuration),
-        )
-        .route("/.well-known/jwks.json", get(discovery::jwks))
-        .route("/authorize", get(authorize::authorize))
-        .route(
-            "/u/login",
-            get(authorize::login_page).post(authorize::login_submit),
-        )
-        .route(
-            "/u/signup",
-            get(authorize::signup_page).post(authorize::signup_submit),
-        )
-        .route("/u/email-verification", get(authorize::verify_email))
-        .route("/oauth/token", post(token::token))
-        .route("/oauth/revoke", post(token::revoke))
-        .route(
-            "/userinfo",
-            get(userinfo::userinfo).post(userinfo::userinfo),
-        )
-        .route("/v2/logout", get(logout::v2_logout))
-        .route(
-            "/oidc/logout",
-            get(logout::oidc_logout_get).post(logout::oidc_logout_post),
-        )
-        .nest("/api/v2", management::router(state.clone()));
-    if state.opts.dev_controls {
-        r = r.nest("/__dev", dev::router(state.clone()));
+/// The issuer URL (ending in `/`): the option, or the listener's address.
+fn issuer(options: &TenantOptions, addr: SocketAddr) -> Result<String, TenantError> {
+    let Some(u) = &options.issuer else {
+        return Ok(format!("http://{addr}/"));
+    };
+    if u.scheme() != "http" && u.scheme() != "https" {
+        return Err(TenantError::Options(format!("issuer must be http(s): {u}")));
     }
-    r.fallback(discovery::not_found).with_state(state)
+    let s = u.as_str().to_string();
+    Ok(if s.ends_with('/') { s } else { format!("{s}/") })
+}
+
+/// The tenant file's text.
+fn tenant_yaml(source: &TenantSource) -> Result<String, TenantError> {
+    match source {
+        TenantSource::Default => Ok(DEFAULT_TENANT_YAML.to_string()),
+        TenantSource::Yaml(y) => Ok(y.clone()),
+        TenantSource::File(p) => std::fs::read_to_string(p).map_err(|source| TenantError::Io {
+            context: format!("reading tenant file {}", p.display()),
+            source,
+        }),
+    }
+}
+
+/// The log-stream worker's task and stop signal, if a log stream is configured.
+type LogStream = (
+    Option<tokio::task::JoinHandle<()>>,
+    Option<oneshot::Sender<()>>,
+);
+
+/// The tenant's state (keys opened, seeded users hashed, log stream started).
+async fn build_tenant(
+    options: &TenantOptions,
+    issuer: String,
+    cfg: TenantConfig,
+) -> Result<(Tenant, LogStream), TenantError> {
+    let issuer_url = url::Url::parse(&issuer).map_err(|e| TenantError::Options(e.to_string()))?;
+    let host = issuer_url.host_str().unwrap_or("localhost").to_string();
+    let clock = clock::Clock::default();
+    let keys = keys::KeyStore::open(&options.data_dir.join("dev-tenant"), clock.unix(), &host)?;
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .connect_timeout(Duration::from_secs(2))
+        .timeout(Duration::from_secs(10))
+        .build()
+        .map_err(|e| TenantError::Http(e.to_string()))?;
+    let (log_tx, (log_task, log_stop)) = match &options.log_stream {
+        Some(hook) => {
+            let (tx, rx) = mpsc::unbounded_channel();
+            let (stop_tx, stop_rx) = oneshot::channel();
+            let task = tokio::spawn(logs::stream_worker(rx, hook.clone(), http.clone(), stop_rx));
+            (Some(tx), (Some(task), Some(stop_tx)))
+        }
+        None => (None, (None, None)),
+    };
+    let users = seeded_users(&cfg, clock.now()).await?;
+    let tenant = Tenant {
+        logs: logs::LogSink::new(
+            log_tx,
+            host,
+            cfg.database.name.clone(),
+            cfg.database.id.clone(),
+        ),
+        secure: issuer_url.scheme() == "https",
+        issuer,
+        opts: RuntimeOptions {
+            sync_webhook: options.sync_webhook.clone(),
+            action_timeout: options.action_timeout,
+            dev_controls: options.dev_controls,
+            roles_claim: options.roles_claim.clone(),
+            management_rate_limit_per_sec: options.management_rate_limit_per_sec,
+        },
+        clock,
+        keys: keys::SigningKeys::new(keys),
+        users,
+        codes: Default::default(),
+        refresh: Default::default(),
+        sessions: Default::default(),
+        transactions: Default::default(),
+        brute_force: Default::default(),
+        opaque: Default::default(),
+        faults: Default::default(),
+        mailbox: Default::default(),
+        rate: Default::default(),
+        http,
+        dummy_hash: passwords::PasswordHash::new("dummy-password-for-timing"),
+        csrf_key: csrf_key(),
+        cfg,
+    };
+    Ok((tenant, (log_task, log_stop)))
+}
+
+/// The seeded users, their passwords hashed off the async runtime.
+async fn seeded_users(
+    cfg: &TenantConfig,
+    now: time::OffsetDateTime,
+) -> Result<store::users::UserStore, TenantError> {
+    let seeds = cfg.users.clone();
+    let users = tokio::task::spawn_blocking(move || {
+        seeds
+            .iter()
+            .map(|s| store::users::User::from_seed(s, now))
+            .collect()
+    })
+    .await
+    .map_err(|e| TenantError::Options(format!("hashing seeded passwords failed: {e}")))?;
+    Ok(store::users::UserStore::new(users))
+}
+
+/// A random key for the login forms' CSRF tokens.
+fn csrf_key() -> aws_lc_rs::hmac::Key {
+    let mut k = [0u8; 32];
+    util::fill_random(&mut k);
+    aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, &k)
 }
 
 #[cfg(test)]

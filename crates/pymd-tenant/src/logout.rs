@@ -4,37 +4,41 @@
 //! match). Both clear the `auth0` session cookie and log `slo`.
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
 
-use axum::body::Bytes;
-use axum::extract::{ConnectInfo, RawQuery, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::State;
+use axum::http::HeaderMap;
 use axum::response::Response;
 use serde_json::Value;
 
+use crate::config::ClientConfig;
+use crate::cookies::{SESSION_COOKIE, clear_session_cookie, cookie};
+use crate::error::OAuthError;
+use crate::extract::{Caller, Params, QueryParams};
 use crate::html;
 use crate::logs::LogEvent;
-use crate::state::{AppState, Session};
-use crate::web::{
-    Caller, add_query, clear_session_cookie, cookie, found, query_params, with_cookie,
-};
+use crate::respond::{add_query, found, with_cookie};
+use crate::state::AppState;
+
+const UNKNOWN_CLIENT: &str = "Unknown client: the client_id does not belong to this tenant.";
 
 fn strip_query(u: &str) -> &str {
     let end = u.find(['?', '#']).unwrap_or(u.len());
     &u[..end]
 }
 
-fn not_allowed(url: &str) -> Response {
-    html::error_page(
-        StatusCode::BAD_REQUEST,
-        "invalid_request",
-        &format!(
-            "The \"returnTo\" querystring parameter \"{url}\" is not defined as a valid URL in \"Allowed Logout URLs\". To add a new URL, please do it here: https://manage.auth0.com/#/account/advanced"
-        ),
-    )
+/// A known client, or none named.
+fn named_client(state: &AppState, id: Option<&String>) -> Result<Option<ClientConfig>, OAuthError> {
+    match id {
+        Some(id) => match state.cfg.client(id) {
+            Some(c) => Ok(Some(c.clone())),
+            None => Err(OAuthError::bad_page(UNKNOWN_CLIENT)),
+        },
+        None => Ok(None),
+    }
 }
 
-/// Ends the browser's session (if `only_sid` is set, only when it is that session).
+/// Ends the browser's session (if `only_sid` is set, only when it is that session) and logs
+/// `slo`; returns whether a session ended.
 async fn end_session(
     state: &AppState,
     headers: &HeaderMap,
@@ -42,25 +46,13 @@ async fn end_session(
     client_id: Option<&str>,
     only_sid: Option<&str>,
 ) -> bool {
-    let Some(tok) = cookie(headers, "auth0") else {
+    let Some(tok) = cookie(headers, SESSION_COOKIE) else {
         return false;
     };
-    let removed: Option<Session> = {
-        let mut sessions = state.sessions.lock().await;
-        match sessions.get(&tok) {
-            Some(s) if only_sid.is_none_or(|sid| sid == s.sid) => sessions.remove(&tok),
-            _ => None,
-        }
-    };
-    let Some(s) = removed else {
+    let Some(s) = state.sessions.end(&tok, only_sid).await else {
         return false;
     };
-    let email = state
-        .users
-        .read()
-        .await
-        .get(&s.user_id)
-        .map(|u| u.email.clone());
+    let email = state.users.get(&s.user_id).await.map(|u| u.email);
     let client = client_id.and_then(|id| state.cfg.client(id));
     state.logs.emit(
         state.clock.now(),
@@ -88,25 +80,11 @@ fn logged_out_page() -> Response {
 /// `GET /v2/logout?client_id&returnTo`.
 pub async fn v2_logout(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    caller: Caller,
     headers: HeaderMap,
-    RawQuery(q): RawQuery,
-) -> Response {
-    let p = query_params(q.as_deref());
-    let caller = Caller::new(Some(peer), &headers);
-    let client = match p.get("client_id") {
-        Some(id) => match state.cfg.client(id) {
-            Some(c) => Some(c.clone()),
-            None => {
-                return html::error_page(
-                    StatusCode::BAD_REQUEST,
-                    "invalid_request",
-                    "Unknown client: the client_id does not belong to this tenant.",
-                );
-            }
-        },
-        None => None,
-    };
+    p: QueryParams,
+) -> Result<Response, OAuthError> {
+    let client = named_client(&state, p.get("client_id"))?;
     let allowed: &[String] = match &client {
         Some(c) => &c.allowed_logout_urls,
         None => &state.cfg.tenant.allowed_logout_urls,
@@ -115,7 +93,9 @@ pub async fn v2_logout(
         Some(rt) => {
             let base = strip_query(rt);
             if !allowed.iter().any(|a| a == rt || strip_query(a) == base) {
-                return not_allowed(rt);
+                return Err(OAuthError::bad_page(format!(
+                    "The \"returnTo\" querystring parameter \"{rt}\" is not defined as a valid URL in \"Allowed Logout URLs\". To add a new URL, please do it here: https://manage.auth0.com/#/account/advanced"
+                )));
             }
             Some(rt.clone())
         }
@@ -123,131 +103,122 @@ pub async fn v2_logout(
             .as_ref()
             .and_then(|c| c.allowed_logout_urls.first().cloned()),
     };
-    end_session(
-        &state,
-        &headers,
-        &caller,
-        client.as_ref().map(|c| c.client_id.as_str()),
-        None,
-    )
-    .await;
+    let client_id = client.as_ref().map(|c| c.client_id.as_str());
+    end_session(&state, &headers, &caller, client_id, None).await;
     let r = match target {
         Some(t) => found(&t),
         None => logged_out_page(),
     };
-    with_cookie(r, &clear_session_cookie(state.secure))
+    Ok(with_cookie(r, &clear_session_cookie(state.secure)))
 }
 
 /// `GET /oidc/logout`.
 pub async fn oidc_logout_get(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    caller: Caller,
     headers: HeaderMap,
-    RawQuery(q): RawQuery,
-) -> Response {
-    let p = query_params(q.as_deref());
-    oidc_logout(state, peer, headers, p).await
+    p: QueryParams,
+) -> Result<Response, OAuthError> {
+    oidc_logout(&state, &caller, &headers, &p).await
 }
 
-/// `POST /oidc/logout` (form body).
+/// `POST /oidc/logout` (form body; an unreadable body counts as no parameters).
 pub async fn oidc_logout_post(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    caller: Caller,
     headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let p = crate::web::parse_params(&headers, &body).unwrap_or_default();
-    oidc_logout(state, peer, headers, p).await
+    p: Result<Params, Response>,
+) -> Result<Response, OAuthError> {
+    let p = p.unwrap_or_default();
+    oidc_logout(&state, &caller, &headers, &p).await
+}
+
+/// What an `id_token_hint` says: its audience and session.
+#[derive(Debug, Default)]
+struct Hint {
+    aud: Option<String>,
+    sid: Option<String>,
+}
+
+/// Reads the hint (it may be expired; only its signature and issuer matter) and checks that
+/// `client_id` and `logout_hint` agree with it.
+async fn id_token_hint(state: &AppState, p: &HashMap<String, String>) -> Result<Hint, OAuthError> {
+    let Some(t) = p.get("id_token_hint") else {
+        return Ok(Hint::default());
+    };
+    let claims = match state.keys.verify(t).await {
+        Ok(c) if c.get("iss").and_then(Value::as_str) == Some(state.issuer.as_str()) => c,
+        _ => return Err(OAuthError::bad_page("The id_token_hint is invalid.")),
+    };
+    let claim = |k| claims.get(k).and_then(Value::as_str).map(str::to_string);
+    let hint = Hint {
+        aud: claim("aud"),
+        sid: claim("sid"),
+    };
+    if let (Some(cid), Some(aud)) = (p.get("client_id"), &hint.aud)
+        && cid != aud
+    {
+        return Err(OAuthError::bad_page(
+            "The client_id does not match the audience of the id_token_hint.",
+        ));
+    }
+    if let (Some(lh), Some(sid)) = (p.get("logout_hint"), &hint.sid)
+        && lh != sid
+    {
+        return Err(OAuthError::bad_page(
+            "The logout_hint does not match the session of the id_token_hint.",
+        ));
+    }
+    Ok(hint)
+}
+
+/// Where to go after logout: a `post_logout_redirect_uri` allowed for the client (or the
+/// tenant, with a `logout_hint`), else the client's first logout URL.
+fn logout_target(
+    state: &AppState,
+    p: &HashMap<String, String>,
+    client: Option<&ClientConfig>,
+) -> Result<Option<String>, OAuthError> {
+    let not_allowed = |u: &str| {
+        OAuthError::bad_page(format!(
+            "The \"post_logout_redirect_uri\" parameter \"{u}\" is not defined as a valid URL in \"Allowed Logout URLs\"."
+        ))
+    };
+    match (p.get("post_logout_redirect_uri"), client) {
+        (Some(u), Some(c)) if !c.allowed_logout_urls.iter().any(|a| a == u) => Err(not_allowed(u)),
+        (Some(u), Some(_)) => Ok(Some(u.clone())),
+        (Some(_), None) if !p.contains_key("logout_hint") => Err(OAuthError::bad_page(
+            "post_logout_redirect_uri requires client_id, id_token_hint or logout_hint.",
+        )),
+        (Some(u), None) if !state.cfg.tenant.allowed_logout_urls.iter().any(|a| a == u) => {
+            Err(not_allowed(u))
+        }
+        (Some(u), None) => Ok(Some(u.clone())),
+        (None, Some(c)) => Ok(c.allowed_logout_urls.first().cloned()),
+        (None, None) => Ok(None),
+    }
 }
 
 async fn oidc_logout(
-    state: AppState,
-    peer: SocketAddr,
-    headers: HeaderMap,
-    p: HashMap<String, String>,
-) -> Response {
-    let caller = Caller::new(Some(peer), &headers);
-    let bad = |msg: &str| html::error_page(StatusCode::BAD_REQUEST, "invalid_request", msg);
-    // The hint may be expired; only its signature and issuer matter.
-    let hint = match p.get("id_token_hint") {
-        Some(t) => match state.keys.read().await.verify(t) {
-            Ok(c) if c.get("iss").and_then(Value::as_str) == Some(state.issuer.as_str()) => Some(c),
-            _ => return bad("The id_token_hint is invalid."),
-        },
-        None => None,
-    };
-    let hint_aud = hint
-        .as_ref()
-        .and_then(|c| c.get("aud"))
-        .and_then(Value::as_str)
-        .map(str::to_string);
-    let hint_sid = hint
-        .as_ref()
-        .and_then(|c| c.get("sid"))
-        .and_then(Value::as_str)
-        .map(str::to_string);
-    if let (Some(cid), Some(aud)) = (p.get("client_id"), &hint_aud)
-        && cid != aud
-    {
-        return bad("The client_id does not match the audience of the id_token_hint.");
-    }
-    if let (Some(lh), Some(sid)) = (p.get("logout_hint"), &hint_sid)
-        && lh != sid
-    {
-        return bad("The logout_hint does not match the session of the id_token_hint.");
-    }
-    let client_id = p.get("client_id").cloned().or(hint_aud);
-    let client = match &client_id {
-        Some(id) => match state.cfg.client(id) {
-            Some(c) => Some(c.clone()),
-            None => return bad("Unknown client: the client_id does not belong to this tenant."),
-        },
-        None => None,
-    };
-    let target = match (p.get("post_logout_redirect_uri"), &client) {
-        (Some(u), Some(c)) => {
-            if !c.allowed_logout_urls.iter().any(|a| a == u) {
-                return bad(&format!(
-                    "The \"post_logout_redirect_uri\" parameter \"{u}\" is not defined as a valid URL in \"Allowed Logout URLs\"."
-                ));
-            }
-            Some(u.clone())
-        }
-        (Some(u), None) => {
-            if !p.contains_key("logout_hint") {
-                return bad(
-                    "post_logout_redirect_uri requires client_id, id_token_hint or logout_hint.",
-                );
-            }
-            if !state.cfg.tenant.allowed_logout_urls.iter().any(|a| a == u) {
-                return bad(&format!(
-                    "The \"post_logout_redirect_uri\" parameter \"{u}\" is not defined as a valid URL in \"Allowed Logout URLs\"."
-                ));
-            }
-            Some(u.clone())
-        }
-        (None, Some(c)) => c.allowed_logout_urls.first().cloned(),
-        (None, None) => None,
-    };
-    let sid = p.get("logout_hint").cloned().or(hint_sid);
-    let ended = end_session(
-        &state,
-        &headers,
-        &caller,
-        client_id.as_deref(),
-        sid.as_deref(),
-    )
-    .await;
-    let r = match target {
-        Some(t) => match p.get("state") {
-            Some(s) => found(&add_query(&t, &[("state", s)])),
-            None => found(&t),
-        },
-        None => logged_out_page(),
+    state: &AppState,
+    caller: &Caller,
+    headers: &HeaderMap,
+    p: &HashMap<String, String>,
+) -> Result<Response, OAuthError> {
+    let hint = id_token_hint(state, p).await?;
+    let client_id = p.get("client_id").cloned().or(hint.aud);
+    let client = named_client(state, client_id.as_ref())?;
+    let target = logout_target(state, p, client.as_ref())?;
+    let sid = p.get("logout_hint").cloned().or(hint.sid);
+    let ended = end_session(state, headers, caller, client_id.as_deref(), sid.as_deref()).await;
+    let r = match (target, p.get("state")) {
+        (Some(t), Some(s)) => found(&add_query(&t, &[("state", s)])),
+        (Some(t), None) => found(&t),
+        (None, _) => logged_out_page(),
     };
     if ended || sid.is_none() {
-        with_cookie(r, &clear_session_cookie(state.secure))
+        Ok(with_cookie(r, &clear_session_cookie(state.secure)))
     } else {
-        r
+        Ok(r)
     }
 }

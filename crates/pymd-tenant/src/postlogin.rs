@@ -7,7 +7,7 @@
 use serde_json::json;
 
 use crate::state::AppState;
-use crate::users::User;
+use crate::store::users::User;
 
 /// Runs the Action for `user`; returns when the sync finished or the timeout passed.
 pub async fn run(state: &AppState, user: &User) {

@@ -1,21 +1,27 @@
-//! Shared tenant state: configuration, keys, clock and one lock per concern (users, codes,
-//! refresh-token families, sessions, login transactions, brute-force counters, faults,
-//! mailbox), all in memory except the signing keys.
+//! The tenant as its handlers see it: the validated configuration and runtime options, and
+//! one owner per kind of data (keys, users, codes, refresh tokens, sessions, login
+//! transactions, brute-force counters, opaque tokens, faults, mailbox, Management API rate
+//! window, log). Each owner keeps its own lock; see `store`.
 
-use std::collections::HashMap;
-use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
-
-use tokio::sync::{Mutex, RwLock};
 
 use crate::Webhook;
 use crate::clock::Clock;
 use crate::config::TenantConfig;
-use crate::keys::KeyStore;
+use crate::keys::SigningKeys;
 use crate::logs::LogSink;
 use crate::passwords::PasswordHash;
-use crate::users::Users;
+use crate::store::brute_force::BruteForce;
+use crate::store::codes::AuthCodes;
+use crate::store::faults::Faults;
+use crate::store::mailbox::Mailbox;
+use crate::store::opaque::OpaqueTokens;
+use crate::store::rate_window::RateWindow;
+use crate::store::refresh::RefreshTokens;
+use crate::store::sessions::{Lifetimes, Sessions};
+use crate::store::transactions::Transactions;
+use crate::store::users::UserStore;
 
 /// The handle every handler gets.
 pub type AppState = Arc<Tenant>;
@@ -48,27 +54,27 @@ pub struct Tenant {
     /// Tenant clock.
     pub clock: Clock,
     /// Signing keys.
-    pub keys: RwLock<KeyStore>,
+    pub keys: SigningKeys,
     /// Users.
-    pub users: RwLock<Users>,
+    pub users: UserStore,
     /// Authorization codes.
-    pub codes: Mutex<HashMap<String, AuthCode>>,
-    /// Refresh tokens.
-    pub refresh: Mutex<RefreshStore>,
-    /// SSO sessions by cookie value.
-    pub sessions: Mutex<HashMap<String, Session>>,
-    /// Login transactions by id (the `state` of `/u/login`).
-    pub transactions: Mutex<HashMap<String, Transaction>>,
-    /// Failed logins per (identifier, IP).
-    pub brute: Mutex<HashMap<(String, Option<IpAddr>), FailedLogins>>,
+    pub codes: AuthCodes,
+    /// Refresh tokens and their families.
+    pub refresh: RefreshTokens,
+    /// SSO sessions.
+    pub sessions: Sessions,
+    /// Login transactions (the `state` of `/u/login`).
+    pub transactions: Transactions,
+    /// Failed-login counters.
+    pub brute_force: BruteForce,
     /// Opaque `/userinfo`-only access tokens.
-    pub opaque: Mutex<HashMap<String, OpaqueToken>>,
+    pub opaque: OpaqueTokens,
     /// Injected faults.
-    pub faults: Mutex<Faults>,
+    pub faults: Faults,
     /// Dev mailbox.
-    pub mailbox: Mutex<Vec<Mail>>,
+    pub mailbox: Mailbox,
     /// Management API rate window.
-    pub rate: Mutex<RateWindow>,
+    pub rate: RateWindow,
     /// Log events.
     pub logs: LogSink,
     /// Outbound client for webhooks.
@@ -87,193 +93,20 @@ impl std::fmt::Debug for Tenant {
     }
 }
 
-/// An issued authorization code.
-#[derive(Debug, Clone)]
-pub struct AuthCode {
-    /// Client.
-    pub client_id: String,
-    /// Exact redirect_uri of `/authorize`.
-    pub redirect_uri: String,
-    /// User.
-    pub user_id: String,
-    /// Session id (`sid`).
-    pub sid: String,
-    /// Requested scopes.
-    pub scope: Vec<String>,
-    /// Audience (None = userinfo only).
-    pub audience: Option<String>,
-    /// Nonce.
-    pub nonce: Option<String>,
-    /// PKCE S256 challenge.
-    pub code_challenge: Option<String>,
-    /// Issued at (unix).
-    pub issued_at: i64,
-    /// Authentication time.
-    pub auth_time: i64,
-    /// Already redeemed.
-    pub used: bool,
-    /// Presented again after its redemption (the family minted from it must be revoked).
-    pub reused: bool,
-    /// Refresh-token family minted from it (revoked on reuse).
-    pub family: Option<String>,
-}
-
-/// One refresh token.
-#[derive(Debug, Clone)]
-pub struct RefreshEntry {
-    /// Family id.
-    pub family: String,
-    /// When it was first exchanged (rotating clients), unix.
-    pub used_at: Option<i64>,
-    /// Rotation generation (0 for the first token of the family).
-    pub generation: u32,
-    /// Successors issued from this token (rotating clients) and not rolled back: the first
-    /// exchange and any reuse inside the overlap period each count one.
-    pub successors: u32,
-}
-
-/// A refresh-token family (one grant).
-#[derive(Debug, Clone)]
-pub struct Family {
-    /// Client.
-    pub client_id: String,
-    /// User.
-    pub user_id: String,
-    /// Audience.
-    pub audience: Option<String>,
-    /// Scopes granted at login.
-    pub scope: Vec<String>,
-    /// Session id.
-    pub sid: String,
-    /// Authentication time.
-    pub auth_time: i64,
-    /// Created (unix).
-    pub created_at: i64,
-    /// Last successful exchange (unix).
-    pub last_used: i64,
-    /// Revoked.
-    pub revoked: bool,
-    /// Highest generation issued so far.
-    pub latest_generation: u32,
-}
-
-/// Refresh tokens (keyed by SHA-256 of the token) and their families.
-#[derive(Debug, Default)]
-pub struct RefreshStore {
-    /// Tokens.
-    pub tokens: HashMap<[u8; 32], RefreshEntry>,
-    /// Families.
-    pub families: HashMap<String, Family>,
-}
-
-/// An SSO session (`auth0` cookie).
-#[derive(Debug, Clone)]
-pub struct Session {
-    /// `sid` (32 URL-safe chars).
-    pub sid: String,
-    /// User.
-    pub user_id: String,
-    /// Created (unix).
-    pub created_at: i64,
-    /// Last used (unix).
-    pub last_active: i64,
-    /// Authentication time.
-    pub auth_time: i64,
-}
-
-/// A pending `/authorize` waiting for the login form (its forms' CSRF token is derived from
-/// the id and the browser's CSRF cookie, see `authorize::csrf_token`).
-#[derive(Debug, Clone)]
-pub struct Transaction {
-    /// The validated request.
-    pub req: crate::authorize::AuthRequest,
-    /// Created (unix).
-    pub created_at: i64,
-}
-
-/// Consecutive failed logins for one (identifier, IP) pair.
-#[derive(Debug, Clone, Copy)]
-pub struct FailedLogins {
-    /// How many.
-    pub count: u32,
-    /// The last one (unix); the count lapses [`FailedLogins::LAPSE_SECS`] after it.
-    pub last: i64,
-}
-
-impl FailedLogins {
-    /// Auth0 lifts a brute-force block 30 days after the last failed attempt.
-    pub const LAPSE_SECS: i64 = 30 * 86_400;
-
-    /// The count still in force at `now`.
-    pub fn current(&self, now: i64) -> u32 {
-        if now - self.last > Self::LAPSE_SECS {
-            0
-        } else {
-            self.count
+impl Tenant {
+    /// The tenant's SSO session lifetimes.
+    pub fn session_lifetimes(&self) -> Lifetimes {
+        Lifetimes {
+            absolute: self.cfg.tenant.session_lifetime_secs,
+            idle: self.cfg.tenant.idle_session_lifetime_secs,
         }
     }
-}
 
-/// An opaque `/userinfo` token.
-#[derive(Debug, Clone)]
-pub struct OpaqueToken {
-    /// User.
-    pub user_id: String,
-    /// Scopes.
-    pub scope: Vec<String>,
-    /// Expiry (unix).
-    pub exp: i64,
-}
-
-/// One injected fault.
-#[derive(Debug, Clone, Default, serde::Deserialize, serde::Serialize)]
-pub struct Fault {
-    /// Status to answer with (None = healthy).
-    #[serde(default)]
-    pub status: Option<u16>,
-    /// Delay before answering.
-    #[serde(default)]
-    pub delay_ms: u64,
-}
-
-/// Faults per endpoint family.
-#[derive(Debug, Clone, Default, serde::Deserialize, serde::Serialize)]
-pub struct Faults {
-    /// `/.well-known/jwks.json`.
-    #[serde(default)]
-    pub jwks: Option<Fault>,
-    /// `/oauth/token`.
-    #[serde(default)]
-    pub token: Option<Fault>,
-    /// `/.well-known/openid-configuration`.
-    #[serde(default)]
-    pub discovery: Option<Fault>,
-}
-
-/// A verification mail.
-#[derive(Debug, Clone)]
-pub struct Mail {
-    /// Recipient.
-    pub to: String,
-    /// Subject.
-    pub subject: String,
-    /// The verification link.
-    pub link: String,
-    /// Sent (unix).
-    pub sent_at: i64,
-    /// The ticket id.
-    pub ticket: String,
-    /// User it verifies.
-    pub user_id: String,
-    /// Already used.
-    pub used: bool,
-}
-
-/// A fixed one-second window.
-#[derive(Debug, Default)]
-pub struct RateWindow {
-    /// Window start (unix secs).
-    pub second: i64,
-    /// Requests in it.
-    pub count: u32,
+    /// A client's display name (empty for an unknown client).
+    pub fn client_name(&self, client_id: &str) -> String {
+        self.cfg
+            .client(client_id)
+            .map(|c| c.name.clone())
+            .unwrap_or_default()
+    }
 }

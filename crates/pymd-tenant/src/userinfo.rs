@@ -2,53 +2,36 @@
 //! `WWW-Authenticate: Bearer error="invalid_token"` for missing, expired or foreign tokens.
 
 use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 
+use crate::access_token::verify_access;
+use crate::error::OAuthError;
+use crate::extract::Bearer;
+use crate::scope::split_scope;
 use crate::state::AppState;
-use crate::tokens::{bearer, verify_access};
 
-fn unauthorized(description: &str) -> Response {
-    let mut r = (StatusCode::UNAUTHORIZED, "Unauthorized").into_response();
-    let v = format!(
-        "Bearer realm=\"userinfo\", error=\"invalid_token\", error_description=\"{description}\""
-    );
-    if let Ok(v) = HeaderValue::from_str(&v) {
-        r.headers_mut().insert(header::WWW_AUTHENTICATE, v);
-    }
-    r
-}
+const INVALID: &str = "invalid or expired token";
 
 /// `GET|POST /userinfo`.
-pub async fn userinfo(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    let Some(Ok(token)) = bearer(&headers) else {
-        return unauthorized("missing or malformed bearer token");
+pub async fn userinfo(
+    State(state): State<AppState>,
+    bearer: Bearer,
+) -> Result<Response, OAuthError> {
+    let Bearer::Token(token) = bearer else {
+        return Err(OAuthError::invalid_token(
+            "missing or malformed bearer token",
+        ));
     };
-    let (user_id, scope) = if token.contains('.') {
-        let aud = format!("{}userinfo", state.issuer);
-        match verify_access(&state, &token, &aud).await {
-            Ok(c) => (
-                c.get("sub")
-                    .and_then(Value::as_str)
-                    .unwrap_or("")
-                    .to_string(),
-                crate::tokens::split_scope(c.get("scope").and_then(Value::as_str).unwrap_or("")),
-            ),
-            Err(_) => return unauthorized("invalid or expired token"),
-        }
-    } else {
-        let now = state.clock.unix();
-        match state.opaque.lock().await.get(&token) {
-            Some(o) if o.exp > now => (o.user_id.clone(), o.scope.clone()),
-            _ => return unauthorized("invalid or expired token"),
-        }
-    };
+    let (user_id, scope) = token_grant(&state, &token).await?;
     if !scope.iter().any(|s| s == "openid") {
-        return unauthorized("the token was not issued with the openid scope");
+        return Err(OAuthError::invalid_token(
+            "the token was not issued with the openid scope",
+        ));
     }
-    let Some(user) = state.users.read().await.get(&user_id).cloned() else {
-        return unauthorized("user not found");
+    let Some(user) = state.users.get(&user_id).await else {
+        return Err(OAuthError::invalid_token("user not found"));
     };
     let mut out = Map::new();
     out.insert("sub".into(), json!(user.user_id));
@@ -61,5 +44,23 @@ pub async fn userinfo(State(state): State<AppState>, headers: HeaderMap) -> Resp
     );
     r.headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    r
+    Ok(r)
+}
+
+/// The user and scopes a token grants: a JWT for the `/userinfo` audience or an opaque token.
+async fn token_grant(state: &AppState, token: &str) -> Result<(String, Vec<String>), OAuthError> {
+    if !token.contains('.') {
+        let now = state.clock.unix();
+        return match state.opaque.get(token, now).await {
+            Some(o) => Ok((o.user_id, o.scope)),
+            None => Err(OAuthError::invalid_token(INVALID)),
+        };
+    }
+    let aud = format!("{}userinfo", state.issuer);
+    let c = verify_access(state, token, &aud)
+        .await
+        .map_err(|_| OAuthError::invalid_token(INVALID))?;
+    let sub = c.get("sub").and_then(Value::as_str).unwrap_or("");
+    let scope = split_scope(c.get("scope").and_then(Value::as_str).unwrap_or(""));
+    Ok((sub.to_string(), scope))
 }

@@ -3,6 +3,8 @@
 
 use std::collections::HashMap;
 
+use tokio::sync::RwLock;
+
 use serde_json::{Map, Value, json};
 use time::OffsetDateTime;
 
@@ -180,7 +182,7 @@ fn local_part(email: &str) -> String {
 
 /// All users, by id, in creation order.
 #[derive(Debug, Default)]
-pub struct Users {
+struct Users {
     by_id: HashMap<String, User>,
     order: Vec<String>,
 }
@@ -221,6 +223,99 @@ impl Users {
     /// All users in creation order.
     pub fn all(&self) -> impl Iterator<Item = &User> {
         self.order.iter().filter_map(|id| self.by_id.get(id))
+    }
+}
+
+/// Why a user could not be changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChangeError {
+    /// No user with that id.
+    Missing,
+    /// Another user has the new email.
+    EmailTaken,
+}
+
+/// The user store: every read returns a copy, every change is one method.
+#[derive(Debug, Default)]
+pub struct UserStore {
+    users: RwLock<Users>,
+}
+
+impl UserStore {
+    /// A store holding `users` (in that order).
+    pub fn new(users: Vec<User>) -> UserStore {
+        let mut store = Users::default();
+        for u in users {
+            store.insert(u);
+        }
+        UserStore {
+            users: RwLock::new(store),
+        }
+    }
+
+    /// By id.
+    pub async fn get(&self, id: &str) -> Option<User> {
+        self.users.read().await.get(id).cloned()
+    }
+
+    /// By (lower-cased) email.
+    pub async fn by_email(&self, email: &str) -> Option<User> {
+        self.users.read().await.by_email(email).cloned()
+    }
+
+    /// By id or email.
+    pub async fn find(&self, id_or_email: &str) -> Option<User> {
+        self.users.read().await.find(id_or_email).cloned()
+    }
+
+    /// Every user whose stored email is exactly `email` (case-sensitive, as Auth0 matches).
+    pub async fn with_email(&self, email: &str) -> Vec<User> {
+        let users = self.users.read().await;
+        users.all().filter(|u| u.email == email).cloned().collect()
+    }
+
+    /// Adds a signed-up user unless one with that email already exists (checked and added
+    /// under one lock).
+    ///
+    /// # Errors
+    /// [`ChangeError::EmailTaken`].
+    pub async fn add_new(&self, user: User) -> Result<(), ChangeError> {
+        let mut users = self.users.write().await;
+        if users.by_email(&user.email).is_some() {
+            return Err(ChangeError::EmailTaken);
+        }
+        users.insert(user);
+        Ok(())
+    }
+
+    /// Records a login at `now` from `ip`.
+    pub async fn record_login(&self, id: &str, now: OffsetDateTime, ip: Option<String>) {
+        if let Some(u) = self.users.write().await.get_mut(id) {
+            u.logins_count += 1;
+            u.last_login = Some(now);
+            u.last_ip = ip;
+        }
+    }
+
+    /// Changes user `id` with `change`; when `new_email` is given, refuses it if another user
+    /// has it (checked under the same lock). Returns what `change` returned.
+    ///
+    /// # Errors
+    /// [`ChangeError::Missing`] or [`ChangeError::EmailTaken`].
+    pub async fn change<R>(
+        &self,
+        id: &str,
+        new_email: Option<&str>,
+        change: impl FnOnce(&mut User) -> R,
+    ) -> Result<R, ChangeError> {
+        let mut users = self.users.write().await;
+        if let Some(e) = new_email
+            && users.by_email(e).is_some_and(|u| u.user_id != id)
+        {
+            return Err(ChangeError::EmailTaken);
+        }
+        let u = users.get_mut(id).ok_or(ChangeError::Missing)?;
+        Ok(change(u))
     }
 }
 
