@@ -91,6 +91,14 @@ impl CookieJar {
         (!pairs.is_empty()).then(|| pairs.join("; "))
     }
 
+    /// Whether a request to `url` would carry cookie `name`.
+    pub fn has(&self, url: &Url, name: &str) -> bool {
+        let host = host(url);
+        self.cookies
+            .iter()
+            .any(|((h, n), c)| *h == host && n == name && path_matches(url.path(), &c.path))
+    }
+
     /// The value of cookie `name` for any host.
     pub fn get(&self, name: &str) -> Option<&str> {
         self.cookies

@@ -4,141 +4,31 @@
 //! `127.0.0.1` do not share them — takes the addresses from the start banner, signs in on the
 //! tenant's login page with the demo login the banner prints, writes a document and logs out.
 
-use std::collections::HashMap;
-
+use pymd_test_support::{Browser, Resp as Page, between};
 use reqwest::StatusCode;
-use reqwest::header::{COOKIE, LOCATION, ORIGIN, SET_COOKIE};
+use reqwest::header::{COOKIE, ORIGIN};
 use url::Url;
 
 use super::process::{Running, listening_after, pymd, url_after};
 
-/// The text between `start` and the next `end`.
-fn between(haystack: &str, start: &str, end: &str) -> Option<String> {
-    let i = haystack.find(start)? + start.len();
-    let j = haystack[i..].find(end)? + i;
-    Some(haystack[i..j].to_owned())
+/// Where a redirect points, resolved against the page it came from.
+fn location(page: &Page) -> Option<Url> {
+    page.location().and_then(|l| Url::parse(&l).ok())
 }
 
-/// One response, read fully.
-#[derive(Debug)]
-struct Page {
-    url: Url,
-    status: StatusCode,
-    location: Option<Url>,
-    body: String,
+/// The browser driven the way a user would: a page at a time, forms submitted with the page's
+/// origin, redirects followed one hop at a time so every hop is seen.
+trait Navigate {
+    async fn open(&mut self, url: &Url) -> Page;
+    async fn submit(&mut self, from: &Url, form: &Form, fields: &[(&str, &str)]) -> Page;
+    async fn follow(&mut self, first: Page) -> Vec<Page>;
+    async fn navigate(&mut self, url: &Url) -> Vec<Page>;
 }
 
-/// A cookie as a browser keeps it: per host, with a path.
-#[derive(Debug, Clone)]
-struct Cookie {
-    value: String,
-    path: String,
-}
-
-/// Follows redirects itself (so every hop is seen) and keeps cookies per host.
-struct Browser {
-    http: reqwest::Client,
-    jar: HashMap<(String, String), Cookie>,
-}
-
-impl Browser {
-    fn new() -> Browser {
-        Browser {
-            http: reqwest::Client::builder()
-                .redirect(reqwest::redirect::Policy::none())
-                .build()
-                .expect("HTTP client"),
-            jar: HashMap::new(),
-        }
-    }
-
-    fn host(url: &Url) -> String {
-        url.host_str().unwrap_or_default().to_owned()
-    }
-
-    fn has_cookie(&self, url: &Url, name: &str) -> bool {
-        self.jar
-            .contains_key(&(Browser::host(url), name.to_owned()))
-    }
-
-    fn cookie_header(&self, url: &Url) -> Option<String> {
-        let host = Browser::host(url);
-        let pairs: Vec<String> = self
-            .jar
-            .iter()
-            .filter(|((h, _), c)| {
-                *h == host
-                    && (c.path == "/"
-                        || url.path() == c.path
-                        || url.path().starts_with(&format!("{}/", c.path)))
-            })
-            .map(|((_, name), c)| format!("{name}={}", c.value))
-            .collect();
-        (!pairs.is_empty()).then(|| pairs.join("; "))
-    }
-
-    fn keep(&mut self, url: &Url, set_cookie: &str) {
-        let mut parts = set_cookie.split(';');
-        let Some((name, value)) = parts.next().and_then(|nv| nv.split_once('=')) else {
-            return;
-        };
-        let mut path = "/".to_owned();
-        let mut gone = false;
-        for attr in parts {
-            let (k, v) = attr.trim().split_once('=').unwrap_or((attr.trim(), ""));
-            if k.eq_ignore_ascii_case("path") {
-                path = v.trim_end_matches('/').to_owned();
-                if path.is_empty() {
-                    path = "/".to_owned();
-                }
-            }
-            if k.eq_ignore_ascii_case("max-age") && v.trim().parse::<i64>().is_ok_and(|s| s <= 0) {
-                gone = true;
-            }
-        }
-        let key = (Browser::host(url), name.trim().to_owned());
-        if gone {
-            self.jar.remove(&key);
-        } else {
-            self.jar.insert(
-                key,
-                Cookie {
-                    value: value.to_owned(),
-                    path,
-                },
-            );
-        }
-    }
-
-    async fn send(&mut self, req: reqwest::RequestBuilder, url: Url) -> Page {
-        let req = match self.cookie_header(&url) {
-            Some(c) => req.header(COOKIE, c),
-            None => req,
-        };
-        let resp = req.send().await.expect("the request reaches the server");
-        let status = resp.status();
-        for v in resp.headers().get_all(SET_COOKIE) {
-            if let Ok(line) = v.to_str() {
-                self.keep(&url, line);
-            }
-        }
-        let location = resp
-            .headers()
-            .get(LOCATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|l| url.join(l).ok());
-        let body = resp.text().await.unwrap_or_default();
-        Page {
-            url,
-            status,
-            location,
-            body,
-        }
-    }
-
-    async fn get(&mut self, url: &Url) -> Page {
+impl Navigate for Browser {
+    async fn open(&mut self, url: &Url) -> Page {
         let req = self.http.get(url.clone());
-        self.send(req, url.clone()).await
+        self.send(req, url).await
     }
 
     /// Submits a form as a browser does: a POST carrying the page's origin.
@@ -155,7 +45,7 @@ impl Browser {
             .post(action.clone())
             .header(ORIGIN, from.origin().ascii_serialization())
             .form(&body);
-        self.send(req, action).await
+        self.send(req, &action).await
     }
 
     /// Follows redirects from `first` (at most 10 hops); returns every page, the last one not a
@@ -165,17 +55,17 @@ impl Browser {
         while let Some(next) = hops
             .last()
             .filter(|p| p.status.is_redirection())
-            .and_then(|p| p.location.clone())
+            .and_then(location)
         {
             assert!(hops.len() <= 10, "a redirect loop: {:?}", urls(&hops));
-            let page = self.get(&next).await;
+            let page = self.open(&next).await;
             hops.push(page);
         }
         hops
     }
 
     async fn navigate(&mut self, url: &Url) -> Vec<Page> {
-        let first = self.get(url).await;
+        let first = self.open(url).await;
         self.follow(first).await
     }
 }
@@ -332,9 +222,9 @@ async fn the_first_command_signs_a_person_in_lets_them_write_and_signs_them_out(
     let mut b = Browser::new();
 
     // The landing page offers Log in.
-    let landing = b.get(&app).await;
-    assert_eq!(landing.status, StatusCode::OK, "{}", landing.body);
-    let login = app.join(&link(&landing.body, "login")).expect("login link");
+    let landing = b.open(&app).await;
+    assert_eq!(landing.status, StatusCode::OK, "{}", landing.text);
+    let login = app.join(&link(&landing.text, "login")).expect("login link");
 
     // Log in → the tenant's /authorize → its login page.
     let hops = b.navigate(&login).await;
@@ -345,14 +235,14 @@ async fn the_first_command_signs_a_person_in_lets_them_write_and_signs_them_out(
         urls(&hops)
     );
     let login_page = last(&hops);
-    assert_eq!(login_page.status, StatusCode::OK, "{}", login_page.body);
+    assert_eq!(login_page.status, StatusCode::OK, "{}", login_page.text);
     assert_eq!(
         login_page.url.origin(),
         tenant.origin(),
         "{:?}",
         urls(&hops)
     );
-    let sign_in = form(&login_page.body, "/u/login");
+    let sign_in = form(&login_page.text, "/u/login");
     assert!(
         sign_in.hidden.iter().any(|(n, _)| n == "csrf_token"),
         "{sign_in:?}"
@@ -372,13 +262,13 @@ async fn the_first_command_signs_a_person_in_lets_them_write_and_signs_them_out(
     assert!(
         !refused.status.is_redirection(),
         "a wrong password does not sign in: {:?}",
-        refused.location
+        refused.location()
     );
 
     // The banner's demo login, on the form the tenant showed again → /auth/callback → the
     // dashboard greets her by name.
     let login_page_url = refused.url.clone();
-    let sign_in = form(&refused.body, "/u/login");
+    let sign_in = form(&refused.text, "/u/login");
     let submitted = b
         .submit(
             &login_page_url,
@@ -399,26 +289,26 @@ async fn the_first_command_signs_a_person_in_lets_them_write_and_signs_them_out(
         urls(&hops)
     );
     let dashboard = last(&hops);
-    assert_eq!(dashboard.status, StatusCode::OK, "{}", dashboard.body);
+    assert_eq!(dashboard.status, StatusCode::OK, "{}", dashboard.text);
     assert_eq!(dashboard.url, app.join("dashboard").expect("url"));
     assert_eq!(
-        between(&dashboard.body, "data-testid=\"user-name\">", "<").as_deref(),
+        between(&dashboard.text, "data-testid=\"user-name\">", "<").as_deref(),
         Some("Alice Example"),
         "{}",
-        dashboard.body
+        dashboard.text
     );
     assert!(
-        b.has_cookie(&app, "pymd_session"),
+        b.jar.has(&app, "pymd_session"),
         "a session cookie on the app's host"
     );
 
     // Write a document through the web form.
     let new_url = app
-        .join(&link(&dashboard.body, "new-document"))
+        .join(&link(&dashboard.text, "new-document"))
         .expect("url");
-    let editor = b.get(&new_url).await;
-    assert_eq!(editor.status, StatusCode::OK, "{}", editor.body);
-    let doc_form = form(&editor.body, "/documents");
+    let editor = b.open(&new_url).await;
+    assert_eq!(editor.status, StatusCode::OK, "{}", editor.text);
+    let doc_form = form(&editor.text, "/documents");
     let title = format!("First run {}", uuid::Uuid::new_v4().simple());
     let fields = [
         ("title", title.as_str()),
@@ -442,7 +332,7 @@ async fn the_first_command_signs_a_person_in_lets_them_write_and_signs_them_out(
         .header(ORIGIN, "http://evil.example")
         .header(
             COOKIE,
-            b.cookie_header(&action).expect("the session cookie"),
+            b.jar.header_for(&action).expect("the session cookie"),
         )
         .form(&body)
         .send()
@@ -451,22 +341,22 @@ async fn the_first_command_signs_a_person_in_lets_them_write_and_signs_them_out(
     assert_eq!(cross_site.status(), StatusCode::FORBIDDEN);
 
     let saved = b.submit(&new_url, &doc_form, &fields).await;
-    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.body);
-    let doc_url = saved.location.clone().expect("to the new document");
-    let doc = b.get(&doc_url).await;
-    assert_eq!(doc.status, StatusCode::OK, "{}", doc.body);
-    assert!(doc.body.contains(&title), "{}", doc.body);
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.text);
+    let doc_url = location(&saved).expect("to the new document");
+    let doc = b.open(&doc_url).await;
+    assert_eq!(doc.status, StatusCode::OK, "{}", doc.text);
+    assert!(doc.text.contains(&title), "{}", doc.text);
     assert!(
-        doc.body.contains("<em>right after</em>"),
+        doc.text.contains("<em>right after</em>"),
         "the Markdown is rendered: {}",
-        doc.body
+        doc.text
     );
 
     // The API sees it with the session cookie, and with a `pymd token` for the same person.
     let api = app.join("api/v1/documents").expect("url");
-    let listed = b.get(&api).await;
-    assert_eq!(listed.status, StatusCode::OK, "{}", listed.body);
-    let listed: serde_json::Value = serde_json::from_str(&listed.body).expect("JSON");
+    let listed = b.open(&api).await;
+    assert_eq!(listed.status, StatusCode::OK, "{}", listed.text);
+    let listed: serde_json::Value = serde_json::from_str(&listed.text).expect("JSON");
     assert_eq!(listed["documents"][0]["title"], title.as_str(), "{listed}");
     let token = token_for(&dir, "alice@example.com").await;
     let by_token: serde_json::Value = b
@@ -486,8 +376,8 @@ async fn the_first_command_signs_a_person_in_lets_them_write_and_signs_them_out(
     );
 
     // Log out: the session ends here and at the tenant, and the person lands back on the app.
-    let dashboard = b.get(&app.join("dashboard").expect("url")).await;
-    let logout = app.join(&link(&dashboard.body, "logout")).expect("url");
+    let dashboard = b.open(&app.join("dashboard").expect("url")).await;
+    let logout = app.join(&link(&dashboard.text, "logout")).expect("url");
     let hops = b.navigate(&logout).await;
     assert!(
         hops.iter().any(|p| p.url.origin() == tenant.origin()),
@@ -496,24 +386,24 @@ async fn the_first_command_signs_a_person_in_lets_them_write_and_signs_them_out(
     );
     let back = last(&hops);
     assert_eq!(back.url.origin(), app.origin(), "{:?}", urls(&hops));
-    assert_eq!(back.status, StatusCode::OK, "{}", back.body);
-    assert!(back.body.contains("data-testid=\"login\""), "{}", back.body);
+    assert_eq!(back.status, StatusCode::OK, "{}", back.text);
+    assert!(back.text.contains("data-testid=\"login\""), "{}", back.text);
     assert!(
-        !b.has_cookie(&app, "pymd_session"),
+        !b.jar.has(&app, "pymd_session"),
         "the session cookie is gone"
     );
 
     // The dashboard asks for a login again…
-    let again = b.get(&app.join("dashboard").expect("url")).await;
-    assert_eq!(again.status, StatusCode::FOUND, "{}", again.body);
-    let to = again.location.clone().expect("a redirect");
+    let again = b.open(&app.join("dashboard").expect("url")).await;
+    assert_eq!(again.status, StatusCode::FOUND, "{}", again.text);
+    let to = location(&again).expect("a redirect");
     assert_eq!(to.path(), "/auth/login", "{to}");
     assert_eq!(to.query(), Some("returnTo=%2Fdashboard"), "{to}");
     // …and the tenant asks for the password again (its session ended as well).
     let hops = b.follow(again).await;
     let page = last(&hops);
     assert_eq!(page.url.origin(), tenant.origin(), "{:?}", urls(&hops));
-    assert!(page.body.contains("name=\"password\""), "{}", page.body);
+    assert!(page.text.contains("name=\"password\""), "{}", page.text);
 
     let out = serve.stop().await;
     assert!(
