@@ -109,6 +109,46 @@ async fn drive(
     }
 }
 
+/// Keeps each `Set-Cookie` of a response in the sign-in's jar (a later value replaces an
+/// earlier one).
+fn absorb_cookies(jar: &mut Vec<(String, String)>, headers: &reqwest::header::HeaderMap) {
+    for sc in headers.get_all("set-cookie") {
+        if let Some((k, v)) = sc
+            .to_str()
+            .ok()
+            .and_then(|s| s.split(';').next())
+            .and_then(|kv| kv.split_once('='))
+        {
+            jar.retain(|(name, _)| name != k);
+            jar.push((k.to_owned(), v.to_owned()));
+        }
+    }
+}
+
+/// The tenant's login form filled in for alice, URL-encoded (`None` without a CSRF field).
+fn login_form(page: &str) -> Option<String> {
+    let csrf = page
+        .split("name=\"csrf_token\" value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())?;
+    let enc = |s: &str| {
+        s.bytes()
+            .map(|b| match b {
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                    (b as char).to_string()
+                }
+                _ => format!("%{b:02X}"),
+            })
+            .collect::<String>()
+    };
+    Some(format!(
+        "csrf_token={}&email={}&password={}",
+        enc(csrf),
+        enc("alice@example.com"),
+        enc("Alice-Dev-2026!")
+    ))
+}
+
 /// One browser-style sign-in: app `/auth/login` → tenant `/authorize` → login form → POST →
 /// app `/auth/callback` → session cookie. Cookies are kept per sign-in (a fresh browser each
 /// time, so the tenant's form runs every time). Returns whether a session was created.
@@ -132,17 +172,7 @@ async fn one_login(client: &reqwest::Client, base: &str) -> bool {
         let Ok(r) = rb.header("cookie", cookie_header).send().await else {
             return false;
         };
-        for sc in r.headers().get_all("set-cookie") {
-            if let Some((k, v)) = sc
-                .to_str()
-                .ok()
-                .and_then(|s| s.split(';').next())
-                .and_then(|kv| kv.split_once('='))
-            {
-                jar.retain(|(name, _)| name != k);
-                jar.push((k.to_owned(), v.to_owned()));
-            }
-        }
+        absorb_cookies(&mut jar, r.headers());
         if jar
             .iter()
             .any(|(k, v)| k == "pymd_session" && !v.is_empty())
@@ -165,29 +195,10 @@ async fn one_login(client: &reqwest::Client, base: &str) -> bool {
                 next
             };
         } else if status.is_success() && body.contains("name=\"csrf_token\"") {
-            let Some(csrf) = body
-                .split("name=\"csrf_token\" value=\"")
-                .nth(1)
-                .and_then(|rest| rest.split('"').next())
-            else {
+            let Some(filled) = login_form(&body) else {
                 return false;
             };
-            let enc = |s: &str| {
-                s.bytes()
-                    .map(|b| match b {
-                        b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                            (b as char).to_string()
-                        }
-                        _ => format!("%{b:02X}"),
-                    })
-                    .collect::<String>()
-            };
-            form = Some(format!(
-                "csrf_token={}&email={}&password={}",
-                enc(csrf),
-                enc("alice@example.com"),
-                enc("Alice-Dev-2026!")
-            ));
+            form = Some(filled);
         } else {
             return false;
         }
@@ -288,29 +299,25 @@ fn peak_rss_kib(pid: u32) -> Option<u64> {
         .and_then(|v| v.parse().ok())
 }
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
-    let seconds: u64 = std::env::var("PYMD_BENCH_SECONDS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(10);
-    let duration = Duration::from_secs(seconds.clamp(1, 120));
-    let exe = std::env::current_exe()?;
-    let pymd = exe.with_file_name("pymd");
-    anyhow::ensure!(
-        pymd.exists(),
-        "{} not found: run `cargo build --release` first",
-        pymd.display()
-    );
+/// The `pymd serve` child of the API scenarios, pointed at the test issuer.
+struct ApiServer {
+    child: tokio::process::Child,
+    pid: u32,
+    base: String,
+    data_dir: std::path::PathBuf,
+}
 
-    let issuer = TestIssuer::start().await;
+async fn start_api_server(
+    pymd: &std::path::Path,
+    issuer: &TestIssuer,
+) -> anyhow::Result<ApiServer> {
     let data_dir =
         std::env::temp_dir().join(format!("pymd-bench-{}", uuid::Uuid::new_v4().simple()));
     let port = {
         let l = std::net::TcpListener::bind("127.0.0.1:0")?;
         l.local_addr()?.port()
     };
-    let mut child = tokio::process::Command::new(&pymd)
+    let child = tokio::process::Command::new(pymd)
         .arg("serve")
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
@@ -325,36 +332,40 @@ async fn main() -> anyhow::Result<()> {
         .spawn()
         .context("starting pymd")?;
     let pid = child.id().context("pymd pid")?;
-    let base = format!("http://127.0.0.1:{port}");
-    let client = reqwest::Client::builder()
-        .pool_max_idle_per_host(CONNECTIONS)
-        .build()?;
-    wait_ready(&client, &base).await?;
+    Ok(ApiServer {
+        child,
+        pid,
+        base: format!("http://127.0.0.1:{port}"),
+        data_dir,
+    })
+}
 
-    // Ten documents for the user, so the list does real work.
-    let one = issuer.token("auth0|bench-user", &["read:documents", "write:documents"]);
+/// Ten documents for the bench user, so the list does real work.
+async fn seed_documents(client: &reqwest::Client, base: &str, token: &str) -> anyhow::Result<()> {
     for i in 0..10 {
         client
             .post(format!("{base}/api/v1/documents"))
-            .bearer_auth(&one)
+            .bearer_auth(token)
             .json(&serde_json::json!({"title": format!("Document {i}"), "content": "# Bench\n\nSome *Markdown*."}))
             .send()
             .await?
             .error_for_status()?;
     }
-    let url = format!("{base}/api/v1/documents");
-    // Distinct tokens (a distinct `jti` each), minted on both cores before the clock starts; the
-    // scenario ends early if it uses them all, so no token is ever verified twice.
-    let distinct_count: usize = std::env::var("PYMD_BENCH_DISTINCT_TOKENS")
+    Ok(())
+}
+
+/// Distinct tokens (a distinct `jti` each), minted on both cores before the clock starts; the
+/// scenario ends early if it uses them all, so no token is ever verified twice.
+fn distinct_tokens(issuer: &TestIssuer) -> Vec<String> {
+    let count: usize = std::env::var("PYMD_BENCH_DISTINCT_TOKENS")
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(30_000);
-    let distinct: Vec<String> = std::thread::scope(|scope| {
-        let issuer = &issuer;
+    std::thread::scope(|scope| {
         let halves: Vec<_> = (0..2)
             .map(|half| {
                 scope.spawn(move || {
-                    (0..distinct_count / 2)
+                    (0..count / 2)
                         .map(|i| {
                             let mut claims = issuer.claims("auth0|bench-user", &["read:documents"]);
                             claims["jti"] = serde_json::json!(format!("bench-{half}-{i}"));
@@ -368,74 +379,86 @@ async fn main() -> anyhow::Result<()> {
             .into_iter()
             .flat_map(|h| h.join().unwrap_or_default())
             .collect()
-    });
-    // A well-formed token whose signature belongs to other claims: refused only by the RSA
-    // verification itself (a corrupted base64 tail would be refused before any crypto).
+    })
+}
+
+/// A well-formed token whose signature belongs to other claims: refused only by the RSA
+/// verification itself (a corrupted base64 tail would be refused before any crypto).
+fn forged_token(issuer: &TestIssuer, valid: &str) -> String {
     let other = issuer.token("auth0|someone-else", &["read:documents"]);
-    let signing_input = &one[..one.rfind('.').unwrap_or(0)];
+    let signing_input = &valid[..valid.rfind('.').unwrap_or(0)];
     let foreign_signature = other.rsplit('.').next().unwrap_or("");
-    let invalid = vec![format!("{signing_input}.{foreign_signature}")];
+    format!("{signing_input}.{foreign_signature}")
+}
 
-    println!("PyMD benchmark: {CONNECTIONS} connections, {seconds} s per scenario, loopback");
-    println!(
-        "| scenario                                     |     req/s |  p50 ms  |  p99 ms  | requests | errors |"
-    );
-    println!(
-        "|----------------------------------------------|-----------|----------|----------|----------|--------|"
-    );
-    drive(
-        "GET /healthz (baseline: no auth, no database)",
-        &client,
-        &format!("{base}/healthz"),
-        Arc::new(vec![one.clone()]),
-        true,
-        200,
-        duration,
-    )
-    .await
-    .print();
-    drive(
-        "GET /api/v1/documents, warm (one token)",
-        &client,
-        &url,
-        Arc::new(vec![one.clone()]),
-        true,
-        200,
-        duration,
-    )
-    .await
-    .print();
-    drive(
-        "GET /api/v1/documents, distinct token each",
-        &client,
-        &url,
-        Arc::new(distinct),
-        false,
-        200,
-        duration,
-    )
-    .await
-    .print();
-    drive(
-        "GET /api/v1/documents, forged signature (401)",
-        &client,
-        &url,
-        Arc::new(invalid),
-        true,
-        401,
-        duration,
-    )
-    .await
-    .print();
-    let api_peak = peak_rss_kib(pid);
-    let _ = child.start_kill();
-    let _ = child.wait().await;
-    let _ = std::fs::remove_dir_all(&data_dir);
+/// The four API scenarios against one server; returns its peak resident memory.
+async fn api_scenarios(pymd: &std::path::Path, duration: Duration) -> anyhow::Result<Option<u64>> {
+    let issuer = TestIssuer::start().await;
+    let mut server = start_api_server(pymd, &issuer).await?;
+    let base = server.base.clone();
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(CONNECTIONS)
+        .build()?;
+    wait_ready(&client, &base).await?;
+    let one = issuer.token("auth0|bench-user", &["read:documents", "write:documents"]);
+    seed_documents(&client, &base, &one).await?;
+    let url = format!("{base}/api/v1/documents");
+    let scenarios: [(&'static str, String, Vec<String>, bool, u16); 4] = [
+        (
+            "GET /healthz (baseline: no auth, no database)",
+            format!("{base}/healthz"),
+            vec![one.clone()],
+            true,
+            200,
+        ),
+        (
+            "GET /api/v1/documents, warm (one token)",
+            url.clone(),
+            vec![one.clone()],
+            true,
+            200,
+        ),
+        (
+            "GET /api/v1/documents, distinct token each",
+            url.clone(),
+            distinct_tokens(&issuer),
+            false,
+            200,
+        ),
+        (
+            "GET /api/v1/documents, forged signature (401)",
+            url,
+            vec![forged_token(&issuer, &one)],
+            true,
+            401,
+        ),
+    ];
+    for (name, url, tokens, cycle, expect) in scenarios {
+        drive(
+            name,
+            &client,
+            &url,
+            Arc::new(tokens),
+            cycle,
+            expect,
+            duration,
+        )
+        .await
+        .print();
+    }
+    let peak = peak_rss_kib(server.pid);
+    let _ = server.child.start_kill();
+    let _ = server.child.wait().await;
+    let _ = std::fs::remove_dir_all(&server.data_dir);
+    Ok(peak)
+}
 
-    // Full sign-ins against the dev tenant (embedded in the same `pymd` process).
+/// Full sign-ins against the dev tenant (embedded in the same `pymd` process); returns the
+/// process's peak resident memory.
+async fn login_scenario(pymd: &std::path::Path, duration: Duration) -> anyhow::Result<Option<u64>> {
     let login_dir =
         std::env::temp_dir().join(format!("pymd-bench-{}", uuid::Uuid::new_v4().simple()));
-    let (mut login_child, login_base) = start_with_dev_tenant(&pymd, &login_dir).await?;
+    let (mut login_child, login_base) = start_with_dev_tenant(pymd, &login_dir).await?;
     let login_pid = login_child.id().context("pymd pid")?;
     let no_redirects = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
@@ -445,11 +468,36 @@ async fn main() -> anyhow::Result<()> {
     drive_logins(&no_redirects, &login_base, duration)
         .await
         .print();
-    let login_peak = peak_rss_kib(login_pid);
+    let peak = peak_rss_kib(login_pid);
     let _ = login_child.start_kill();
     let _ = login_child.wait().await;
     let _ = std::fs::remove_dir_all(&login_dir);
+    Ok(peak)
+}
 
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let seconds: u64 = std::env::var("PYMD_BENCH_SECONDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(10);
+    let duration = Duration::from_secs(seconds.clamp(1, 120));
+    let exe = std::env::current_exe()?;
+    let pymd = exe.with_file_name("pymd");
+    anyhow::ensure!(
+        pymd.exists(),
+        "{} not found: run `cargo build --release` first",
+        pymd.display()
+    );
+    println!("PyMD benchmark: {CONNECTIONS} connections, {seconds} s per scenario, loopback");
+    println!(
+        "| scenario                                     |     req/s |  p50 ms  |  p99 ms  | requests | errors |"
+    );
+    println!(
+        "|----------------------------------------------|-----------|----------|----------|----------|--------|"
+    );
+    let api_peak = api_scenarios(&pymd, duration).await?;
+    let login_peak = login_scenario(&pymd, duration).await?;
     let mib = |k: Option<u64>| {
         k.map_or("unavailable".to_owned(), |k| {
             format!("{:.1} MiB", k as f64 / 1024.0)
