@@ -10,7 +10,6 @@ use pymd_server::IdpWiring;
 use pymd_server::config::Config;
 use pymd_storage::Store;
 use reqwest::StatusCode;
-use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
 use secrecy::SecretString;
 use serde_json::Value;
 use url::Url;
@@ -164,20 +163,10 @@ impl Env {
 }
 
 pub fn client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .expect("reqwest client")
+    pymd_test_support::http_client()
 }
 
-/// A cookie as the browser keeps it.
-#[derive(Debug, Clone)]
-pub struct StoredCookie {
-    pub value: String,
-    pub path: String,
-}
-
-/// One response, read fully.
+/// One response, read fully; `location` resolved against the requested URL.
 #[derive(Debug)]
 pub struct Page {
     pub status: StatusCode,
@@ -185,6 +174,18 @@ pub struct Page {
     pub set_cookies: Vec<String>,
     pub headers: reqwest::header::HeaderMap,
     pub body: String,
+}
+
+impl From<pymd_test_support::Resp> for Page {
+    fn from(r: pymd_test_support::Resp) -> Page {
+        Page {
+            status: r.status,
+            location: r.location(),
+            set_cookies: r.set_cookies().into_iter().map(str::to_owned).collect(),
+            headers: r.headers,
+            body: r.text,
+        }
+    }
 }
 
 impl Page {
@@ -197,128 +198,44 @@ impl Page {
     }
 }
 
-/// A browser: one cookie jar for 127.0.0.1 (browsers do not isolate cookies by port).
+/// A browser (pymd-test-support's cookie jar and hops) whose pages are [`Page`]s. App and
+/// tenant both listen on 127.0.0.1, and browsers do not isolate cookies by port: one jar.
 #[derive(Default)]
 pub struct Browser {
-    pub cookies: HashMap<String, StoredCookie>,
-    http: Option<reqwest::Client>,
+    inner: pymd_test_support::Browser,
 }
 
 impl Browser {
     pub fn new() -> Browser {
-        Browser {
-            cookies: HashMap::new(),
-            http: Some(client()),
-        }
-    }
-
-    fn http(&self) -> reqwest::Client {
-        self.http.clone().unwrap_or_else(client)
+        Browser::default()
     }
 
     pub fn cookie(&self, name: &str) -> Option<String> {
-        self.cookies.get(name).map(|c| c.value.clone())
+        self.inner.cookie(name)
     }
 
+    /// The names of the cookies the browser holds.
+    pub fn cookie_names(&self) -> Vec<String> {
+        self.inner.jar.names()
+    }
+
+    /// Forgets cookie `name` (for every host), as clearing it in the browser would.
+    pub fn forget(&mut self, name: &str) {
+        self.inner.jar.remove(name);
+    }
+
+    /// Plants cookie `name` for 127.0.0.1 on `Path=/`, as a script or an attacker could.
     pub fn set(&mut self, name: &str, value: &str) {
-        self.cookies.insert(
-            name.to_owned(),
-            StoredCookie {
-                value: value.to_owned(),
-                path: "/".to_owned(),
-            },
-        );
-    }
-
-    fn cookie_header(&self, url: &Url) -> Option<String> {
-        let path = url.path();
-        let pairs: Vec<String> = self
-            .cookies
-            .iter()
-            .filter(|(_, c)| {
-                path == c.path
-                    || path.starts_with(&format!("{}/", c.path.trim_end_matches('/')))
-                    || c.path == "/"
-            })
-            .map(|(n, c)| format!("{n}={}", c.value))
-            .collect();
-        (!pairs.is_empty()).then(|| pairs.join("; "))
-    }
-
-    fn absorb(&mut self, set_cookies: &[String]) {
-        for line in set_cookies {
-            let mut parts = line.split(';');
-            let Some((name, value)) = parts.next().and_then(|nv| nv.split_once('=')) else {
-                continue;
-            };
-            let mut path = "/".to_owned();
-            let mut removed = false;
-            for attr in parts {
-                let attr = attr.trim();
-                let (k, v) = attr.split_once('=').unwrap_or((attr, ""));
-                if k.eq_ignore_ascii_case("path") {
-                    path = v.to_owned();
-                }
-                if k.eq_ignore_ascii_case("max-age") && v.trim().starts_with(['0', '-']) {
-                    removed = true;
-                }
-            }
-            if removed {
-                self.cookies.remove(name.trim());
-            } else {
-                self.cookies.insert(
-                    name.trim().to_owned(),
-                    StoredCookie {
-                        value: value.to_owned(),
-                        path,
-                    },
-                );
-            }
-        }
-    }
-
-    async fn send(&mut self, req: reqwest::RequestBuilder, url: &Url) -> Page {
-        let req = match self.cookie_header(url) {
-            Some(c) => req.header(COOKIE, c),
-            None => req,
-        };
-        let resp = req.send().await.expect("request");
-        let status = resp.status();
-        let headers = resp.headers().clone();
-        let location = headers
-            .get(LOCATION)
-            .and_then(|v| v.to_str().ok())
-            .map(|l| {
-                url.join(l)
-                    .map(String::from)
-                    .unwrap_or_else(|_| l.to_owned())
-            });
-        let set_cookies: Vec<String> = headers
-            .get_all(SET_COOKIE)
-            .iter()
-            .filter_map(|v| v.to_str().ok().map(str::to_owned))
-            .collect();
-        self.absorb(&set_cookies);
-        let body = resp.text().await.unwrap_or_default();
-        Page {
-            status,
-            location,
-            set_cookies,
-            headers,
-            body,
-        }
+        let host = Url::parse("http://127.0.0.1/").expect("URL");
+        self.inner.jar.set(&host, name, value);
     }
 
     pub async fn get(&mut self, url: &str) -> Page {
-        let u = Url::parse(url).expect("absolute URL");
-        let req = self.http().get(u.clone());
-        self.send(req, &u).await
+        self.inner.get(url).await.into()
     }
 
     pub async fn post_form(&mut self, url: &str, form: &[(&str, &str)]) -> Page {
-        let u = Url::parse(url).expect("absolute URL");
-        let req = self.http().post(u.clone()).form(form);
-        self.send(req, &u).await
+        self.inner.post_form(url, form).await.into()
     }
 
     /// Runs the login up to the point where the tenant redirects back to the app: returns the
@@ -380,23 +297,7 @@ impl Browser {
     }
 }
 
-/// The text between `start` and the next `end`.
-pub fn between(haystack: &str, start: &str, end: &str) -> Option<String> {
-    let i = haystack.find(start)? + start.len();
-    let j = haystack[i..].find(end)? + i;
-    Some(haystack[i..j].to_owned())
-}
-
-/// The query parameters of a URL.
-pub fn query(url: &str) -> HashMap<String, String> {
-    Url::parse(url)
-        .map(|u| {
-            u.query_pairs()
-                .map(|(k, v)| (k.into_owned(), v.into_owned()))
-                .collect()
-        })
-        .unwrap_or_default()
-}
+pub use pymd_test_support::{between, query};
 
 /// Replaces one query parameter.
 pub fn with_param(url: &str, name: &str, value: &str) -> String {

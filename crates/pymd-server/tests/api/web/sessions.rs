@@ -75,7 +75,7 @@ async fn a_session_id_sent_before_login_is_never_reused() {
 
     // Logging in again (as someone else, after leaving the IdP's own session) ends the previous
     // session and issues a new id.
-    b.cookies.remove("auth0");
+    b.forget("auth0");
     let again = b.login(&env, "/auth/login", BOB).await;
     assert_eq!(again.status, StatusCode::FOUND);
     let second = b.cookie("pymd_session").expect("second cookie");
