@@ -46,8 +46,13 @@ impl Resp {
         self.headers.get(name).and_then(|v| v.to_str().ok())
     }
 
-    /// `Location` resolved against the requested URL, as a browser would follow it.
+    /// `Location` as the server wrote it.
     pub fn location(&self) -> Option<String> {
+        self.header(LOCATION.as_str()).map(str::to_owned)
+    }
+
+    /// `Location` resolved against the requested URL, as a browser would follow it.
+    pub fn next_url(&self) -> Option<String> {
         let raw = self.header(LOCATION.as_str())?;
         Some(
             self.url

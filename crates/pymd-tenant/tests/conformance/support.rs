@@ -2,7 +2,6 @@
 
 #![allow(dead_code)]
 
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -11,7 +10,7 @@ use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use pymd_tenant::{DevTenant, TenantOptions, TenantSource};
 use reqwest::StatusCode;
-use reqwest::header::{HeaderMap, LOCATION, SET_COOKIE};
+use reqwest::header::{HeaderMap, SET_COOKIE};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use url::Url;
@@ -138,39 +137,11 @@ impl Drop for Tenant {
     }
 }
 
-pub struct Resp {
-    pub status: StatusCode,
-    pub headers: HeaderMap,
-    pub text: String,
-}
+pub use pymd_test_support::Resp;
 
-impl Resp {
-    pub fn json(&self) -> Value {
-        serde_json::from_str(&self.text)
-            .unwrap_or_else(|e| panic!("body is not JSON ({e}): {} {}", self.status, self.text))
-    }
-    pub fn header(&self, name: &str) -> Option<String> {
-        self.headers
-            .get(name)
-            .map(|v| v.to_str().expect("ascii header").to_string())
-    }
-    pub fn location(&self) -> Option<String> {
-        self.header(LOCATION.as_str())
-    }
-    pub fn is_redirect(&self) -> bool {
-        self.status.is_redirection()
-    }
-}
-
+/// Reads a response to the end.
 pub async fn into_resp(r: reqwest::Response) -> Resp {
-    let status = r.status();
-    let headers = r.headers().clone();
-    let text = r.text().await.expect("read body");
-    Resp {
-        status,
-        headers,
-        text,
-    }
+    Resp::read(r).await
 }
 
 impl Tenant {
@@ -399,7 +370,7 @@ pub async fn token_concurrently(t: &Tenant, n: usize, form: &[(&str, &str)]) -> 
 /// error; returns it for further checks.
 pub fn no_store(r: Resp) -> Resp {
     assert_eq!(
-        r.header("cache-control").as_deref(),
+        r.header("cache-control"),
         Some("no-store"),
         "{} {}",
         r.status,
@@ -624,6 +595,10 @@ pub struct Form {
 }
 
 /// Where a chain of redirects ended.
+#[allow(
+    clippy::large_enum_variant,
+    reason = "a test value, built once per redirect chain"
+)]
 pub enum Landing {
     /// A redirect that leaves the tenant (e.g. to the app's callback): the absolute URL.
     Away(String),
@@ -657,25 +632,8 @@ pub fn excerpt(s: &str) -> String {
 pub struct Browser {
     pub http: reqwest::Client,
     pub base: Url,
-    pub jar: BTreeMap<String, String>,
-    /// Each cookie's `Path` (RFC 6265 §5.2.4; the default path when none was given). A cookie
-    /// is sent only to request paths inside it, as a browser does.
-    pub cookie_paths: BTreeMap<String, String>,
-}
-
-/// RFC 6265 §5.1.4 path-match.
-fn path_matches(request_path: &str, cookie_path: &str) -> bool {
-    request_path == cookie_path
-        || (request_path.starts_with(cookie_path)
-            && (cookie_path.ends_with('/') || request_path[cookie_path.len()..].starts_with('/')))
-}
-
-/// RFC 6265 §5.1.4 default-path: the request path up to (not including) its last `/`.
-fn default_cookie_path(request_path: &str) -> String {
-    match request_path.rfind('/') {
-        Some(0) | None => "/".to_string(),
-        Some(i) => request_path[..i].to_string(),
-    }
+    /// pymd-test-support's jar: per host, RFC 6265 paths, deleted by `Max-Age<=0`.
+    pub jar: pymd_test_support::CookieJar,
 }
 
 impl Browser {
@@ -683,73 +641,22 @@ impl Browser {
         Browser {
             http: http_client(),
             base: tenant.base.clone(),
-            jar: BTreeMap::new(),
-            cookie_paths: BTreeMap::new(),
+            jar: pymd_test_support::CookieJar::default(),
         }
     }
 
     pub fn has_cookie(&self, name: &str) -> bool {
-        self.jar.contains_key(name)
+        self.jar.get(name).is_some()
     }
 
     /// The `Cookie` header for a request to `url`: only cookies whose `Path` matches.
     fn cookie_header(&self, url: &str) -> Option<String> {
-        let path = Url::parse(url)
-            .map(|u| u.path().to_string())
-            .unwrap_or_default();
-        let pairs: Vec<String> = self
-            .jar
-            .iter()
-            .filter(|(k, _)| {
-                self.cookie_paths
-                    .get(*k)
-                    .is_none_or(|p| path_matches(&path, p))
-            })
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect();
-        if pairs.is_empty() {
-            None
-        } else {
-            Some(pairs.join("; "))
-        }
+        Url::parse(url).ok().and_then(|u| self.jar.header_for(&u))
     }
 
     fn store_cookies(&mut self, url: &str, headers: &HeaderMap) {
-        let request_path = Url::parse(url)
-            .map(|u| u.path().to_string())
-            .unwrap_or_default();
-        for v in headers.get_all(SET_COOKIE) {
-            let v = v.to_str().expect("ascii Set-Cookie");
-            let mut parts = v.split(';');
-            let Some((name, value)) = parts.next().and_then(|nv| nv.split_once('=')) else {
-                continue;
-            };
-            let (name, value) = (name.trim().to_string(), value.trim().to_string());
-            let mut expired = false;
-            let mut path = default_cookie_path(&request_path);
-            for attr in parts {
-                let attr = attr.trim();
-                if let Some((k, v)) = attr.split_once('=')
-                    && k.trim().eq_ignore_ascii_case("path")
-                    && v.trim().starts_with('/')
-                {
-                    path = v.trim().to_string();
-                }
-                let attr = attr.to_ascii_lowercase();
-                if attr == "max-age=0" || attr.starts_with("max-age=-") {
-                    expired = true;
-                }
-                if attr.starts_with("expires=") && attr.contains("1970") {
-                    expired = true;
-                }
-            }
-            if expired || value.is_empty() {
-                self.jar.remove(&name);
-                self.cookie_paths.remove(&name);
-            } else {
-                self.cookie_paths.insert(name.clone(), path);
-                self.jar.insert(name, value);
-            }
+        if let Ok(u) = Url::parse(url) {
+            self.jar.store(&u, headers);
         }
     }
 

@@ -13,7 +13,7 @@ use super::process::{Running, listening_after, pymd, url_after};
 
 /// Where a redirect points, resolved against the page it came from.
 fn location(page: &Page) -> Option<Url> {
-    page.location().and_then(|l| Url::parse(&l).ok())
+    page.next_url().and_then(|l| Url::parse(&l).ok())
 }
 
 /// The browser driven the way a user would: a page at a time, forms submitted with the page's

@@ -180,7 +180,7 @@ impl From<pymd_test_support::Resp> for Page {
     fn from(r: pymd_test_support::Resp) -> Page {
         Page {
             status: r.status,
-            location: r.location(),
+            location: r.next_url(),
             set_cookies: r.set_cookies().into_iter().map(str::to_owned).collect(),
             headers: r.headers,
             body: r.text,
