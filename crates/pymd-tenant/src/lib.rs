@@ -477,4 +477,4 @@ fn csrf_key() -> aws_lc_rs::hmac::Key {
 }
 
 #[cfg(test)]
-mod http_tests;
+mod test_support;

@@ -1,13 +1,15 @@
 //! The guard in front of every `/__dev` control (they mint tokens for any user without
 //! authentication): loopback peers only, addressed to a loopback or the issuer's host, never
-//! from another origin's page, and JSON bodies only.
+//! from another origin's page, and JSON bodies only ([`DevJson`]).
 
 use std::net::SocketAddr;
 
-use axum::extract::{ConnectInfo, Request, State};
+use axum::body::Bytes;
+use axum::extract::{ConnectInfo, FromRequest, Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
 
 use crate::error::OAuthError;
 use crate::state::AppState;
@@ -119,4 +121,123 @@ pub fn is_json(headers: &HeaderMap) -> bool {
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.split(';').next())
         .is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json"))
+}
+
+/// A control's 400 (`invalid_request`, without cache headers).
+pub fn bad(msg: impl Into<String>) -> OAuthError {
+    OAuthError::invalid_request(msg.into()).plain()
+}
+
+/// A control's JSON body: an empty body is `{}`; anything else must be JSON.
+#[derive(Debug, Clone)]
+pub struct DevJson(pub Value);
+
+impl<S: Send + Sync> FromRequest<S> for DevJson {
+    type Rejection = Response;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let json = is_json(req.headers());
+        let body = Bytes::from_request(req, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        if body.is_empty() {
+            return Ok(DevJson(json!({})));
+        }
+        if !json {
+            return Err(not_json().into_response());
+        }
+        serde_json::from_slice(&body)
+            .map(DevJson)
+            .map_err(|_| bad("body must be JSON").into_response())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{Value, json};
+
+    use crate::test_support::{client, tenant_seen_from, tenant_with};
+
+    #[tokio::test]
+    async fn dev_controls_refuse_a_peer_that_is_not_on_loopback() {
+        let t = tenant_seen_from("192.0.2.7:40000".parse().unwrap()).await;
+        let c = client();
+        let iss = t.issuer().to_string();
+        let refused = json!({
+            "error": "access_denied",
+            "error_description": "The dev tenant's /__dev test controls answer only to clients on this machine (loopback)."
+        });
+        let r = c
+            .post(format!("{iss}__dev/token"))
+            .json(&json!({"user": "alice@example.com"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 403);
+        assert_eq!(r.json::<Value>().await.unwrap(), refused);
+        let r = c
+            .post(format!("{iss}__dev/clock"))
+            .json(&json!({"offset_secs": 999}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 403);
+        assert_eq!(r.json::<Value>().await.unwrap(), refused);
+        // Nothing changed: no token family was minted, the clock was not moved.
+        assert_eq!(t.state.refresh.len().await.0, 0);
+        assert_eq!(t.state.clock.offset(), 0);
+        // The rest of the tenant still answers that peer.
+        let r = c
+            .get(format!("{iss}.well-known/openid-configuration"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        t.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn dev_controls_answer_an_ipv4_mapped_loopback_peer() {
+        let t = tenant_seen_from("[::ffff:127.0.0.1]:40000".parse().unwrap()).await;
+        let r = client()
+            .get(format!("{}__dev/clock", t.issuer()))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        t.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn dev_controls_refuse_a_rebinding_host_and_mint_no_token() {
+        let t = tenant_with(|_| {}).await;
+        let c = client();
+        let iss = t.issuer().to_string();
+        for host in [
+            "attacker.example",
+            "attacker.example:80",
+            "127.0.0.1.attacker.example",
+        ] {
+            let r = c
+                .post(format!("{iss}__dev/token"))
+                .header("host", host)
+                .json(&json!({"user": "alice@example.com"}))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), 403, "{host}");
+            let v: Value = r.json().await.unwrap();
+            assert_eq!(v["error"], "access_denied", "{v}");
+            assert!(v.get("access_token").is_none());
+            let r = c
+                .get(format!("{iss}__dev/mailbox?format=json"))
+                .header("host", host)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), 403, "{host}");
+        }
+        assert_eq!(t.state.refresh.len().await.0, 0, "no token minted");
+        t.shutdown().await;
+    }
 }

@@ -7,8 +7,7 @@ pub mod guard;
 pub mod user_token;
 
 use axum::Router;
-use axum::body::Bytes;
-use axum::extract::{FromRequest, Path, Request, State};
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -18,6 +17,7 @@ use crate::error::OAuthError;
 use crate::extract::QueryParams;
 use crate::state::AppState;
 use crate::store::faults::FaultSettings;
+use guard::{DevJson, bad};
 
 /// The `/__dev` routes.
 pub fn router(state: AppState) -> Router<AppState> {
@@ -40,35 +40,6 @@ pub fn router(state: AppState) -> Router<AppState> {
             state,
             guard::loopback_only,
         ))
-}
-
-/// A control's 400 (`invalid_request`, without cache headers).
-pub fn bad(msg: impl Into<String>) -> OAuthError {
-    OAuthError::invalid_request(msg.into()).plain()
-}
-
-/// A control's JSON body: an empty body is `{}`; anything else must be JSON.
-#[derive(Debug, Clone)]
-pub struct DevJson(pub Value);
-
-impl<S: Send + Sync> FromRequest<S> for DevJson {
-    type Rejection = Response;
-
-    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let json = guard::is_json(req.headers());
-        let body = Bytes::from_request(req, state)
-            .await
-            .map_err(IntoResponse::into_response)?;
-        if body.is_empty() {
-            return Ok(DevJson(json!({})));
-        }
-        if !json {
-            return Err(guard::not_json().into_response());
-        }
-        serde_json::from_slice(&body)
-            .map(DevJson)
-            .map_err(|_| bad("body must be JSON").into_response())
-    }
 }
 
 async fn rotate(State(state): State<AppState>) -> Result<Response, OAuthError> {

@@ -8,7 +8,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use serde_json::Value;
 
-use super::{DevJson, bad};
+use super::guard::{DevJson, bad};
 use crate::config::ClientConfig;
 use crate::error::OAuthError;
 use crate::mint::{UserGrant, mint_user_response};

@@ -127,3 +127,31 @@ async fn verify_password(state: &AppState, user: Option<&User>, password: &str) 
         .unwrap_or(false);
     ok && known
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::DevTenant;
+    use crate::test_support::{client, login, pkce, tenant_with};
+
+    #[tokio::test]
+    async fn a_correct_password_clears_the_failure_counter() {
+        let t = tenant_with(|_| {}).await;
+        let c = client();
+        let (_, challenge) = pkce();
+        for _ in 0..9 {
+            let (r, _) = login(&t, &c, "bob@example.com", "nope", &challenge, "").await;
+            assert_eq!(r.status(), 400);
+        }
+        let (r, _) = login(&t, &c, "bob@example.com", "Bob-Dev-2026!", &challenge, "").await;
+        assert_eq!(r.status(), 302);
+        assert_eq!(t.state.brute_force.len().await, 0, "cleared on success");
+        let (r, _) = login(&t, &c, "bob@example.com", "nope", &challenge, "").await;
+        assert_eq!(r.status(), 400);
+        let count = |t: &DevTenant| {
+            let s = t.state.clone();
+            async move { s.brute_force.total().await }
+        };
+        assert_eq!(count(&t).await, 1);
+        t.shutdown().await;
+    }
+}

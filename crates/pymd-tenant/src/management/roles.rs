@@ -6,7 +6,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use serde_json::{Value, json};
 
-use super::require;
+use super::bearer::require;
 use crate::error::{ManagementError, management_json};
 use crate::extract::{Bearer, QueryParams};
 use crate::state::AppState;

@@ -8,7 +8,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use serde_json::{Map, Value};
 
-use super::require;
+use super::bearer::require;
 use crate::error::{ManagementError, management_json};
 use crate::extract::{Bearer, QueryParams};
 use crate::passwords::{PasswordHash, looks_like_email};
@@ -114,14 +114,7 @@ pub async fn patch_user(
         "update:current_user_metadata",
     ];
     require(&state, bearer, &scopes).await?;
-    let Ok(Value::Object(patch)) = serde_json::from_slice::<Value>(&body) else {
-        return Err(ManagementError::new(
-            StatusCode::BAD_REQUEST,
-            "Invalid request payload JSON format",
-            None,
-        ));
-    };
-    validate_patch(&state, &patch)?;
+    let patch = parse_patch(&state, &body)?;
     if state.users.get(&id).await.is_none() {
         return Err(ManagementError::inexistent_user());
     }
@@ -146,6 +139,19 @@ pub async fn patch_user(
             Some("email_conflict"),
         )),
     }
+}
+
+/// The body as a JSON object that passes Auth0's payload validation.
+fn parse_patch(state: &AppState, body: &[u8]) -> Result<Map<String, Value>, ManagementError> {
+    let Ok(Value::Object(patch)) = serde_json::from_slice::<Value>(body) else {
+        return Err(ManagementError::new(
+            StatusCode::BAD_REQUEST,
+            "Invalid request payload JSON format",
+            None,
+        ));
+    };
+    validate_patch(state, &patch)?;
+    Ok(patch)
 }
 
 /// A new password (policy-checked, hashed off the async runtime), if the patch has one.
