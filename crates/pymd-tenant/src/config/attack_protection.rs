@@ -4,8 +4,8 @@
 use serde::Deserialize;
 
 use super::database::DatabaseConfig;
-use super::deploy_cli::Ignored;
 use super::error::{Locator, TenantFileError, k};
+use super::shape::Ignored;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -4,10 +4,10 @@
 use serde::Deserialize;
 
 use super::clients::{ClientConfig, client_ref};
-use super::deploy_cli::Ignored;
 use super::error::{Locator, TenantFileError, k, n};
+use super::ids::stable_id;
 use super::resource_servers::Audiences;
-use super::stable_id;
+use super::shape::Ignored;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -6,8 +6,8 @@ use std::fmt;
 
 use serde::Deserialize;
 
-use super::deploy_cli::Ignored;
 use super::error::{Locator, Seg, TenantFileError, k, n};
+use super::shape::Ignored;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -5,9 +5,9 @@
 use serde::Deserialize;
 
 use super::clients::{ClientConfig, client_ref};
-use super::deploy_cli::Ignored;
 use super::error::{Locator, TenantFileError, k, n};
-use super::stable_id;
+use super::ids::stable_id;
+use super::shape::Ignored;
 use crate::passwords::{PasswordPolicy, Policy};
 
 #[derive(Debug, Deserialize)]

@@ -3,12 +3,11 @@
 //!
 //! Every level of the layout refuses unknown keys (`deny_unknown_fields`), so a misspelt key
 //! stops the tenant instead of being silently ignored. Known-but-unused keys are therefore
-//! listed field by field, typed [`Ignored`], in each section's own file shape (serde cannot
+//! listed field by field, typed [`Ignored`](super::shape::Ignored), in each section's own file shape (serde cannot
 //! combine `flatten` with `deny_unknown_fields`, so they cannot live in one shared table);
 //! the whole sections the emulator ignores are listed here, at the root.
 
 use serde::Deserialize;
-use serde::de::IgnoredAny;
 
 use super::attack_protection::FileAttackProtection;
 use super::client_grants::FileClientGrant;
@@ -18,10 +17,6 @@ use super::resource_servers::FileResourceServer;
 use super::roles::FileRole;
 use super::tenant::FileTenant;
 use super::users::FileUser;
-
-/// Keys the Deploy CLI exports that the emulator accepts and does not act on are typed
-/// [`Ignored`]: listed, so that a misspelt key is refused instead of silently ignored.
-pub(super) type Ignored = Option<IgnoredAny>;
 
 /// The whole file. Field order is the order serde lists the expected keys in its
 /// "unknown field" message: keep it.

@@ -15,8 +15,10 @@ mod clients;
 mod database;
 mod deploy_cli;
 mod error;
+mod ids;
 mod resource_servers;
 mod roles;
+mod shape;
 mod tenant;
 mod users;
 
@@ -25,6 +27,7 @@ pub use client_grants::ClientGrantConfig;
 pub use clients::{AuthMethod, ClientConfig, RefreshTokenConfig};
 pub use database::DatabaseConfig;
 pub use error::TenantFileError;
+pub use ids::stable_id;
 pub use resource_servers::{MANAGEMENT_SCOPES, ResourceServerConfig};
 pub use roles::RoleConfig;
 pub use tenant::TenantSettings;
@@ -84,19 +87,6 @@ impl TenantConfig {
     pub fn first_client_of_type(&self, app_type: &str) -> Option<&ClientConfig> {
         self.clients.iter().find(|c| c.app_type == app_type)
     }
-}
-
-/// Deterministic Auth0-style id (`prefix` + 16 alphanumerics) derived from a name, so ids
-/// are stable across restarts.
-pub fn stable_id(prefix: &str, name: &str) -> String {
-    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
-    let digest = crate::util::sha256(format!("{prefix}{name}").as_bytes());
-    let body: String = digest
-        .iter()
-        .take(16)
-        .map(|b| ALPHABET[(*b as usize) % 62] as char)
-        .collect();
-    format!("{prefix}{body}")
 }
 
 /// Parses and validates a tenant file.

@@ -4,8 +4,8 @@
 
 use serde::Deserialize;
 
-use super::deploy_cli::Ignored;
 use super::error::{Locator, TenantFileError, k, n};
+use super::shape::Ignored;
 
 /// Built-in Management API scopes accepted in client grants for `ISSUER/api/v2/`.
 pub const MANAGEMENT_SCOPES: &[&str] = &[

@@ -3,8 +3,8 @@
 use serde::Deserialize;
 
 use super::error::{Locator, TenantFileError, k, n};
+use super::ids::stable_id;
 use super::resource_servers::Audiences;
-use super::stable_id;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -4,9 +4,9 @@
 use serde::Deserialize;
 
 use super::database::DatabaseConfig;
-use super::deploy_cli::Ignored;
 use super::error::{Locator, TenantFileError, k};
 use super::resource_servers::Audiences;
+use super::shape::Ignored;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
