@@ -4,7 +4,8 @@
 //! `/authorize` with Universal-Login-style pages, `/oauth/token` (authorization code with
 //! PKCE, rotating refresh tokens with reuse detection, client credentials), `/userinfo`,
 //! logout, a Management API subset, a post-login Action equivalent, Auth0-format log events
-//! and test controls under `/__dev/*`. The contract is `shared/research/auth0-surface.md`.
+//! and test controls under `/__dev/*`. What it emulates, and how it differs from Auth0:
+//! `docs/dev-tenant.md`.
 //!
 //! Start it with [`start`] on a bound listener; the tenant is described by a `tenant.yaml`
 //! in the Auth0 Deploy CLI layout ([`DEFAULT_TENANT_YAML`] ships with the crate).

@@ -1,6 +1,6 @@
-//! Conformance suite for the PyMD dev tenant: it must behave like an Auth0 tenant
-//! (see /work/shared/research/auth0-surface.md) for standard clients and for the negative cases of
-//! security-anchors §I and §J. Every test spawns its own tenant on 127.0.0.1:0.
+//! Conformance suite for the PyMD dev tenant: it must behave like an Auth0 tenant (with the
+//! differences `docs/dev-tenant.md` lists) for standard clients and for the hostile OAuth inputs
+//! of the security catalogue (redirect URIs, PKCE, codes, refresh tokens, client authentication). Every test spawns its own tenant on 127.0.0.1:0.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
