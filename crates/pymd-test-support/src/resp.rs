@@ -16,18 +16,26 @@ pub struct Resp {
 }
 
 impl Resp {
-    /// Reads `response` to the end.
+    /// Reads `response` to the end; panics if the body cannot be read.
     pub async fn read(response: reqwest::Response) -> Resp {
+        Resp::try_read(response).await.expect("read the body")
+    }
+
+    /// Reads `response` to the end.
+    ///
+    /// # Errors
+    /// The connection failed while the body was being read (e.g. the server reset it).
+    pub async fn try_read(response: reqwest::Response) -> Result<Resp, reqwest::Error> {
         let url = response.url().clone();
         let status = response.status();
         let headers = response.headers().clone();
-        let text = response.text().await.expect("read the body");
-        Resp {
+        let text = response.text().await?;
+        Ok(Resp {
             url,
             status,
             headers,
             text,
-        }
+        })
     }
 
     /// The body as JSON; panics with the body when it is not JSON.

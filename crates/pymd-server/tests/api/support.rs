@@ -53,7 +53,8 @@ pub fn install_metrics() {
     let _ = pymd_server::telemetry::metrics_handle();
 }
 
-/// An HTTP response, read completely.
+/// An HTTP response, read completely (through pymd-test-support's reader), seen as this suite
+/// asserts on it: the status as a number, and the error envelope's fields.
 #[derive(Debug, Clone)]
 pub struct Resp {
     pub status: u16,
@@ -163,14 +164,11 @@ pub async fn send(rb: reqwest::RequestBuilder) -> Resp {
 
 /// Sends a request and reads the whole response.
 pub async fn try_send(rb: reqwest::RequestBuilder) -> Result<Resp, reqwest::Error> {
-    let r = rb.send().await?;
-    let status = r.status().as_u16();
-    let headers = r.headers().clone();
-    let text = r.text().await?;
+    let r = pymd_test_support::Resp::try_read(rb.send().await?).await?;
     Ok(Resp {
-        status,
-        headers,
-        text,
+        status: r.status.as_u16(),
+        headers: r.headers,
+        text: r.text,
     })
 }
 
