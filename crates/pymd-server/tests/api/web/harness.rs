@@ -82,18 +82,7 @@ impl Env {
             m2m: Some((m2m.client_id, SecretString::from(m2m.client_secret))),
             web: Some((web.client_id, SecretString::from(web.client_secret))),
         };
-        let state = pymd_server::state::AppState::builder(config)
-            .idp(wiring)
-            .internal_token(SecretString::from(
-                "internal-token-for-web-tests-0123456789".to_owned(),
-            ))
-            .cookie_secret(SecretString::from(
-                "cookie-secret-for-web-tests-0123456789abcdef".to_owned(),
-            ))
-            .build()
-            .await
-            .expect("build state");
-        let mut state = state;
+        let mut state = web_state(config, wiring).await;
         customise(&mut state);
         let store = state.store.clone();
         let router = pymd_server::build_app(state);
@@ -160,6 +149,22 @@ impl Env {
             .await
             .expect("count sessions")
     }
+}
+
+/// The app's state as the web tests run it: the given IdP wiring and fixed test-only secrets
+/// (the same for every instance, so two instances share sessions as in production).
+pub async fn web_state(config: Config, wiring: IdpWiring) -> pymd_server::state::AppState {
+    pymd_server::state::AppState::builder(config)
+        .idp(wiring)
+        .internal_token(SecretString::from(
+            "internal-token-for-web-tests-0123456789".to_owned(),
+        ))
+        .cookie_secret(SecretString::from(
+            "cookie-secret-for-web-tests-0123456789abcdef".to_owned(),
+        ))
+        .build()
+        .await
+        .expect("build state")
 }
 
 pub fn client() -> reqwest::Client {

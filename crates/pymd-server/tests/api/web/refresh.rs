@@ -15,13 +15,12 @@ use pymd_server::config::Config;
 use pymd_server::state::AppState;
 use pymd_storage::{AuditFilter, Session, SessionRefresh, Store};
 use reqwest::StatusCode;
-use secrecy::SecretString;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use time::Duration;
 use url::Url;
 
-use crate::web::harness::{ALICE, Browser, Env, client};
+use crate::web::harness::{ALICE, Browser, Env, client, web_state};
 
 fn hash_of(cookie: &str) -> Vec<u8> {
     Sha256::digest(URL_SAFE_NO_PAD.decode(cookie).expect("base64url id")).to_vec()
@@ -217,17 +216,7 @@ async fn second_instance(
         m2m: None,
         web: Some((web.0.clone(), web.1.clone())),
     };
-    let second = AppState::builder(config)
-        .idp(wiring)
-        .internal_token(SecretString::from(
-            "internal-token-for-web-tests-0123456789".to_owned(),
-        ))
-        .cookie_secret(SecretString::from(
-            "cookie-secret-for-web-tests-0123456789abcdef".to_owned(),
-        ))
-        .build()
-        .await
-        .expect("build the second instance");
+    let second = web_state(config, wiring).await;
     assert!(
         !Arc::ptr_eq(&second.store, &state.store),
         "the instances share only the database"
