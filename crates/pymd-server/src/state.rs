@@ -148,8 +148,11 @@ impl StateBuilder {
             .context("opening the database")?;
         let http = idp_http_client()?;
         let verifier = verifier(&config, &idp, self.jwks_cooldown, http.clone());
-        let management =
-            ManagementClient::new(http.clone(), with_slash(&idp.issuer_base_url), idp.m2m);
+        let management_base = config
+            .management_base_url
+            .clone()
+            .unwrap_or_else(|| with_slash(&idp.issuer_base_url));
+        let management = ManagementClient::new(http.clone(), management_base, idp.m2m);
         let limiter = limiter(&config)?;
         Ok(AppState {
             config: Arc::new(config),

@@ -3,16 +3,16 @@
 //! It serves the Auth0 surface PyMD (and any Auth0 app) uses: OIDC discovery and JWKS,
 //! `/authorize` with Universal-Login-style pages, `/oauth/token` (authorization code with
 //! PKCE, rotating refresh tokens with reuse detection, client credentials), `/userinfo`,
-//! logout, a Management API subset, a post-login Action equivalent, Auth0-format log events
-//! and test controls under `/__dev/*`. What it emulates, and how it differs from Auth0:
-//! `docs/dev-tenant.md`.
+//! logout, a Management API subset, the tenant's own post-login Actions (JavaScript, run in an
+//! embedded engine), Auth0-format log events and log streams, and test controls under
+//! `/__dev/*`. What it emulates, and how it differs from Auth0: `docs/dev-tenant.md`.
 //!
-//! Start it with [`start`] on a bound listener; the tenant is described by a `tenant.yaml`
-//! in the Auth0 Deploy CLI layout ([`DEFAULT_TENANT_YAML`] ships with the crate).
+//! Start it with [`start`] on a bound listener; the tenant is described by a tenant-as-code
+//! directory in the Auth0 Deploy CLI layout (the repository's `auth0/` ships embedded).
 
 // Module layers (each imports only from the layers above it in this list):
 // foundations (util, clock, scope, passwords, keys, x509, config) → data owners (store::*,
-// logs) → state → services (mint, access_token, postlogin, sweep) → HTTP plumbing (error,
+// logs) → state → services (mint, access_token, actions, sweep) → HTTP plumbing (error,
 // extract, respond, cookies, html) → handlers (discovery, authorize, login::*, oauth_token +
 // grants::*, oauth_revoke, userinfo, logout, management::*, dev_controls::*,
 // fault_injection) → router.
@@ -21,6 +21,7 @@
 #![allow(clippy::result_large_err)]
 
 mod access_token;
+pub mod actions;
 mod authorize;
 mod clock;
 pub mod config;
@@ -52,6 +53,7 @@ mod userinfo;
 mod util;
 mod x509;
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -60,47 +62,52 @@ use std::time::Duration;
 use axum::Router;
 use tokio::sync::{mpsc, oneshot};
 
-pub use config::{TenantConfig, TenantFileError, parse_tenant};
+pub use config::{TenantConfig, TenantFileError, TenantFiles, parse_files, parse_tenant};
 pub use keys::KeyError;
 
 use crate::state::{RuntimeOptions, Tenant};
 
-/// The default tenant file (Deploy CLI layout + `users` seed).
-pub const DEFAULT_TENANT_YAML: &str = include_str!("../tenant.yaml");
+/// The shipped `tenant.yaml` (the repository's `auth0/tenant.yaml`).
+pub const DEFAULT_TENANT_YAML: &str = include_str!("../../../auth0/tenant.yaml");
 
 /// Where the tenant description comes from.
 #[derive(Debug, Clone)]
 pub enum TenantSource {
-    /// [`DEFAULT_TENANT_YAML`].
+    /// The shipped `auth0/` directory, embedded at build time.
     Default,
-    /// A file on disk.
+    /// A tenant-as-code directory (`tenant.yaml`, Action code, optional `pymd-dev.yaml`).
+    Dir(PathBuf),
+    /// A `tenant.yaml` file; its directory holds the rest.
     File(PathBuf),
-    /// YAML text.
+    /// `tenant.yaml` text, with the shipped `pymd-dev.yaml` and Action code.
     Yaml(String),
+    /// Texts held in memory.
+    Files(TenantFiles),
 }
 
-/// An outbound webhook target with its bearer secret.
-#[derive(Clone)]
-pub struct Webhook {
-    /// Target URL.
-    pub url: url::Url,
-    /// Sent as `Authorization: Bearer …`.
-    pub bearer: String,
-}
+impl TenantSource {
+    /// The texts this source names.
+    ///
+    /// # Errors
+    /// [`TenantError::Io`] when a file cannot be read.
+    pub fn files(&self) -> Result<TenantFiles, TenantError> {
+        tenant_files(self)
+    }
 
-impl std::fmt::Debug for Webhook {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Webhook")
-            .field("url", &self.url.as_str())
-            .field("bearer", &"<redacted>")
-            .finish()
+    /// A path given on a command line: a directory, or a `tenant.yaml` in one.
+    pub fn from_path(path: PathBuf) -> TenantSource {
+        if path.is_dir() {
+            TenantSource::Dir(path)
+        } else {
+            TenantSource::File(path)
+        }
     }
 }
 
 /// How to run the tenant.
 #[derive(Debug, Clone)]
 pub struct TenantOptions {
-    /// Tenant file.
+    /// Tenant description.
     pub source: TenantSource,
     /// Signing keys are persisted under `data_dir/dev-tenant/keys.json` (created if missing).
     pub data_dir: PathBuf,
@@ -108,24 +115,21 @@ pub struct TenantOptions {
     pub issuer: Option<url::Url>,
     /// Replaces `##APP_BASE_URL##` (without trailing slash).
     pub app_base_url: url::Url,
-    /// Post-login Action target (the app's `/internal/auth/sync-user`).
-    pub sync_webhook: Option<Webhook>,
-    /// Log-stream custom webhook (the app's `/internal/auth0/log-stream`).
-    pub log_stream: Option<Webhook>,
-    /// Bound on the post-login call; a failing or slow sync never blocks the login.
-    pub action_timeout: Duration,
+    /// Keyword values (`##NAME##`), as `AUTH0_KEYWORD_REPLACE_MAPPINGS` gives them to the
+    /// Deploy CLI; over `pymd-dev.yaml`'s, under the tenant's own `TENANT_URL`/`APP_BASE_URL`.
+    pub keywords: BTreeMap<String, String>,
+    /// The post-login flow's time budget (Auth0's is 20 s).
+    pub action_budget: Duration,
     /// Serve `/__dev/*`.
     pub dev_controls: bool,
-    /// Namespaced roles claim added to ID and access tokens.
-    pub roles_claim: String,
     /// Management API requests per second; `None` = unlimited.
     pub management_rate_limit_per_sec: Option<u32>,
 }
 
 impl TenantOptions {
-    /// Defaults: default tenant file, issuer from the listener, app at
-    /// `http://localhost:3000`, no webhooks, 2 s action timeout, dev controls on, roles claim
-    /// `https://pymd.io/roles`, no Management API rate limit.
+    /// Defaults: the shipped tenant, issuer from the listener, app at `http://localhost:3000`,
+    /// no extra keywords, Auth0's 20 s Action budget, dev controls on, no Management API rate
+    /// limit.
     pub fn new(data_dir: impl Into<PathBuf>) -> Self {
         TenantOptions {
             source: TenantSource::Default,
@@ -133,11 +137,9 @@ impl TenantOptions {
             issuer: None,
             app_base_url: url::Url::parse("http://localhost:3000")
                 .unwrap_or_else(|_| unreachable_url()),
-            sync_webhook: None,
-            log_stream: None,
-            action_timeout: Duration::from_secs(2),
+            keywords: BTreeMap::new(),
+            action_budget: actions::AUTH0_BUDGET,
             dev_controls: true,
-            roles_claim: "https://pymd.io/roles".into(),
             management_rate_limit_per_sec: None,
         }
     }
@@ -326,10 +328,11 @@ async fn start_wrapped(
         source,
     })?;
     let issuer = issuer(&options, addr)?;
-    let cfg = parse_tenant(
-        &tenant_yaml(&options.source)?,
+    let cfg = parse_files(
+        &tenant_files(&options.source)?,
         &issuer,
         options.app_base_url.as_str(),
+        &options.keywords,
     )?;
     let (tenant, (log_task, log_stop)) = build_tenant(&options, issuer, cfg).await?;
     let state = Arc::new(tenant);
@@ -373,15 +376,20 @@ fn issuer(options: &TenantOptions, addr: SocketAddr) -> Result<String, TenantErr
     Ok(if s.ends_with('/') { s } else { format!("{s}/") })
 }
 
-/// The tenant file's text.
-fn tenant_yaml(source: &TenantSource) -> Result<String, TenantError> {
-    match source {
-        TenantSource::Default => Ok(DEFAULT_TENANT_YAML.to_string()),
-        TenantSource::Yaml(y) => Ok(y.clone()),
-        TenantSource::File(p) => std::fs::read_to_string(p).map_err(|source| TenantError::Io {
-            context: format!("reading tenant file {}", p.display()),
+/// The tenant's texts.
+fn tenant_files(source: &TenantSource) -> Result<TenantFiles, TenantError> {
+    let read = |path: &std::path::Path, files: std::io::Result<TenantFiles>| {
+        files.map_err(|source| TenantError::Io {
+            context: format!("reading the tenant at {}", path.display()),
             source,
-        }),
+        })
+    };
+    match source {
+        TenantSource::Default => Ok(TenantFiles::shipped()),
+        TenantSource::Yaml(y) => Ok(TenantFiles::from_yaml(y.clone())),
+        TenantSource::Files(f) => Ok(f.clone()),
+        TenantSource::Dir(d) => read(d, TenantFiles::read_dir(d)),
+        TenantSource::File(p) => read(p, TenantFiles::read_tenant_yaml(p)),
     }
 }
 
@@ -407,15 +415,17 @@ async fn build_tenant(
         .timeout(Duration::from_secs(10))
         .build()
         .map_err(|e| TenantError::Http(e.to_string()))?;
-    let (log_tx, (log_task, log_stop)) = match &options.log_stream {
-        Some(hook) => {
-            let (tx, rx) = mpsc::unbounded_channel();
-            let (stop_tx, stop_rx) = oneshot::channel();
-            let task = tokio::spawn(logs::stream_worker(rx, hook.clone(), http.clone(), stop_rx));
-            (Some(tx), (Some(task), Some(stop_tx)))
-        }
-        None => (None, (None, None)),
+    let (log_tx, (log_task, log_stop)) = if cfg.log_streams.is_empty() {
+        (None, (None, None))
+    } else {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let (stop_tx, stop_rx) = oneshot::channel();
+        let streams = cfg.log_streams.clone();
+        let task = tokio::spawn(logs::stream_worker(rx, streams, http.clone(), stop_rx));
+        (Some(tx), (Some(task), Some(stop_tx)))
     };
+    let post_login =
+        actions::PostLoginFlow::new(cfg.post_login.clone(), options.action_budget, http.clone());
     let users = seeded_users(&cfg, clock.now()).await?;
     let tenant = Tenant {
         logs: logs::LogSink::new(
@@ -427,12 +437,10 @@ async fn build_tenant(
         secure: issuer_url.scheme() == "https",
         issuer,
         opts: RuntimeOptions {
-            sync_webhook: options.sync_webhook.clone(),
-            action_timeout: options.action_timeout,
             dev_controls: options.dev_controls,
-            roles_claim: options.roles_claim.clone(),
             management_rate_limit_per_sec: options.management_rate_limit_per_sec,
         },
+        post_login,
         clock,
         keys: keys::SigningKeys::new(keys),
         users,
@@ -445,7 +453,6 @@ async fn build_tenant(
         faults: Default::default(),
         mailbox: Default::default(),
         rate: Default::default(),
-        http,
         dummy_hash: passwords::PasswordHash::new("dummy-password-for-timing"),
         csrf_key: csrf_key(),
         cfg,

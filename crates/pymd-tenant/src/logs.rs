@@ -8,7 +8,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
-use crate::Webhook;
+use crate::config::{ContentFormat, LogStreamConfig};
 
 const MAX_KEPT: usize = 10_000;
 const BATCH: usize = 100;
@@ -133,7 +133,7 @@ impl LogSink {
 /// (after a final flush), or on `stop`.
 pub async fn stream_worker(
     mut rx: mpsc::UnboundedReceiver<Value>,
-    hook: Webhook,
+    streams: Vec<LogStreamConfig>,
     http: reqwest::Client,
     mut stop: tokio::sync::oneshot::Receiver<()>,
 ) {
@@ -145,12 +145,12 @@ pub async fn stream_worker(
                 Some(ev) => {
                     buf.push(ev);
                     if buf.len() >= BATCH {
-                        send_batch(&http, &hook, std::mem::take(&mut buf)).await;
+                        send_all(&http, &streams, std::mem::take(&mut buf)).await;
                     }
                 }
                 None => {
                     if !buf.is_empty() {
-                        send_batch(&http, &hook, std::mem::take(&mut buf)).await;
+                        send_all(&http, &streams, std::mem::take(&mut buf)).await;
                     }
                     return;
                 }
@@ -160,33 +160,67 @@ pub async fn stream_worker(
                     buf.push(ev);
                 }
                 for chunk in std::mem::take(&mut buf).chunks(BATCH) {
-                    send_batch(&http, &hook, chunk.to_vec()).await;
+                    send_all(&http, &streams, chunk.to_vec()).await;
                 }
                 return;
             }
             _ = tick.tick() => {
                 if !buf.is_empty() {
-                    send_batch(&http, &hook, std::mem::take(&mut buf)).await;
+                    send_all(&http, &streams, std::mem::take(&mut buf)).await;
                 }
             }
         }
     }
 }
 
-async fn send_batch(http: &reqwest::Client, hook: &Webhook, events: Vec<Value>) {
-    let payload: Vec<Value> = events
-        .into_iter()
+/// Sends one batch to every stream.
+async fn send_all(http: &reqwest::Client, streams: &[LogStreamConfig], events: Vec<Value>) {
+    for stream in streams {
+        send_batch(http, stream, &events).await;
+    }
+}
+
+/// The request bodies for a batch, in the stream's format: Auth0 wraps each event as
+/// `{"log_id", "data"}`.
+fn bodies(format: ContentFormat, events: &[Value]) -> Vec<String> {
+    let wrapped: Vec<Value> = events
+        .iter()
         .map(|e| json!({"log_id": e.get("log_id").cloned().unwrap_or(Value::Null), "data": e}))
         .collect();
-    let n = payload.len();
+    match format {
+        ContentFormat::Array => vec![Value::Array(wrapped).to_string()],
+        ContentFormat::Lines => vec![
+            wrapped
+                .iter()
+                .map(Value::to_string)
+                .collect::<Vec<_>>()
+                .join("\n"),
+        ],
+        ContentFormat::Object => wrapped.iter().map(Value::to_string).collect(),
+    }
+}
+
+async fn send_batch(http: &reqwest::Client, stream: &LogStreamConfig, events: &[Value]) {
+    for body in bodies(stream.format, events) {
+        send_one(http, stream, body, events.len()).await;
+    }
+}
+
+/// POSTs one body, retried with backoff; `Authorization` is the configured value as typed.
+async fn send_one(http: &reqwest::Client, stream: &LogStreamConfig, body: String, n: usize) {
     let mut delay = Duration::from_millis(200);
     for attempt in 1..=4 {
-        let res = http
-            .post(hook.url.clone())
-            .bearer_auth(&hook.bearer)
-            .json(&payload)
-            .send()
-            .await;
+        let mut req = http
+            .post(stream.endpoint.clone())
+            .header(reqwest::header::CONTENT_TYPE, &stream.content_type)
+            .body(body.clone());
+        if let Some(auth) = &stream.authorization {
+            req = req.header(reqwest::header::AUTHORIZATION, auth);
+        }
+        for (k, v) in &stream.custom_headers {
+            req = req.header(k, v);
+        }
+        let res = req.send().await;
         match res {
             Ok(r) if r.status().is_success() => return,
             Ok(r) => {

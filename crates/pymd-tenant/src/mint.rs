@@ -4,6 +4,7 @@
 
 use serde_json::{Map, Value, json};
 
+use crate::actions::Outcome;
 use crate::config::ClientConfig;
 use crate::keys::KeyError;
 use crate::state::AppState;
@@ -29,6 +30,11 @@ pub struct UserGrant {
     pub sid: String,
     /// Authentication time.
     pub auth_time: i64,
+    /// The user's roles when the post-login flow began: RBAC permissions come from these, so a
+    /// role an Action gives during the login counts from the next token on.
+    pub roles: Vec<String>,
+    /// What the post-login Actions asked for (custom claims, scope changes).
+    pub action: Outcome,
 }
 
 /// Tokens minted for a user grant.
@@ -66,12 +72,7 @@ pub fn offline_allowed(state: &AppState, client: &ClientConfig, audience: Option
 }
 
 /// The scopes a user actually gets (§5.2 scope computation), in request order.
-pub fn granted_scopes(
-    state: &AppState,
-    client: &ClientConfig,
-    user: &User,
-    grant: &UserGrant,
-) -> Vec<String> {
+pub fn granted_scopes(state: &AppState, client: &ClientConfig, grant: &UserGrant) -> Vec<String> {
     let offline = offline_allowed(state, client, grant.audience.as_deref());
     let rs = grant
         .audience
@@ -79,7 +80,7 @@ pub fn granted_scopes(
         .and_then(|a| state.cfg.resource_server(a));
     let perms = match (rs, grant.audience.as_deref()) {
         (Some(rs), Some(a)) if rs.enforce_policies => {
-            Some(permissions_for(&state.cfg, &user.roles, a))
+            Some(permissions_for(&state.cfg, &grant.roles, a))
         }
         _ => None,
     };
@@ -120,7 +121,7 @@ pub async fn mint_user(
     grant: &UserGrant,
     purpose: MintFor,
 ) -> Result<Minted, KeyError> {
-    let scope = granted_scopes(state, client, user, grant);
+    let scope = granted_scopes(state, client, grant);
     let has = |s: &str| scope.iter().any(|x| x == s);
     let (access_token, expires_in) =
         access_token(state, client, user, grant, &scope, purpose).await?;
@@ -164,7 +165,6 @@ async fn access_token(
         return Ok((token, 86_400));
     };
     let mut c = Map::new();
-    c.insert(state.opts.roles_claim.clone(), json!(user.roles));
     c.insert("iss".into(), json!(state.issuer));
     c.insert("sub".into(), json!(user.user_id));
     if scope.iter().any(|s| s == "openid") {
@@ -185,9 +185,10 @@ async fn access_token(
     if rs.permissions_in_token {
         c.insert(
             "permissions".into(),
-            json!(permissions_for(&state.cfg, &user.roles, &rs.identifier)),
+            json!(permissions_for(&state.cfg, &grant.roles, &rs.identifier)),
         );
     }
+    grant.action.shape_access_token(&mut c);
     let jwt = state.keys.sign(&Value::Object(c)).await?;
     Ok((jwt, rs.token_lifetime_secs))
 }
@@ -203,7 +204,6 @@ async fn id_token(
 ) -> Result<String, KeyError> {
     let now = state.clock.unix();
     let mut c = Map::new();
-    c.insert(state.opts.roles_claim.clone(), json!(user.roles));
     user.profile_claims(scope, &mut c);
     c.insert("iss".into(), json!(state.issuer));
     c.insert("aud".into(), json!(client.client_id));
@@ -218,6 +218,7 @@ async fn id_token(
     {
         c.insert("nonce".into(), json!(n));
     }
+    grant.action.shape_id_token(&mut c);
     state.keys.sign(&Value::Object(c)).await
 }
 

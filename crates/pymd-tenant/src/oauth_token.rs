@@ -45,7 +45,7 @@ pub async fn token(
     }
     let result = match grant_type {
         "authorization_code" => grants::authorization_code::grant(&state, &client, p).await,
-        "refresh_token" => grants::refresh_token::grant(&state, &client, p).await,
+        "refresh_token" => grants::refresh_token::grant(&state, &client, p, &caller).await,
         "client_credentials" => grants::client_credentials::grant(&state, &client, p).await,
         other => Err(OAuthError::grant_not_allowed(other).into()),
     };

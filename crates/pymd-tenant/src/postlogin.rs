@@ -1,48 +1,90 @@
-//! The post-login Action equivalent (§13, spec §9): after every successful login it calls
-//! the app's `/internal/auth/sync-user` with the shared bearer secret and the user's
-//! profile. The call runs concurrently and is awaited at most `action_timeout`; a failure
-//! or timeout is logged and never blocks the login. (The roles claim the Action adds is
-//! applied in token minting.)
+//! The post-login flow as the handlers use it: build Auth0's `event` for this login or
+//! refresh-token exchange, run the bound Actions, and keep what they changed (user and app
+//! metadata) once the flow has passed. A failed flow changes nothing; the caller ends the
+//! login (or the exchange) with `access_denied` and [`Failure::description`].
 
-use serde_json::json;
+use serde_json::{Map, Value};
 
+use crate::actions::{EventInput, Failure, Outcome, Protocol, build_event};
+use crate::config::ClientConfig;
+use crate::extract::Caller;
 use crate::state::AppState;
 use crate::store::users::User;
 
-/// Runs the Action for `user`; returns when the sync finished or the timeout passed.
-pub async fn run(state: &AppState, user: &User) {
-    let Some(hook) = state.opts.sync_webhook.clone() else {
-        return;
-    };
-    let body = json!({
-        "auth0Id": user.user_id,
-        "email": user.email,
-        "name": user.name,
-        "picture": user.picture,
-        "emailVerified": user.email_verified,
+/// What a login or an exchange adds to the event.
+#[derive(Debug, Clone, Copy)]
+pub struct FlowContext<'a> {
+    /// The application.
+    pub client: &'a ClientConfig,
+    /// Who is calling.
+    pub caller: &'a Caller,
+    /// How the tokens are issued.
+    pub protocol: Protocol,
+    /// Requested scopes.
+    pub scope: &'a [String],
+    /// Requested audience.
+    pub audience: Option<&'a str>,
+    /// `redirect_uri` and `state` of the authorization request (code flow).
+    pub redirect: Option<(&'a str, Option<&'a str>)>,
+    /// SSO session id.
+    pub session_id: &'a str,
+    /// When the user authenticated (unix).
+    pub auth_time: i64,
+}
+
+/// Runs the post-login Actions for `user` and persists their metadata changes.
+///
+/// # Errors
+/// [`Failure`] when an Action denied, threw or ran out of time.
+pub async fn run(state: &AppState, user: &User, cx: FlowContext<'_>) -> Result<Outcome, Failure> {
+    let host = url::Url::parse(&state.issuer)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_string))
+        .unwrap_or_default();
+    let event = build_event(&EventInput {
+        tenant_id: &state.cfg.tenant.friendly_name,
+        hostname: &host,
+        user,
+        client: cx.client,
+        connection: &state.cfg.database,
+        caller: cx.caller,
+        protocol: cx.protocol,
+        scope: cx.scope,
+        audience: cx.audience,
+        redirect_uri: cx.redirect.map(|(r, _)| r),
+        state: cx.redirect.and_then(|(_, s)| s),
+        session_id: cx.session_id,
+        auth_time: cx.auth_time,
     });
-    let timeout = state.opts.action_timeout;
-    let http = state.http.clone();
-    let user_id = user.user_id.clone();
-    let task = tokio::spawn(async move {
-        let res = http
-            .post(hook.url.clone())
-            .bearer_auth(&hook.bearer)
-            .json(&body)
-            .timeout(timeout)
-            .send()
-            .await;
-        match res {
-            Ok(r) if r.status().is_success() => {}
-            Ok(r) => {
-                tracing::warn!(status = %r.status(), user_id, "post-login sync-user call refused; login continues")
-            }
-            Err(e) => {
-                tracing::warn!(error = %e.without_url(), user_id, "post-login sync-user call failed; login continues")
-            }
+    let outcome = state.post_login.run(event).await;
+    match &outcome {
+        Ok(o) if !o.user_metadata.is_empty() || !o.app_metadata.is_empty() => {
+            let (um, am) = (o.user_metadata.clone(), o.app_metadata.clone());
+            let now = state.clock.now();
+            let _ = state
+                .users
+                .change(&user.user_id, None, move |u| {
+                    merge(&mut u.user_metadata, um);
+                    merge(u.app_metadata.get_or_insert_with(Map::new), am);
+                    u.updated_at = now;
+                })
+                .await;
         }
-    });
-    if tokio::time::timeout(timeout, task).await.is_err() {
-        tracing::warn!("post-login sync-user call timed out; login continues");
+        Ok(_) => {}
+        Err(f) => {
+            tracing::info!(user_id = %user.user_id, failure = ?f, "the post-login flow refused")
+        }
+    }
+    outcome
+}
+
+/// Auth0's metadata merge: top-level keys replaced, `null` removes one.
+fn merge(into: &mut Map<String, Value>, changes: Map<String, Value>) {
+    for (k, v) in changes {
+        if v.is_null() {
+            into.remove(&k);
+        } else {
+            into.insert(k, v);
+        }
     }
 }

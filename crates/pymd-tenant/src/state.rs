@@ -4,9 +4,8 @@
 //! window, log). Each owner keeps its own lock; see `store`.
 
 use std::sync::Arc;
-use std::time::Duration;
 
-use crate::Webhook;
+use crate::actions::PostLoginFlow;
 use crate::clock::Clock;
 use crate::config::TenantConfig;
 use crate::keys::SigningKeys;
@@ -29,14 +28,8 @@ pub type AppState = Arc<Tenant>;
 /// Runtime options copied out of `TenantOptions`.
 #[derive(Debug, Clone)]
 pub struct RuntimeOptions {
-    /// Post-login sync target.
-    pub sync_webhook: Option<Webhook>,
-    /// Bound on the post-login call.
-    pub action_timeout: Duration,
     /// `/__dev/*` enabled.
     pub dev_controls: bool,
-    /// Namespaced roles claim.
-    pub roles_claim: String,
     /// Management API requests per second (None = unlimited).
     pub management_rate_limit_per_sec: Option<u32>,
 }
@@ -77,8 +70,8 @@ pub struct Tenant {
     pub rate: RateWindow,
     /// Log events.
     pub logs: LogSink,
-    /// Outbound client for webhooks.
-    pub http: reqwest::Client,
+    /// The Actions bound to `post-login`.
+    pub post_login: PostLoginFlow,
     /// Hash checked for unknown users so timing matches known users.
     pub dummy_hash: PasswordHash,
     /// Key of the login forms' CSRF tokens (random per start).

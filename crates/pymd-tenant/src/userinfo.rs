@@ -36,7 +36,6 @@ pub async fn userinfo(
     let mut out = Map::new();
     out.insert("sub".into(), json!(user.user_id));
     user.profile_claims(&scope, &mut out);
-    out.insert(state.opts.roles_claim.clone(), json!(user.roles));
     let mut r = (StatusCode::OK, axum::Json(Value::Object(out))).into_response();
     r.headers_mut().insert(
         header::CONTENT_TYPE,

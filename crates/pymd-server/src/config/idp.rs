@@ -38,6 +38,7 @@ pub(super) struct IdpSettings {
     pub scope: String,
     pub roles_claim: String,
     pub clock_leeway: Duration,
+    pub management_base_url: Option<Url>,
 }
 
 /// Reads the area; without a configured IdP, the dev tenant on `dev_tenant_bind`.
@@ -67,6 +68,36 @@ pub(super) fn read(r: &mut Reader<'_>, dev_tenant_bind: SocketAddr) -> IdpSettin
             .string("PYMD_ROLES_CLAIM")
             .unwrap_or_else(|| DEFAULT_ROLES_CLAIM.to_owned()),
         clock_leeway: Duration::from_secs(leeway_secs),
+        management_base_url: management_base_url(r),
+    }
+}
+
+/// `AUTH0_MANAGEMENT_DOMAIN`: the tenant's canonical domain (`TENANT.REGION.auth0.com`, or a
+/// URL), where the Management API and its audience live when `AUTH0_DOMAIN` is a custom domain.
+fn management_base_url(r: &mut Reader<'_>) -> Option<Url> {
+    let raw = r.raw("AUTH0_MANAGEMENT_DOMAIN")?;
+    let text = if raw.contains("://") {
+        raw.to_owned()
+    } else {
+        format!("https://{raw}/")
+    };
+    match Url::parse(&text) {
+        Ok(u) if matches!(u.scheme(), "http" | "https") && u.host_str().is_some() => {
+            let s = u.as_str();
+            Url::parse(&if s.ends_with('/') {
+                s.to_owned()
+            } else {
+                format!("{s}/")
+            })
+            .ok()
+        }
+        _ => {
+            r.problem(
+                "AUTH0_MANAGEMENT_DOMAIN",
+                "must be a host name like my-tenant.eu.auth0.com (or an http(s) URL)",
+            );
+            None
+        }
     }
 }
 

@@ -59,6 +59,13 @@ pub struct Config {
     pub trusted_proxies: Vec<Cidr>,
     pub log_format: LogFormat,
     pub tenant_file: Option<PathBuf>,
+    /// `AUTH0_KEYWORD_REPLACE_MAPPINGS` for the dev tenant's `##NAME##` keywords.
+    pub tenant_keywords: std::collections::BTreeMap<String, String>,
+    /// `AUTH0_MANAGEMENT_DOMAIN`: the Management API's base URL (canonical tenant domain);
+    /// `None` = the issuer.
+    pub management_base_url: Option<Url>,
+    /// `PYMD_REQUIRE_VERIFIED_EMAIL`: unverified users get a page, not a session.
+    pub require_verified_email: bool,
     /// Rate limits and blocks of spec §7.
     pub limits: Limits,
     /// The suspicious-login alert of spec §8.
@@ -95,6 +102,12 @@ impl fmt::Debug for Config {
             .field("trusted_proxies", &self.trusted_proxies)
             .field("log_format", &self.log_format)
             .field("tenant_file", &self.tenant_file)
+            .field(
+                "tenant_keywords",
+                &self.tenant_keywords.keys().collect::<Vec<_>>(),
+            )
+            .field("management_base_url", &self.management_base_url)
+            .field("require_verified_email", &self.require_verified_email)
             .field("limits", &self.limits)
             .field("alerts", &self.alerts)
             .finish()
@@ -166,6 +179,9 @@ impl Config {
             trusted_proxies: web.trusted_proxies,
             log_format: server.log_format,
             tenant_file: server.tenant_file,
+            tenant_keywords: server.tenant_keywords,
+            management_base_url: idp.management_base_url,
+            require_verified_email: web.require_verified_email,
             limits,
             alerts,
             defaulted: web.defaulted,

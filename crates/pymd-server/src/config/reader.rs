@@ -83,6 +83,19 @@ impl<'a> Reader<'a> {
         });
     }
 
+    /// `true`/`false` (also `1`/`0`), `default` when unset; anything else is a problem.
+    pub(super) fn flag(&mut self, name: &'static str, default: bool) -> bool {
+        match self.raw(name) {
+            None => default,
+            Some("true" | "1") => true,
+            Some("false" | "0") => false,
+            Some(_) => {
+                self.problem(name, "must be true or false");
+                default
+            }
+        }
+    }
+
     pub(super) fn string(&self, name: &str) -> Option<String> {
         self.raw(name).map(str::to_owned)
     }

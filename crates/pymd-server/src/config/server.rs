@@ -2,6 +2,7 @@
 //! tenant file the dev tenant runs with (`PYMD_ENV`, `PYMD_BIND`, `PYMD_DEV_TENANT_BIND`,
 //! `PYMD_DATA_DIR`, `PYMD_LOG_FORMAT`, `PYMD_TENANT_FILE`).
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
@@ -29,6 +30,7 @@ pub(super) struct Server {
     pub data_dir: PathBuf,
     pub log_format: LogFormat,
     pub tenant_file: Option<PathBuf>,
+    pub tenant_keywords: BTreeMap<String, String>,
 }
 
 pub(super) fn read(r: &mut Reader<'_>) -> Server {
@@ -65,5 +67,30 @@ pub(super) fn read(r: &mut Reader<'_>) -> Server {
         data_dir: PathBuf::from(r.raw("PYMD_DATA_DIR").unwrap_or("./.pymd")),
         log_format,
         tenant_file: r.raw("PYMD_TENANT_FILE").map(PathBuf::from),
+        tenant_keywords: keyword_mappings(r),
+    }
+}
+
+/// `AUTH0_KEYWORD_REPLACE_MAPPINGS`, as the Deploy CLI reads it: a JSON object of strings. The
+/// dev tenant replaces `##NAME##` in the tenant directory with these values.
+fn keyword_mappings(r: &mut Reader<'_>) -> BTreeMap<String, String> {
+    let Some(raw) = r.raw("AUTH0_KEYWORD_REPLACE_MAPPINGS") else {
+        return BTreeMap::new();
+    };
+    match serde_json::from_str::<BTreeMap<String, serde_json::Value>>(raw) {
+        Ok(map) => map
+            .into_iter()
+            .map(|(k, v)| match v {
+                serde_json::Value::String(s) => (k, s),
+                other => (k, other.to_string()),
+            })
+            .collect(),
+        Err(_) => {
+            r.problem(
+                "AUTH0_KEYWORD_REPLACE_MAPPINGS",
+                "must be a JSON object, e.g. {\"M2M_CLIENT_ID\": \"…\"}",
+            );
+            BTreeMap::new()
+        }
     }
 }

@@ -15,6 +15,7 @@ pub(super) struct Web {
     pub internal_api_token: Option<SecretString>,
     pub cors_origins: Vec<String>,
     pub trusted_proxies: Vec<Cidr>,
+    pub require_verified_email: bool,
     pub defaulted: Defaulted,
 }
 
@@ -54,6 +55,7 @@ pub(super) fn read(r: &mut Reader<'_>) -> Web {
         internal_api_token,
         cors_origins,
         trusted_proxies: trusted_proxies(r),
+        require_verified_email: r.flag("PYMD_REQUIRE_VERIFIED_EMAIL", false),
         defaulted,
     }
 }

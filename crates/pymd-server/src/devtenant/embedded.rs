@@ -1,12 +1,13 @@
 //! The dev tenant inside `pymd serve`: started on its own listener when no IdP is configured and
-//! wired to this app — its callback and logout URLs come from `AUTH0_BASE_URL`, it calls the
-//! sync webhook with the app's internal token and streams its logs to the app, and the app talks
-//! to it over HTTP exactly as to Auth0.
+//! wired to this app — its callback and logout URLs come from `AUTH0_BASE_URL`, the app's
+//! internal token is the tenant directory's `BACKEND_INTERNAL_TOKEN` (so its post-login Action
+//! syncs users and its log stream reaches the app), and the app talks to it over HTTP exactly as
+//! to Auth0.
 
 use std::net::SocketAddr;
 
 use anyhow::Context;
-use pymd_tenant::{DevTenant, TenantOptions, TenantSource, Webhook};
+use pymd_tenant::{DevTenant, TenantOptions, TenantSource};
 use secrecy::{ExposeSecret, SecretString};
 use url::Url;
 
@@ -39,16 +40,8 @@ pub async fn start_embedded(
         .with_context(|| format!("binding PYMD_DEV_TENANT_BIND {bind}"))?;
     let mut options = TenantOptions::new(config.data_dir.clone());
     options.app_base_url = config.base_url.clone();
-    options.roles_claim = config.roles_claim.clone();
     options.source = tenant_source(config);
-    let webhook = |path: &str| -> anyhow::Result<Webhook> {
-        Ok(Webhook {
-            url: config.base_url.join(path).context("AUTH0_BASE_URL")?,
-            bearer: internal_token.expose_secret().to_owned(),
-        })
-    };
-    options.sync_webhook = Some(webhook("internal/auth/sync-user")?);
-    options.log_stream = Some(webhook("internal/auth0/log-stream")?);
+    options.keywords = tenant_keywords(config, internal_token);
     let tenant = pymd_tenant::start(listener, options)
         .await
         .context("starting the dev tenant")?;
@@ -91,11 +84,25 @@ impl EmbeddedTenant {
     }
 }
 
+/// The keyword values the tenant directory is deployed with: `AUTH0_KEYWORD_REPLACE_MAPPINGS`,
+/// and the app's internal token as `BACKEND_INTERNAL_TOKEN`.
+pub(super) fn tenant_keywords(
+    config: &Config,
+    internal_token: &SecretString,
+) -> std::collections::BTreeMap<String, String> {
+    let mut keywords = config.tenant_keywords.clone();
+    keywords.insert(
+        "BACKEND_INTERNAL_TOKEN".into(),
+        internal_token.expose_secret().to_owned(),
+    );
+    keywords
+}
+
 /// The tenant description: `PYMD_TENANT_FILE` when set, else the built-in PyMD tenant. The
 /// embedded tenant, `pymd dev-tenant` (without `--config`) and `pymd token --m2m` all use it.
 pub(super) fn tenant_source(config: &Config) -> TenantSource {
     match &config.tenant_file {
-        Some(file) => TenantSource::File(file.clone()),
+        Some(path) => TenantSource::from_path(path.clone()),
         None => TenantSource::Default,
     }
 }

@@ -36,7 +36,8 @@ pub use absent::{EmbeddedTenant, run_standalone, run_token, start_embedded};
 /// What `pymd dev-tenant` was asked for (its command-line options).
 #[derive(Debug, Default, clap::Args)]
 pub struct StandaloneOptions {
-    /// Tenant file in the Auth0 Deploy CLI layout (default: the built-in PyMD tenant).
+    /// Tenant directory in the Auth0 Deploy CLI layout, or a tenant.yaml in one (default: the
+    /// built-in PyMD tenant, the repository's auth0/).
     #[arg(long = "config")]
     pub file: Option<PathBuf>,
     /// Address to listen on (default: PYMD_DEV_TENANT_BIND or 127.0.0.1:3001); port 0 lets
@@ -46,12 +47,6 @@ pub struct StandaloneOptions {
     /// Public issuer base URL, if not http://{bind}/.
     #[arg(long)]
     pub issuer: Option<Url>,
-    /// The app's post-login sync webhook (the Action calls it on every login).
-    #[arg(long)]
-    pub sync_url: Option<Url>,
-    /// The app's Auth0 log-stream webhook (log events are posted there in batches).
-    #[arg(long)]
-    pub log_stream_url: Option<Url>,
     /// Management API rate limit, requests per second (429 with x-ratelimit-* beyond it).
     #[arg(long)]
     pub management_rate_limit: Option<u32>,

@@ -3,13 +3,11 @@
 use std::net::SocketAddr;
 
 use anyhow::Context;
-use pymd_tenant::{TenantOptions, TenantSource, Webhook};
-use secrecy::ExposeSecret;
-use url::Url;
+use pymd_tenant::{TenantOptions, TenantSource};
 
 use super::StandaloneOptions;
 use super::address;
-use super::embedded::{banner_lines, tenant_source};
+use super::embedded::{banner_lines, tenant_keywords, tenant_source};
 use crate::config::{Config, Environment, Idp};
 
 /// Runs the dev tenant until Ctrl-C / SIGTERM, printing its start lines.
@@ -45,35 +43,22 @@ pub async fn run_standalone(config: Config, options: StandaloneOptions) -> anyho
     Ok(())
 }
 
-/// The tenant's options: the app's base URL and roles claim, the tenant file, and the webhooks,
-/// which authenticate with the app's `INTERNAL_API_TOKEN` as the embedded tenant's do.
+/// The tenant's options: the app's base URL, the tenant directory, and its keywords (the app's
+/// `INTERNAL_API_TOKEN`, else the development one `pymd serve` keeps in the same data directory,
+/// as `BACKEND_INTERNAL_TOKEN`).
 fn tenant_options(config: &Config, options: StandaloneOptions) -> anyhow::Result<TenantOptions> {
     let mut tenant = TenantOptions::new(config.data_dir.clone());
     tenant.app_base_url = config.base_url.clone();
-    tenant.roles_claim = config.roles_claim.clone();
     tenant.issuer = options.issuer;
     tenant.source = match options.file {
-        Some(file) => TenantSource::File(file),
+        Some(path) => TenantSource::from_path(path),
         None => tenant_source(config),
     };
-    let bearer = config
-        .internal_api_token
-        .as_ref()
-        .map(|t| t.expose_secret().to_owned());
-    let hook = |url: Option<Url>, flag: &str| -> anyhow::Result<Option<Webhook>> {
-        match (url, &bearer) {
-            (None, _) => Ok(None),
-            (Some(url), Some(bearer)) => Ok(Some(Webhook {
-                url,
-                bearer: bearer.clone(),
-            })),
-            (Some(_), None) => {
-                anyhow::bail!("{flag} needs INTERNAL_API_TOKEN, the bearer the app expects")
-            }
-        }
+    let internal_token = match &config.internal_api_token {
+        Some(t) => t.clone(),
+        None => crate::dev_secrets::load_or_create(&config.data_dir)?.internal_api_token,
     };
-    tenant.sync_webhook = hook(options.sync_url, "--sync-url")?;
-    tenant.log_stream = hook(options.log_stream_url, "--log-stream-url")?;
+    tenant.keywords = tenant_keywords(config, &internal_token);
     tenant.management_rate_limit_per_sec = options.management_rate_limit;
     Ok(tenant)
 }

@@ -104,22 +104,17 @@ fn m2m_client(config: &Config, issuer: &Url) -> anyhow::Result<(String, String)>
     if let (Some(id), Some(secret)) = (&config.m2m_client_id, &config.m2m_client_secret) {
         return Ok((id.clone(), secret.expose_secret().to_owned()));
     }
-    let (yaml, name) = match tenant_source(config) {
-        TenantSource::File(file) => (
-            std::fs::read_to_string(&file)
-                .with_context(|| format!("reading PYMD_TENANT_FILE {}", file.display()))?,
-            file.display().to_string(),
-        ),
-        TenantSource::Yaml(yaml) => (yaml, "the tenant".to_owned()),
-        TenantSource::Default => (
-            pymd_tenant::DEFAULT_TENANT_YAML.to_owned(),
-            "the built-in tenant".to_owned(),
-        ),
+    let source = tenant_source(config);
+    let name = match &source {
+        TenantSource::Dir(p) | TenantSource::File(p) => format!("PYMD_TENANT_FILE {}", p.display()),
+        _ => "the built-in tenant".to_owned(),
     };
-    let tenant = pymd_tenant::parse_tenant(
-        &yaml,
+    let files = source.files().map_err(|e| anyhow::anyhow!("{name}: {e}"))?;
+    let tenant = pymd_tenant::parse_files(
+        &files,
         issuer.as_str(),
         config.base_url.as_str().trim_end_matches('/'),
+        &config.tenant_keywords,
     )
     .map_err(|e| anyhow::anyhow!("{name}: {e}"))?;
     let client = tenant

@@ -63,6 +63,8 @@ pub enum FailReason {
     StoreUnavailable,
     /// The session could not be stored.
     SessionNotCreated,
+    /// `PYMD_REQUIRE_VERIFIED_EMAIL` is on and the ID token says the email is not verified.
+    EmailNotVerified,
 }
 
 impl From<FailReason> for LoginFailure {
@@ -110,6 +112,7 @@ impl LoginFailure {
             F::SubjectMismatch => "subject_mismatch",
             F::StoreUnavailable => "store_unavailable",
             F::SessionNotCreated => "session_create_failed",
+            F::EmailNotVerified => "email_not_verified",
         };
         word.to_owned()
     }
@@ -122,6 +125,7 @@ impl LoginFailure {
             | F::IdToken(IdTokenError::KeysUnavailable)
             | F::AccessTokenKeysUnavailable => StatusCode::BAD_GATEWAY,
             F::StoreUnavailable | F::SessionNotCreated => StatusCode::SERVICE_UNAVAILABLE,
+            F::EmailNotVerified => StatusCode::FORBIDDEN,
             _ => StatusCode::BAD_REQUEST,
         }
     }
@@ -130,6 +134,7 @@ impl LoginFailure {
     pub fn title(&self) -> &'static str {
         match self.reason {
             FailReason::TransactionExpired => "Sign-in took too long",
+            FailReason::EmailNotVerified => "Please verify your email",
             _ => "Sign-in failed",
         }
     }
@@ -168,6 +173,10 @@ was already used. Please start again."
             }
             F::SessionNotCreated => {
                 "Your session could not be created. Please try again in a moment."
+            }
+            F::EmailNotVerified => {
+                "Your email address is not verified yet. Open the link in the verification email \
+we sent you, then sign in again."
             }
         }
     }
@@ -319,6 +328,11 @@ async fn finish(
         })?;
     let claims = verify_id_token(state, &meta, &client, &tx, &tokens).await?;
     let access = verify_access_token(state, &tokens, &claims).await?;
+    let (tokens, access) =
+        with_granted_permissions(state, &meta, &client, tokens, access, &claims).await?;
+    if state.config.require_verified_email && !claims.email_verified.unwrap_or(false) {
+        return Err(LoginFailure::of(&claims.sub, FailReason::EmailNotVerified));
+    }
     let user = store_user(state, &claims).await?;
     end_presented_session(state, headers).await;
     let raw = open_session(state, &user, &tokens, &claims, &access).await?;
@@ -378,6 +392,68 @@ async fn verify_access_token(
         return Err(failed(FailReason::SubjectMismatch));
     }
     Ok(access)
+}
+
+/// Auth0 computes a login's RBAC `permissions` before the post-login Action runs, so a role the
+/// Action gives during this very login (PyMD's default role for a new user) is missing from the
+/// first access token. When the token names roles (the Action's claim) yet grants no permission,
+/// one refresh-token exchange brings the permissions; if it fails, the login goes on with the
+/// tokens it has.
+async fn with_granted_permissions(
+    state: &AppState,
+    meta: &pymd_auth::ProviderMetadata,
+    client: &(String, SecretString),
+    tokens: TokenResponse,
+    access: std::sync::Arc<VerifiedToken>,
+    claims: &IdClaims,
+) -> Result<(TokenResponse, std::sync::Arc<VerifiedToken>), PageError> {
+    let roles = access.string_array_claim(&state.config.roles_claim);
+    let (Some(refresh_token), true, false) = (
+        tokens.refresh_token.clone(),
+        access.permissions.is_empty() && access.claims.contains_key("permissions"),
+        roles.is_empty(),
+    ) else {
+        return Ok((tokens, access));
+    };
+    let form = [
+        ("grant_type", "refresh_token"),
+        ("client_id", client.0.as_str()),
+        (
+            "client_secret",
+            secrecy::ExposeSecret::expose_secret(&client.1),
+        ),
+        ("refresh_token", refresh_token.as_str()),
+    ];
+    let answer = oidc::post_token_endpoint(
+        state,
+        meta,
+        &form,
+        super::session::refresh::TOKEN_TIMEOUT,
+        64 * 1024,
+    )
+    .await;
+    let json = match answer {
+        Ok(json) => json,
+        Err(e) => {
+            tracing::warn!(error = %e, "the refresh for a new role's permissions failed; the login goes on");
+            return Ok((tokens, access));
+        }
+    };
+    let text = |name: &str| {
+        json.get(name)
+            .and_then(serde_json::Value::as_str)
+            .map(str::to_owned)
+    };
+    let Some(access_token) = text("access_token") else {
+        return Ok((tokens, access));
+    };
+    let fresh = TokenResponse {
+        access_token,
+        id_token: text("id_token").unwrap_or(tokens.id_token),
+        refresh_token: text("refresh_token").or(Some(refresh_token)),
+    };
+    let verified = verify_access_token(state, &fresh, claims).await?;
+    Ok((fresh, verified))
 }
 
 /// Stores the user the ID token describes (see [`service::login::upsert_signed_in`]).

@@ -313,26 +313,55 @@ async fn tokens_secrets_and_cookies_never_reach_the_logs_even_at_debug_level() {
 }
 
 #[test]
-fn a_dev_tenant_webhook_without_the_internal_token_is_refused() {
+fn a_dev_tenant_directory_with_a_keyword_left_without_a_value_is_refused() {
     let dir = temp_dir();
-    let out = pymd()
-        .args([
-            "dev-tenant",
-            "--bind",
-            "127.0.0.1:0",
-            "--sync-url",
-            "http://127.0.0.1:9/internal/auth/sync-user",
-        ])
-        .env("PYMD_DATA_DIR", &dir)
-        .output()
-        .unwrap();
+    let tenant = dir.join("tenant");
+    write_tenant_dir(&tenant, &shipped_dev_yaml());
+    let yaml = pymd_tenant::DEFAULT_TENANT_YAML
+        .replace("friendly_name: PyMD", "friendly_name: \"##TENANT_NAME##\"");
+    std::fs::write(tenant.join("tenant.yaml"), yaml).unwrap();
+    let start = |mappings: Option<&str>| {
+        let mut c = pymd();
+        c.args(["dev-tenant", "--bind", "127.0.0.1:0", "--config"])
+            .arg(&tenant)
+            .env("PYMD_DATA_DIR", &dir);
+        if let Some(m) = mappings {
+            c.env("AUTH0_KEYWORD_REPLACE_MAPPINGS", m);
+        }
+        c.output().unwrap()
+    };
+    let out = start(None);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("##TENANT_NAME## has no value"), "{stderr}");
+    // Malformed mappings are a configuration error naming the variable.
+    let out = start(Some("not json"));
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
-        stderr.contains("--sync-url needs INTERNAL_API_TOKEN"),
+        stderr.contains("AUTH0_KEYWORD_REPLACE_MAPPINGS"),
         "{stderr}"
     );
     let _ = std::fs::remove_dir_all(dir);
+}
+
+/// The shipped `pymd-dev.yaml`.
+fn shipped_dev_yaml() -> String {
+    pymd_tenant::TenantFiles::shipped()
+        .dev_yaml
+        .expect("a shipped pymd-dev.yaml")
+}
+
+/// A tenant directory: the shipped tenant.yaml and Action, with `dev_yaml` as pymd-dev.yaml.
+fn write_tenant_dir(dir: &std::path::Path, dev_yaml: &str) {
+    std::fs::create_dir_all(dir.join("actions/pymd-post-login")).unwrap();
+    std::fs::write(dir.join("tenant.yaml"), pymd_tenant::DEFAULT_TENANT_YAML).unwrap();
+    std::fs::write(
+        dir.join("actions/pymd-post-login/code.js"),
+        include_str!("../../../../auth0/actions/pymd-post-login/code.js"),
+    )
+    .unwrap();
+    std::fs::write(dir.join("pymd-dev.yaml"), dev_yaml).unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -446,7 +475,7 @@ async fn pymd_token_finds_a_dev_tenant_on_port_0_through_the_data_dir() {
 async fn pymd_token_m2m_uses_the_tenant_file_the_dev_tenant_runs_with() {
     let dir = temp_dir();
     // The built-in tenant with another M2M client: only PYMD_TENANT_FILE knows its credentials.
-    let yaml = pymd_tenant::DEFAULT_TENANT_YAML
+    let yaml = shipped_dev_yaml()
         .replace(
             "pymdM2MDevClient3Jd8Fp2Nc6Yb5Qs0",
             "customM2MClient9Zx8Cv7Bn6Ml5Kj4",
@@ -455,13 +484,13 @@ async fn pymd_token_m2m_uses_the_tenant_file_the_dev_tenant_runs_with() {
             "dev-m2m-secret-7a1e4c9b2f6d8035b7e2a4c6f8d0b2e4a6c8e0f2b4d6a8c0",
             "custom-m2m-secret-1b3d5f7h9j1l3n5p7r9t1v3x5z7b9d1f3h5j7l9n",
         );
-    assert_ne!(yaml, pymd_tenant::DEFAULT_TENANT_YAML);
-    let file = dir.join("my-tenant.yaml");
-    std::fs::write(&file, &yaml).unwrap();
+    assert_ne!(yaml, shipped_dev_yaml());
+    let file = dir.join("my-tenant");
+    write_tenant_dir(&file, &yaml);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let mut options = pymd_tenant::TenantOptions::new(&dir);
-    options.source = pymd_tenant::TenantSource::File(file.clone());
+    options.source = pymd_tenant::TenantSource::Dir(file.clone());
     let tenant = pymd_tenant::start(listener, options).await.unwrap();
     assert_eq!(
         tenant.m2m_client().client_id,

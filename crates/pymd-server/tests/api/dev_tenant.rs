@@ -1,6 +1,6 @@
 //! End to end with the real dev tenant (spec §9): the app and the tenant each on their own
 //! `127.0.0.1:0` listener, talking over HTTP exactly as with Auth0 — tokens minted by the tenant,
-//! a real Authorization Code + PKCE login through its login page, the post-login sync webhook,
+//! a real Authorization Code + PKCE login through its login page, the shipped post-login Action,
 //! and profile changes through its Management API, including its failures.
 
 use std::collections::HashMap;
@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use base64::Engine as _;
 use pymd_server::config::Config;
 use pymd_server::state::AppState;
-use pymd_tenant::{ClientCredentials, DevTenant, TenantOptions, Webhook};
+use pymd_tenant::{ClientCredentials, DevTenant, TenantOptions};
 use reqwest::Method;
 use secrecy::SecretString;
 use serde_json::{Value, json};
@@ -47,10 +47,10 @@ impl Stack {
 
         let mut options = TenantOptions::new(data_dir.join("tenant"));
         options.app_base_url = Url::parse(&app_url).expect("app URL");
-        options.sync_webhook = Some(Webhook {
-            url: Url::parse(&format!("{app_url}/internal/auth/sync-user")).expect("webhook URL"),
-            bearer: internal_token.clone(),
-        });
+        // The shipped tenant directory, deployed with this app's internal token.
+        options
+            .keywords
+            .insert("BACKEND_INTERNAL_TOKEN".into(), internal_token.clone());
         let tenant = pymd_tenant::start(tenant_listener, options)
             .await
             .unwrap_or_else(|e| panic!("dev tenant: {e}"));

@@ -1,12 +1,14 @@
 //! The `clients` section: applications, with their token-endpoint authentication, grant
 //! types, callback and logout URLs, ID-token settings and refresh-token policy.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 use std::fmt;
 
 use serde::Deserialize;
 
+use super::dev_file::FileCredentials;
 use super::error::{Locator, Seg, TenantFileError, k, n};
+use super::ids::stable_id;
 use super::shape::Ignored;
 
 #[derive(Debug, Deserialize)]
@@ -16,7 +18,8 @@ pub(super) struct FileClient {
     name: String,
     #[serde(default)]
     description: Option<String>,
-    client_id: String,
+    #[serde(default)]
+    client_id: Option<String>,
     #[serde(default)]
     client_secret: Option<String>,
     app_type: String,
@@ -221,30 +224,48 @@ fn at(ci: usize, key: &'static str) -> [Seg<'static>; 3] {
 }
 
 /// Resolves the `clients` section: ids and names unique, each client valid.
+///
+/// Auth0 generates a client's id and secret (the Deploy CLI cannot set them on create), so a
+/// client without them takes `pymd-dev.yaml`'s, else ones derived from its name.
 pub(super) fn resolve(
     files: &[FileClient],
+    generated: &BTreeMap<String, FileCredentials>,
     loc: &Locator<'_>,
 ) -> Result<Vec<ClientConfig>, TenantFileError> {
     let mut clients = Vec::new();
     let mut seen_ids = HashSet::new();
     let mut seen_names = HashSet::new();
     for (ci, c) in files.iter().enumerate() {
-        if c.client_id.trim().is_empty() {
+        let given = generated.get(&c.name);
+        let client_id = c
+            .client_id
+            .clone()
+            .or_else(|| given.map(|g| g.client_id.clone()))
+            .unwrap_or_else(|| stable_id("", &format!("client:{}", c.name)).repeat(2));
+        if client_id.trim().is_empty() {
             return Err(loc.at(&at(ci, "client_id"), "client_id must not be empty"));
         }
-        if !seen_ids.insert(c.client_id.clone()) {
+        if !seen_ids.insert(client_id.clone()) {
             return Err(loc.at(
                 &at(ci, "client_id"),
-                format!("duplicate client_id \"{}\"", c.client_id),
+                format!("duplicate client_id \"{client_id}\""),
             ));
         }
+        let secret = c
+            .client_secret
+            .clone()
+            .or_else(|| given.and_then(|g| g.client_secret.clone()))
+            .unwrap_or_else(|| {
+                let digest = crate::util::sha256(format!("client-secret:{}", c.name).as_bytes());
+                format!("dev-{}", crate::util::hex(&digest))
+            });
         if !seen_names.insert(c.name.clone()) {
             return Err(loc.at(
                 &at(ci, "name"),
                 format!("duplicate client name \"{}\"", c.name),
             ));
         }
-        clients.push(client(ci, c, loc)?);
+        clients.push(client(ci, c, client_id, secret, loc)?);
     }
     Ok(clients)
 }
@@ -259,7 +280,13 @@ pub(super) fn client_ref(clients: &[ClientConfig], name_or_id: &str) -> Option<S
 
 /// One client, checked in the order its keys are validated: app type, authentication method
 /// and secret, grant types, URLs, ID-token algorithm.
-fn client(ci: usize, c: &FileClient, loc: &Locator<'_>) -> Result<ClientConfig, TenantFileError> {
+fn client(
+    ci: usize,
+    c: &FileClient,
+    client_id: String,
+    secret: String,
+    loc: &Locator<'_>,
+) -> Result<ClientConfig, TenantFileError> {
     let app_type = c.app_type.as_str();
     if !APP_TYPES.contains(&app_type) {
         return Err(loc.at(
@@ -270,7 +297,7 @@ fn client(ci: usize, c: &FileClient, loc: &Locator<'_>) -> Result<ClientConfig, 
         ));
     }
     let auth_method = auth_method(ci, c, loc)?;
-    if auth_method != AuthMethod::None && c.client_secret.as_deref().unwrap_or("").is_empty() {
+    if auth_method != AuthMethod::None && secret.is_empty() {
         return Err(loc.at(
             &at(ci, "client_secret"),
             format!(
@@ -292,8 +319,8 @@ fn client(ci: usize, c: &FileClient, loc: &Locator<'_>) -> Result<ClientConfig, 
     }
     Ok(ClientConfig {
         name: c.name.clone(),
-        client_id: c.client_id.clone(),
-        client_secret: c.client_secret.clone().filter(|s| !s.is_empty()),
+        client_id,
+        client_secret: Some(secret).filter(|s| !s.is_empty() && auth_method != AuthMethod::None),
         app_type: app_type.to_string(),
         auth_method,
         grant_types,

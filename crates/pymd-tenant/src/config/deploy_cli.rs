@@ -9,14 +9,15 @@
 
 use serde::Deserialize;
 
+use super::actions::{FileAction, FileTriggers};
 use super::attack_protection::FileAttackProtection;
 use super::client_grants::FileClientGrant;
 use super::clients::FileClient;
 use super::database::FileDatabase;
+use super::log_streams::FileLogStream;
 use super::resource_servers::FileResourceServer;
 use super::roles::FileRole;
 use super::tenant::FileTenant;
-use super::users::FileUser;
 
 /// The whole file. Field order is the order serde lists the expected keys in its
 /// "unknown field" message: keep it.
@@ -38,12 +39,12 @@ pub(super) struct FileRoot {
     #[serde(default)]
     pub(super) attackProtection: Option<FileAttackProtection>,
     #[serde(default)]
-    pub(super) users: Vec<FileUser>,
+    pub(super) actions: Vec<FileAction>,
+    #[serde(default)]
+    pub(super) triggers: FileTriggers,
+    #[serde(default)]
+    pub(super) logStreams: Vec<FileLogStream>,
     // Deploy CLI sections the emulator accepts and ignores.
-    #[serde(default)]
-    actions: Option<yaml_serde::Value>,
-    #[serde(default)]
-    triggers: Option<yaml_serde::Value>,
     #[serde(default)]
     connections: Option<yaml_serde::Value>,
     #[serde(default)]
@@ -60,8 +61,6 @@ pub(super) struct FileRoot {
     organizations: Option<yaml_serde::Value>,
     #[serde(default)]
     guardianFactors: Option<yaml_serde::Value>,
-    #[serde(default)]
-    logStreams: Option<yaml_serde::Value>,
 }
 
 #[cfg(test)]

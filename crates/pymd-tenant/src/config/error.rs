@@ -8,8 +8,10 @@ use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor
 
 /// A problem in the tenant file, with the 1-based position it was found at.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("tenant.yaml:{line}:{column}: {reason}")]
+#[error("{file}:{line}:{column}: {reason}")]
 pub struct TenantFileError {
+    /// The file: `tenant.yaml`, `pymd-dev.yaml` or an Action's code file.
+    pub file: String,
     /// 1-based line.
     pub line: usize,
     /// 1-based column.
@@ -172,21 +174,40 @@ pub(super) struct Locator<'a> {
     original: &'a str,
     /// After keyword replacement (what was parsed).
     text: &'a str,
-    /// (keyword, replacement) pairs.
-    keywords: [(&'static str, &'a str); 2],
+    /// (`##KEYWORD##`, replacement) pairs.
+    keywords: &'a [(String, String)],
+    /// The file's name in messages.
+    file: &'static str,
 }
 
 impl<'a> Locator<'a> {
     /// A locator for `text`, which is `original` with each keyword replaced by its value.
     pub(super) fn new(
+        file: &'static str,
         original: &'a str,
         text: &'a str,
-        keywords: [(&'static str, &'a str); 2],
+        keywords: &'a [(String, String)],
     ) -> Self {
         Self {
             original,
             text,
             keywords,
+            file,
+        }
+    }
+
+    /// An error at a 1-based position of the file as written.
+    pub(super) fn at_position(
+        &self,
+        line: usize,
+        column: usize,
+        reason: impl Into<String>,
+    ) -> TenantFileError {
+        TenantFileError {
+            file: self.file.to_string(),
+            line,
+            column,
+            reason: reason.into(),
         }
     }
 }
@@ -199,11 +220,7 @@ impl Locator<'_> {
             .rev()
             .find_map(|len| self.node(&path[..len]))
             .unwrap_or((1, 1));
-        TenantFileError {
-            line,
-            column,
-            reason: reason.into(),
-        }
+        self.at_position(line, column, reason)
     }
 
     /// A YAML syntax, shape or type error from the parser, at the position it gives (1:1 if
@@ -213,16 +230,8 @@ impl Locator<'_> {
             .location()
             .map(|l| (l.line(), self.original_column(l.line(), l.column())))
             .unwrap_or((1, 1));
-        TenantFileError {
-            line,
-            column,
-            reason: e
-                .to_string()
-                .split(" at line ")
-                .next()
-                .unwrap_or("")
-                .to_string(),
-        }
+        let reason = e.to_string();
+        self.at_position(line, column, reason.split(" at line ").next().unwrap_or(""))
     }
 
     fn node(&self, path: &[Seg<'_>]) -> Option<(usize, usize)> {
@@ -242,7 +251,11 @@ impl Locator<'_> {
         };
         let (mut replaced, mut original, mut rest) = (1, 1, src);
         while replaced < column && !rest.is_empty() {
-            if let Some((kw, value)) = self.keywords.iter().find(|(kw, _)| rest.starts_with(kw)) {
+            if let Some((kw, value)) = self
+                .keywords
+                .iter()
+                .find(|(kw, _)| rest.starts_with(kw.as_str()))
+            {
                 replaced += value.chars().count();
                 if replaced > column {
                     return original; // inside a replacement: point at its keyword

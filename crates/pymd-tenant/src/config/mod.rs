@@ -1,38 +1,53 @@
-//! Tenant as code: parses `tenant.yaml` (Auth0 Deploy CLI layout plus a `users` seed),
-//! applies the Deploy CLI keyword replacement (`##ISSUER##`, `##APP_BASE_URL##`) and checks
-//! every cross-reference, so a broken file stops the tenant at start with `file:line:col`.
+//! Tenant as code: a directory in the Auth0 Deploy CLI YAML layout (`tenant.yaml` plus the
+//! Action code files it names) and PyMD's own dev-only `pymd-dev.yaml` beside it (generated
+//! client credentials, keyword values, seeded users). Keywords are replaced as the Deploy CLI
+//! replaces them, every cross-reference is checked and every Action compiled, so a broken
+//! directory stops the tenant at start with `file:line:col`.
 //!
 //! One module per section of the file, each holding that section's file shape (the keys
 //! serde accepts), its resolved model and the function that checks one against the other:
 //! `tenant`, `clients`, `resource_servers`, `client_grants`, `roles`, `database`,
-//! `attack_protection`, `users`. `deploy_cli` holds the file's root and the allow-list of
-//! Deploy CLI keys accepted without effect; `error` the error type and how a node's
-//! `line:col` is found. [`parse_tenant`] resolves the sections in dependency order.
+//! `attack_protection`, `actions` (with `triggers`), `log_streams`; `dev_file` and `users` for
+//! `pymd-dev.yaml`. `files` reads a directory, `keywords` does the replacement, `deploy_cli`
+//! holds the file's root and the allow-list of Deploy CLI keys accepted without effect; `error`
+//! the error type and how a node's `line:col` is found.
 
+mod actions;
 mod attack_protection;
 mod client_grants;
 mod clients;
 mod database;
 mod deploy_cli;
+mod dev_file;
 mod error;
+mod files;
 mod ids;
+mod keywords;
+mod log_streams;
 mod resource_servers;
 mod roles;
 mod shape;
 mod tenant;
 mod users;
 
+use std::collections::BTreeMap;
+
+pub use actions::{POST_LOGIN, PROVIDED_DEPENDENCIES};
 pub use attack_protection::AttackProtectionConfig;
 pub use client_grants::ClientGrantConfig;
 pub use clients::{AuthMethod, ClientConfig, RefreshTokenConfig};
 pub use database::DatabaseConfig;
+pub use dev_file::DEV_FILE;
 pub use error::TenantFileError;
+pub use files::TenantFiles;
 pub use ids::stable_id;
+pub use log_streams::{ContentFormat, LogStreamConfig};
 pub use resource_servers::{MANAGEMENT_SCOPES, ResourceServerConfig};
 pub use roles::RoleConfig;
 pub use tenant::TenantSettings;
 pub use users::SeedUser;
 
+use crate::actions::Action;
 use deploy_cli::FileRoot;
 use error::Locator;
 use resource_servers::Audiences;
@@ -56,7 +71,11 @@ pub struct TenantConfig {
     pub database: DatabaseConfig,
     /// Attack protection.
     pub attack_protection: AttackProtectionConfig,
-    /// Seeded users (passwords in clear; hashed when the tenant starts).
+    /// The Actions bound to `post-login`, in order.
+    pub post_login: Vec<Action>,
+    /// Custom-webhook log streams.
+    pub log_streams: Vec<LogStreamConfig>,
+    /// Seeded users (from `pymd-dev.yaml`; passwords in clear, hashed when the tenant starts).
     pub users: Vec<SeedUser>,
 }
 
@@ -89,49 +108,94 @@ impl TenantConfig {
     }
 }
 
-/// Parses and validates a tenant file.
+/// Parses and validates `tenant.yaml` text, with the shipped `pymd-dev.yaml` and Action code.
 ///
-/// `issuer` replaces `##ISSUER##` (it should end in `/`); `app_base_url` replaces
+/// `issuer` replaces `##TENANT_URL##` (it should end in `/`); `app_base_url` replaces
 /// `##APP_BASE_URL##` (a trailing `/` is removed).
 ///
 /// # Errors
-/// [`TenantFileError`] with the line and column (in the file as written, before keyword
-/// replacement) of the first problem: YAML syntax, an unknown key at any level of the
-/// supported layout (Deploy CLI keys the emulator does not act on are listed and accepted), a
-/// wrong type, or a broken cross-reference (unknown client, API, scope or role; duplicate ids
-/// or emails; a seeded password that violates the policy), located at the offending node.
+/// As [`parse_files`].
 pub fn parse_tenant(
     yaml: &str,
     issuer: &str,
     app_base_url: &str,
+) -> Result<TenantConfig, TenantFileError> {
+    parse_files(
+        &TenantFiles::from_yaml(yaml.to_string()),
+        issuer,
+        app_base_url,
+        &BTreeMap::new(),
+    )
+}
+
+/// Parses and validates a tenant-as-code directory.
+///
+/// Keywords are replaced as the Deploy CLI replaces them (`##NAME##` by the value, `@@NAME@@`
+/// by its JSON string) in `tenant.yaml` and in each Action's code, from, in rising precedence:
+/// `pymd-dev.yaml`'s `keywords`, `mappings` (e.g. `AUTH0_KEYWORD_REPLACE_MAPPINGS`), and the
+/// tenant's own `TENANT_URL` (= `issuer`, also as `ISSUER`) and `APP_BASE_URL`.
+///
+/// # Errors
+/// [`TenantFileError`] with the file, line and column (as written) of the first problem: YAML
+/// syntax, a keyword with no value, an unknown key at any level of the supported layout (Deploy
+/// CLI keys the emulator does not act on are listed and accepted), a wrong type, a broken
+/// cross-reference (unknown client, API, scope, role or Action; duplicate ids or emails; a
+/// seeded password that violates the policy), an Action whose code does not compile or that
+/// depends on a package the dev tenant does not provide.
+pub fn parse_files(
+    files: &TenantFiles,
+    issuer: &str,
+    app_base_url: &str,
+    mappings: &BTreeMap<String, String>,
 ) -> Result<TenantConfig, TenantFileError> {
     let issuer = if issuer.ends_with('/') {
         issuer.to_string()
     } else {
         format!("{issuer}/")
     };
-    let app_base = app_base_url.trim_end_matches('/');
-    let text = yaml
-        .replace("##ISSUER##", &issuer)
-        .replace("##APP_BASE_URL##", app_base);
-    let loc = Locator::new(
-        yaml,
-        &text,
-        [("##ISSUER##", &issuer), ("##APP_BASE_URL##", app_base)],
+    let dev = match &files.dev_yaml {
+        Some(text) => dev_file::parse(text)?,
+        None => dev_file::FileDev::default(),
+    };
+    let mut values = dev.keywords.clone();
+    values.extend(mappings.iter().map(|(k, v)| (k.clone(), v.clone())));
+    values.insert("TENANT_URL".into(), issuer.clone());
+    values.insert("ISSUER".into(), issuer.clone());
+    values.insert(
+        "APP_BASE_URL".into(),
+        app_base_url.trim_end_matches('/').to_string(),
     );
+    let kw = keywords::Keywords::new(&values);
+    let text = kw.replace(&files.tenant_yaml);
+    let pairs = kw.pairs();
+    let loc = Locator::new("tenant.yaml", &files.tenant_yaml, &text, &pairs);
+    kw.check_all_replaced(&files.tenant_yaml, &loc)?;
     let root: FileRoot = yaml_serde::from_str(&text).map_err(|e| loc.syntax(&e))?;
-    resolve(&root, &loc, issuer.clone())
+    let mut cfg = resolve(&root, &dev, &loc, issuer)?;
+    cfg.post_login = actions::resolve(
+        &root.actions,
+        &root.triggers,
+        &|path| files.read(path),
+        &|code| kw.replace(code),
+        &loc,
+    )?;
+    if let Some(text) = &files.dev_yaml {
+        let dev_loc = Locator::new(DEV_FILE, text, text, &[]);
+        cfg.users = users::resolve(&dev.users, &cfg.roles, &cfg.database, &dev_loc)?;
+    }
+    Ok(cfg)
 }
 
 /// Resolves the sections in dependency order (each may name what an earlier one defined);
 /// the first problem found is the one reported.
 fn resolve(
     root: &FileRoot,
+    dev: &dev_file::FileDev,
     loc: &Locator<'_>,
     issuer: String,
 ) -> Result<TenantConfig, TenantFileError> {
     let management_audience = format!("{issuer}api/v2/");
-    let clients = clients::resolve(&root.clients, loc)?;
+    let clients = clients::resolve(&root.clients, &dev.clients, loc)?;
     let resource_servers =
         resource_servers::resolve(&root.resourceServers, &management_audience, loc)?;
     let audiences = Audiences::new(&management_audience, &resource_servers);
@@ -141,7 +205,7 @@ fn resolve(
     let attack_protection =
         attack_protection::resolve(root.attackProtection.as_ref(), &database, loc)?;
     let tenant = tenant::resolve(&root.tenant, &audiences, &database, loc)?;
-    let users = users::resolve(&root.users, &roles, &database, loc)?;
+    let log_streams = log_streams::resolve(&root.logStreams, loc)?;
     Ok(TenantConfig {
         issuer,
         tenant,
@@ -151,7 +215,9 @@ fn resolve(
         roles,
         database,
         attack_protection,
-        users,
+        post_login: Vec::new(),
+        log_streams,
+        users: Vec::new(),
     })
 }
 
@@ -162,6 +228,12 @@ mod test_support {
 
     pub(super) const ISS: &str = "http://127.0.0.1:3001/";
     pub(super) const APP: &str = "http://localhost:3000";
+
+    /// The error the shipped tenant with `dev_yaml` as its `pymd-dev.yaml` is refused with.
+    pub(super) fn dev_err(dev_yaml: &str) -> TenantFileError {
+        let files = super::TenantFiles::shipped().with_dev_yaml(Some(dev_yaml.to_string()));
+        super::parse_files(&files, ISS, APP, &Default::default()).expect_err("must fail")
+    }
 
     /// The error `yaml` is refused with.
     pub(super) fn err(yaml: &str) -> TenantFileError {

@@ -200,20 +200,22 @@ fn seed_user(u: &FileUser, user_id: String, email: String) -> SeedUser {
 
 #[cfg(test)]
 mod tests {
-    use super::super::test_support::err;
+    use super::super::files::SHIPPED_DEV;
+    use super::super::test_support::dev_err as err;
 
     #[test]
     fn unknown_role_on_user() {
-        let y = crate::DEFAULT_TENANT_YAML.replace("roles: [user, admin]", "roles: [user, wizard]");
+        let y = SHIPPED_DEV.replace("roles: [user, admin]", "roles: [user, wizard]");
         let e = err(&y);
         assert!(e.reason.contains("wizard"), "{e}");
+        assert!(e.to_string().starts_with("pymd-dev.yaml:"), "{e}");
         let line = y.lines().nth(e.line - 1).unwrap_or("");
         assert!(line.contains("wizard"), "{e} -> {line}");
     }
 
     #[test]
     fn weak_password() {
-        let y = crate::DEFAULT_TENANT_YAML.replace("Bob-Dev-2026!", "bob");
+        let y = SHIPPED_DEV.replace("Bob-Dev-2026!", "bob");
         let e = err(&y);
         assert!(e.reason.contains("password policy"), "{e}");
         assert!(
@@ -224,7 +226,7 @@ mod tests {
 
     #[test]
     fn duplicate_email() {
-        let y = crate::DEFAULT_TENANT_YAML.replace("bob@example.com", "alice@example.com");
+        let y = SHIPPED_DEV.replace("bob@example.com", "alice@example.com");
         assert!(err(&y).reason.contains("duplicate user email"));
     }
 }

@@ -35,6 +35,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         )
         .route("/token", post(user_token::dev_token))
         .route("/logs", get(logs))
+        .route("/actions/console", get(action_console))
         .route("/mailbox", get(mailbox))
         .layer(axum::middleware::from_fn_with_state(
             state,
@@ -114,6 +115,12 @@ async fn revoke_user_rts(State(state): State<AppState>, Path(user_id): Path<Stri
 
 async fn logs(State(state): State<AppState>) -> Response {
     axum::Json(Value::Array(state.logs.all())).into_response()
+}
+
+/// What the post-login Actions wrote with `console.*`, oldest first (Auth0 shows it in the
+/// Action's real-time logs).
+async fn action_console(State(state): State<AppState>) -> Response {
+    axum::Json(state.post_login.console()).into_response()
 }
 
 async fn mailbox(State(state): State<AppState>, q: QueryParams, headers: HeaderMap) -> Response {

@@ -9,9 +9,12 @@ use axum::response::Response;
 use serde_json::Value;
 
 use super::guard::{DevJson, bad};
+use crate::actions::Protocol;
 use crate::config::ClientConfig;
 use crate::error::OAuthError;
+use crate::extract::Caller;
 use crate::mint::{UserGrant, mint_user_response};
+use crate::postlogin::{self, FlowContext};
 use crate::respond::no_store_json;
 use crate::scope::split_scope;
 use crate::state::AppState;
@@ -20,6 +23,7 @@ use crate::util::random_urlsafe;
 /// `POST /__dev/token`.
 pub async fn dev_token(
     State(state): State<AppState>,
+    caller: Caller,
     DevJson(v): DevJson,
 ) -> Result<Response, OAuthError> {
     let Some(who) = v.get("user").and_then(Value::as_str) else {
@@ -39,14 +43,33 @@ pub async fn dev_token(
     if user.blocked {
         return Err(OAuthError::user_blocked());
     }
+    // As a login would: the post-login flow runs (protocol of the code flow) and shapes the
+    // tokens.
+    let (sid, auth_time) = (random_urlsafe(32), state.clock.unix());
+    let flow = FlowContext {
+        client,
+        caller: &caller,
+        protocol: Protocol::AuthorizationCode,
+        scope: &scope,
+        audience: audience.as_deref(),
+        redirect: None,
+        session_id: &sid,
+        auth_time,
+    };
+    let roles = user.roles.clone();
+    let action = postlogin::run(&state, &user, flow)
+        .await
+        .map_err(|f| OAuthError::new(StatusCode::FORBIDDEN, "access_denied", f.description()))?;
     let grant = UserGrant {
         client_id: client.client_id.clone(),
         user_id: user.user_id.clone(),
         audience,
         scope,
         nonce: None,
-        sid: random_urlsafe(32),
-        auth_time: state.clock.unix(),
+        sid,
+        auth_time,
+        roles,
+        action,
     };
     match mint_user_response(&state, client, &user, &grant).await {
         Ok((body, _)) => Ok(no_store_json(StatusCode::OK, body)),

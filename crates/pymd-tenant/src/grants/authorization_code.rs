@@ -100,6 +100,8 @@ async fn mint(
         nonce: entry.nonce.clone(),
         sid: entry.sid.clone(),
         auth_time: entry.auth_time,
+        roles: entry.roles.clone(),
+        action: entry.action.clone(),
     };
     let (body, family) = mint_user_response(state, client, user, &grant)
         .await

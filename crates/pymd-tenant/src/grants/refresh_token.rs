@@ -4,10 +4,13 @@
 //! mint fails is undone so the client can retry.
 
 use super::{GrantFailure, GrantResult};
+use crate::actions::Protocol;
 use crate::config::ClientConfig;
 use crate::error::OAuthError;
+use crate::extract::Caller;
 use crate::extract::Params;
 use crate::mint::{MintFor, UserGrant, mint_user, response_body};
+use crate::postlogin::{self, FlowContext};
 use crate::scope::split_scope;
 use crate::state::AppState;
 use crate::store::refresh::{ClaimError, Family};
@@ -16,7 +19,12 @@ use crate::store::users::User;
 const INVALID_RT: &str = "Unknown or invalid refresh token.";
 
 /// Exchanges a refresh token for new tokens (and, for rotating clients, its successor).
-pub async fn grant(state: &AppState, client: &ClientConfig, p: &Params) -> GrantResult {
+pub async fn grant(
+    state: &AppState,
+    client: &ClientConfig,
+    p: &Params,
+    caller: &Caller,
+) -> GrantResult {
     let Some(rt) = p.get("refresh_token") else {
         return Err(GrantFailure::silent(OAuthError::invalid_request(
             "Missing required parameter: refresh_token",
@@ -37,6 +45,29 @@ pub async fn grant(state: &AppState, client: &ClientConfig, p: &Params) -> Grant
         .await
         .map_err(claim_failure)?;
     let (user, scope) = &claim.value;
+    let flow = FlowContext {
+        client,
+        caller,
+        protocol: Protocol::RefreshToken,
+        scope,
+        audience: claim.family.audience.as_deref(),
+        redirect: None,
+        session_id: &claim.family.sid,
+        auth_time: claim.family.auth_time,
+    };
+    let action = match postlogin::run(state, user, flow).await {
+        Ok(outcome) => outcome,
+        Err(failure) => {
+            // Nothing is handed out: the claim is undone, the refresh token stays usable.
+            state.refresh.undo(&claim).await;
+            return Err(OAuthError::new(
+                axum::http::StatusCode::FORBIDDEN,
+                "access_denied",
+                failure.description(),
+            )
+            .into());
+        }
+    };
     let grant = UserGrant {
         client_id: client.client_id.clone(),
         user_id: user.user_id.clone(),
@@ -45,6 +76,8 @@ pub async fn grant(state: &AppState, client: &ClientConfig, p: &Params) -> Grant
         nonce: None,
         sid: claim.family.sid.clone(),
         auth_time: claim.family.auth_time,
+        roles: user.roles.clone(),
+        action,
     };
     match mint_user(state, client, user, &grant, MintFor::Refresh).await {
         Ok(minted) => Ok((

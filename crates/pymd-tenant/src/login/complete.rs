@@ -3,12 +3,14 @@
 //! `s`/`ssa` log event and the redirect back to the client with `code` and `state`.
 
 use axum::response::Response;
-use serde_json::json;
+use serde_json::{Value, json};
 
+use crate::actions::{Outcome, Protocol};
 use crate::config::ClientConfig;
 use crate::error::OAuthError;
 use crate::extract::Caller;
 use crate::logs::LogEvent;
+use crate::postlogin::{self, FlowContext};
 use crate::respond::{add_query, found, with_optional_cookie};
 use crate::state::AppState;
 use crate::store::codes::AuthCode;
@@ -51,14 +53,44 @@ pub async fn complete_login(
     if user.blocked {
         return Err(refuse("unauthorized", "user is blocked"));
     }
-    crate::postlogin::run(state, &user).await;
+    let roles = user.roles.clone();
     let now = state.clock.now();
     state
         .users
         .record_login(&user.user_id, now, caller.ip_string())
         .await;
-    let code = issue_code(state, req, session, &user.user_id).await;
-    log_login(state, req, session, caller, kind, client, &user);
+    // `event.stats.logins_count` counts this login.
+    let user = state.users.get(&user.user_id).await.unwrap_or(user);
+    let flow = FlowContext {
+        client,
+        caller,
+        protocol: Protocol::AuthorizationCode,
+        scope: &req.scope,
+        audience: req.audience.as_deref(),
+        redirect: Some((&req.redirect_uri, req.state.as_deref())),
+        session_id: &session.sid,
+        auth_time: session.auth_time,
+    };
+    let attempt = Attempt {
+        req,
+        caller,
+        client,
+        user: &user,
+    };
+    let action = match postlogin::run(state, &user, flow).await {
+        Ok(outcome) => outcome,
+        Err(failure) => {
+            log_refused(state, &attempt, &failure.description());
+            return Err(OAuthError::redirect(
+                &req.redirect_uri,
+                req.state.as_deref(),
+                "access_denied",
+                failure.description(),
+            ));
+        }
+    };
+    let code = issue_code(state, req, session, &user.user_id, roles, action).await;
+    log_login(state, &attempt, session, kind);
     let mut params = vec![("code", code.as_str())];
     if let Some(s) = &req.state {
         params.push(("state", s.as_str()));
@@ -72,6 +104,8 @@ async fn issue_code(
     req: &AuthRequest,
     session: &Session,
     user_id: &str,
+    roles: Vec<String>,
+    action: Outcome,
 ) -> String {
     let code = random_urlsafe(43);
     let data = AuthCode {
@@ -85,39 +119,55 @@ async fn issue_code(
         code_challenge: req.code_challenge.clone(),
         issued_at: state.clock.unix(),
         auth_time: session.auth_time,
+        roles,
+        action,
     };
     state.codes.issue(code.clone(), data).await;
     code
 }
 
-fn log_login(
-    state: &AppState,
-    req: &AuthRequest,
-    session: &Session,
-    caller: &Caller,
-    kind: LoginKind,
-    client: &ClientConfig,
-    user: &User,
-) {
+/// Who logged in where: the fields every login event of this flow shares.
+struct Attempt<'a> {
+    req: &'a AuthRequest,
+    caller: &'a Caller,
+    client: &'a ClientConfig,
+    user: &'a User,
+}
+
+impl Attempt<'_> {
+    fn emit(&self, state: &AppState, kind: &'static str, description: String, details: Value) {
+        state.logs.emit(
+            state.clock.now(),
+            LogEvent {
+                kind,
+                description,
+                client_id: Some(self.client.client_id.clone()),
+                client_name: Some(self.client.name.clone()),
+                ip: self.caller.ip_string(),
+                user_agent: self.caller.user_agent.clone(),
+                user_id: Some(self.user.user_id.clone()),
+                user_name: Some(self.user.email.clone()),
+                connection: true,
+                audience: self.req.audience.clone(),
+                scope: Some(self.req.scope.join(" ")),
+                details: Some(details),
+            },
+        );
+    }
+}
+
+/// The `s` / `ssa` event of a completed login.
+fn log_login(state: &AppState, attempt: &Attempt<'_>, session: &Session, kind: LoginKind) {
     let (kind, description) = match kind {
         LoginKind::Silent => ("ssa", "Successful silent authentication"),
         LoginKind::Interactive => ("s", "Successful login"),
     };
-    state.logs.emit(
-        state.clock.now(),
-        LogEvent {
-            kind,
-            description: description.into(),
-            client_id: Some(client.client_id.clone()),
-            client_name: Some(client.name.clone()),
-            ip: caller.ip_string(),
-            user_agent: caller.user_agent.clone(),
-            user_id: Some(user.user_id.clone()),
-            user_name: Some(user.email.clone()),
-            connection: true,
-            audience: req.audience.clone(),
-            scope: Some(req.scope.join(" ")),
-            details: Some(json!({"prompts": [], "session_id": session.sid})),
-        },
-    );
+    let details = json!({"prompts": [], "session_id": session.sid});
+    attempt.emit(state, kind, description.into(), details);
+}
+
+/// The `f` event of a login the post-login flow refused.
+fn log_refused(state: &AppState, attempt: &Attempt<'_>, reason: &str) {
+    let details = json!({"error": {"message": reason}});
+    attempt.emit(state, "f", reason.to_string(), details);
 }

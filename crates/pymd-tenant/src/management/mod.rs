@@ -21,7 +21,10 @@ pub fn router(state: AppState) -> Router<AppState> {
     Router::new()
         .route("/users/{id}", get(users::get_user).patch(users::patch_user))
         .route("/users-by-email", get(users::users_by_email))
-        .route("/users/{id}/roles", get(roles::user_roles))
+        .route(
+            "/users/{id}/roles",
+            get(roles::user_roles).post(roles::assign_roles),
+        )
         .route("/users/{id}/permissions", get(roles::user_permissions))
         .route("/roles", get(roles::list_roles))
         .fallback(not_found)
@@ -32,13 +35,16 @@ async fn not_found() -> ManagementError {
     ManagementError::new(StatusCode::NOT_FOUND, "Not Found", None)
 }
 
-/// Fixed one-second window; headers on every response, 429 past the limit.
+/// Fixed one-second window when a limit is configured: `x-ratelimit-*` headers on every
+/// response and 429 past the limit. Unlimited (the default) sends no such headers, rather than
+/// advertise a limit that is not enforced.
 async fn rate_limit(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let now = state.clock.unix();
-    let limit = state.opts.management_rate_limit_per_sec;
+    let Some(limit) = state.opts.management_rate_limit_per_sec else {
+        return next.run(req).await;
+    };
     let count = state.rate.hit(now).await;
-    let shown_limit = limit.unwrap_or(1000);
-    let mut r = if limit.is_some_and(|l| count > l) {
+    let mut r = if count > limit {
         let mut r = ManagementError::new(
             StatusCode::TOO_MANY_REQUESTS,
             "Global limit has been reached",
@@ -51,10 +57,10 @@ async fn rate_limit(State(state): State<AppState>, req: Request, next: Next) -> 
         next.run(req).await
     };
     let h = r.headers_mut();
-    h.insert("x-ratelimit-limit", HeaderValue::from(shown_limit));
+    h.insert("x-ratelimit-limit", HeaderValue::from(limit));
     h.insert(
         "x-ratelimit-remaining",
-        HeaderValue::from(shown_limit.saturating_sub(count)),
+        HeaderValue::from(limit.saturating_sub(count)),
     );
     h.insert("x-ratelimit-reset", HeaderValue::from(now + 1));
     r

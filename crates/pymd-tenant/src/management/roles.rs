@@ -152,3 +152,66 @@ pub async fn list_roles(
         paged(&query, "roles", roles),
     ))
 }
+
+/// `POST /api/v2/users/{id}/roles` with `{"roles": ["rol_…"]}`: gives the user those roles
+/// (already held ones are kept once) and answers 204.
+pub async fn assign_roles(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    bearer: Bearer,
+    body: axum::body::Bytes,
+) -> Result<Response, ManagementError> {
+    require(&state, bearer, &["create:role_members", "update:users"]).await?;
+    let invalid = |why: &'static str| {
+        ManagementError::new(
+            StatusCode::BAD_REQUEST,
+            format!("Payload validation error: {why}"),
+            Some("invalid_body"),
+        )
+    };
+    let v: Value = serde_json::from_slice(&body).map_err(|_| invalid("Invalid JSON."))?;
+    let Some(ids) = v
+        .as_object()
+        .and_then(|o| o.get("roles"))
+        .and_then(Value::as_array)
+    else {
+        return Err(invalid("Missing required property: roles."));
+    };
+    if ids.is_empty() || v.as_object().is_some_and(|o| o.len() != 1) {
+        return Err(invalid(
+            "'roles' must hold at least one role id and nothing else may be sent.",
+        ));
+    }
+    let mut names = Vec::new();
+    for id in ids {
+        let role = id
+            .as_str()
+            .and_then(|rid| state.cfg.roles.iter().find(|r| r.id == rid));
+        match role {
+            Some(r) => names.push(r.name.clone()),
+            None => {
+                return Err(ManagementError::new(
+                    StatusCode::NOT_FOUND,
+                    "The role does not exist.",
+                    Some("inexistent_role"),
+                ));
+            }
+        }
+    }
+    let changed = state
+        .users
+        .change(&id, None, |u| {
+            for n in names {
+                if !u.roles.contains(&n) {
+                    u.roles.push(n);
+                }
+            }
+        })
+        .await;
+    match changed {
+        Ok(()) => Ok(axum::response::IntoResponse::into_response(
+            StatusCode::NO_CONTENT,
+        )),
+        Err(_) => Err(ManagementError::inexistent_user()),
+    }
+}

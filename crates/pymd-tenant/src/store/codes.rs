@@ -36,6 +36,10 @@ pub struct AuthCode {
     pub issued_at: i64,
     /// Authentication time.
     pub auth_time: i64,
+    /// The user's roles when the post-login flow began (RBAC permissions come from these).
+    pub roles: Vec<String>,
+    /// What the post-login Actions asked for.
+    pub action: crate::actions::Outcome,
 }
 
 /// A stored code with its redemption bookkeeping.

@@ -93,7 +93,7 @@ impl User {
             family_name: None,
             picture: default_picture(&email),
             password: PasswordHash::new(password),
-            roles: vec!["user".into()],
+            roles: Vec::new(),
             user_metadata: Map::new(),
             app_metadata: None,
             created_at: now,

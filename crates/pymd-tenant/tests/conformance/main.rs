@@ -8,6 +8,7 @@
     reason = "a test fails by panicking: unwrap, expect and panic are its assertions"
 )]
 
+mod actions_in_logins;
 mod authorize;
 mod code_exchange;
 mod dev_controls;

@@ -48,8 +48,31 @@ pub const USER_PERMISSIONS: [&str; 5] = [
 
 pub const DEFAULT_SCOPE: &str = "openid profile email offline_access read:documents";
 
-/// The default tenant file, as shipped with the crate.
-pub const DEFAULT_TENANT_YAML: &str = include_str!("../../tenant.yaml");
+/// The shipped `tenant.yaml` (the repository's `auth0/`).
+pub const DEFAULT_TENANT_YAML: &str = pymd_tenant::DEFAULT_TENANT_YAML;
+
+/// The shipped tenant with what it sends to the app (the Action's sync-user call, the log
+/// stream) aimed at `rx` instead, authenticated with `token` (the app's INTERNAL_API_TOKEN).
+pub fn aimed_at(rx: &Receiver, token: &str) -> impl FnOnce(&mut TenantOptions) + use<> {
+    let yaml = DEFAULT_TENANT_YAML.replace("##APP_BASE_URL##/internal/", "##RECEIVER##internal/");
+    let (base, token) = (rx.base.to_string(), token.to_string());
+    move |o| {
+        o.source = TenantSource::Yaml(yaml);
+        o.keywords.insert("RECEIVER".into(), base);
+        o.keywords.insert("BACKEND_INTERNAL_TOKEN".into(), token);
+    }
+}
+
+/// A tenant whose only post-login Action is `code` (declaring axios), with the shipped rest.
+pub fn with_action(code: &str) -> impl FnOnce(&mut TenantOptions) + use<> {
+    let yaml = DEFAULT_TENANT_YAML.replace(
+        "./actions/pymd-post-login/code.js",
+        "./actions/test-action/code.js",
+    );
+    let files =
+        pymd_tenant::TenantFiles::from_yaml(yaml).with_code("actions/test-action/code.js", code);
+    move |o| o.source = TenantSource::Files(files)
+}
 
 // ---------------------------------------------------------------------------------------------
 // Spawning
@@ -819,8 +842,13 @@ pub async fn login_tokens_with(
     password: &str,
 ) -> Tokens {
     let code = browser.login_code(tenant, req, email, password).await;
+    exchange_for_tokens(tenant, req, &code).await
+}
+
+/// Exchanges a login's code (web client, secret in the body, PKCE S256) and expects tokens.
+pub async fn exchange_for_tokens(tenant: &Tenant, req: &AuthRequest, code: &str) -> Tokens {
     let r = tenant
-        .exchange_code(&code, &req.pkce_verifier, &req.redirect_uri)
+        .exchange_code(code, &req.pkce_verifier, &req.redirect_uri)
         .await;
     assert_eq!(r.status, StatusCode::OK, "code exchange: {}", r.text);
     let json = r.json();
@@ -1048,4 +1076,58 @@ pub fn find_events(v: &Value, kind: &str) -> Vec<Value> {
 
 pub fn basic(id: &str, secret: &str) -> String {
     format!("Basic {}", STANDARD.encode(format!("{id}:{secret}")))
+}
+
+/// The tenant's sign-up page for a new web login: its request, URL, CSRF binding cookie and
+/// token.
+pub struct SignupPage {
+    pub req: AuthRequest,
+    pub url: String,
+    pub binding: String,
+    pub csrf: String,
+}
+
+impl SignupPage {
+    pub async fn open(t: &Tenant) -> SignupPage {
+        let req = AuthRequest::web().with("screen_hint", "signup");
+        let r = into_resp(t.http.get(req.url(t)).send().await.unwrap()).await;
+        let loc = r.location().unwrap();
+        assert!(loc.starts_with("/u/signup?state="), "{loc}");
+        let binding = csrf_cookie(&r);
+        let url = t.base.join(&loc).unwrap().to_string();
+        let page = t.http.get(&url).header("cookie", &binding).send();
+        let form = parse_form(&page.await.unwrap().text().await.unwrap()).unwrap();
+        let csrf = form_value(&form, "csrf_token").unwrap();
+        SignupPage {
+            req,
+            url,
+            binding,
+            csrf,
+        }
+    }
+
+    /// Posts the form.
+    pub async fn submit(&self, t: &Tenant, email: &str, password: &str) -> Resp {
+        let fields = [
+            ("csrf_token", self.csrf.as_str()),
+            ("email", email),
+            ("password", password),
+        ];
+        let r = t
+            .http
+            .post(&self.url)
+            .header("cookie", &self.binding)
+            .form(&fields);
+        into_resp(r.send().await.unwrap()).await
+    }
+}
+
+/// Signs up through the sign-up page (`screen_hint=signup`) and exchanges the code the
+/// completed sign-up returns: the new user's first login.
+pub async fn signup_tokens(t: &Tenant, email: &str, password: &str) -> Tokens {
+    let page = SignupPage::open(t).await;
+    let r = page.submit(t, email, password).await;
+    assert_eq!(r.status, StatusCode::FOUND, "sign-up: {}", excerpt(&r.text));
+    let code = query_param(&r.location().unwrap(), "code").expect("a code after sign-up");
+    exchange_for_tokens(t, &page.req, &code).await
 }

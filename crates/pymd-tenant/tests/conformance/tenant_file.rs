@@ -1,6 +1,7 @@
-//! Group 8: the tenant file (Deploy CLI layout + users seed) is validated with line-precise errors.
+//! Group 8: the tenant directory (Deploy CLI layout, plus PyMD's own `pymd-dev.yaml`) is
+//! validated with line-precise errors.
 
-use pymd_tenant::{TenantOptions, TenantSource, parse_tenant};
+use pymd_tenant::{TenantFiles, TenantOptions, TenantSource, parse_files, parse_tenant};
 
 use crate::support::*;
 
@@ -9,7 +10,31 @@ const ISSUER: &str = "http://127.0.0.1:4700/";
 /// Replaces the `nth` (0-based) occurrence of `from` after `anchor` and returns the new file and
 /// the 1-based line of the replacement.
 fn mutate(anchor: &str, from: &str, to: &str) -> (String, usize) {
-    let base = DEFAULT_TENANT_YAML;
+    mutate_in(DEFAULT_TENANT_YAML, anchor, from, to)
+}
+
+/// The shipped `pymd-dev.yaml`.
+fn shipped_dev() -> String {
+    TenantFiles::shipped()
+        .dev_yaml
+        .expect("a shipped pymd-dev.yaml")
+}
+
+/// [`mutate`] in the shipped `pymd-dev.yaml`.
+fn mutate_dev(anchor: &str, from: &str, to: &str) -> (String, usize) {
+    mutate_in(&shipped_dev(), anchor, from, to)
+}
+
+/// The message the shipped tenant with `dev_yaml` as its `pymd-dev.yaml` is refused with.
+fn refused_dev(dev_yaml: &str) -> String {
+    let files = TenantFiles::shipped().with_dev_yaml(Some(dev_yaml.to_string()));
+    match parse_files(&files, ISSUER, APP, &Default::default()) {
+        Ok(_) => panic!("a bad pymd-dev.yaml was accepted"),
+        Err(e) => e.to_string(),
+    }
+}
+
+fn mutate_in(base: &str, anchor: &str, from: &str, to: &str) -> (String, usize) {
     let a = base
         .find(anchor)
         .unwrap_or_else(|| panic!("anchor {anchor:?}"));
@@ -63,7 +88,7 @@ fn the_default_tenant_file_parses() {
 fn invalid_yaml_is_refused_with_its_line() {
     let (yaml, line) = mutate(
         "tenant:",
-        "friendly_name: PyMD Dev Tenant",
+        "friendly_name: PyMD",
         "friendly_name: PyMD: Dev Tenant",
     );
     let msg = refused(&yaml);
@@ -107,12 +132,13 @@ fn a_role_with_an_unknown_permission_is_refused_with_its_line() {
 
 #[test]
 fn a_user_with_an_unknown_role_is_refused_with_its_line() {
-    let (yaml, line) = mutate(
+    let (yaml, line) = mutate_dev(
         "admin@example.com",
         "roles: [user, admin]",
         "roles: [user, superuser]",
     );
-    let msg = refused(&yaml);
+    let msg = refused_dev(&yaml);
+    assert!(msg.starts_with("pymd-dev.yaml:"), "{msg}");
     let (l, _, reason) = location(&msg);
     assert_eq!(l, line, "{msg}");
     assert!(reason.contains("superuser"), "names the role: {msg}");
@@ -120,12 +146,12 @@ fn a_user_with_an_unknown_role_is_refused_with_its_line() {
 
 #[test]
 fn a_seeded_password_violating_the_policy_is_refused_with_its_line() {
-    let (yaml, line) = mutate(
+    let (yaml, line) = mutate_dev(
         "bob@example.com",
         "password: Bob-Dev-2026!",
         "password: bobby",
     );
-    let msg = refused(&yaml);
+    let msg = refused_dev(&yaml);
     let (l, _, reason) = location(&msg);
     assert_eq!(l, line, "{msg}");
     assert!(
@@ -162,11 +188,11 @@ fn keyword_replacement_builds_callbacks_from_the_app_base_url() {
 }
 
 #[tokio::test]
-async fn start_with_a_bad_tenant_file_fails() {
+async fn start_with_a_bad_tenant_directory_fails_naming_the_line() {
     let (yaml, line) = mutate(
-        "admin@example.com",
-        "roles: [user, admin]",
-        "roles: [user, superuser]",
+        "  - name: admin",
+        "permission_name: delete:documents",
+        "permission_name: fly:rockets",
     );
     let data = TempDir::new();
     let mut options = TenantOptions::new(data.0.clone());
@@ -174,18 +200,72 @@ async fn start_with_a_bad_tenant_file_fails() {
     let Err(err) = try_start(options).await else {
         panic!("start refuses a bad file");
     };
-    assert!(err.to_string().contains("superuser"), "{err}");
+    assert!(err.to_string().contains("fly:rockets"), "{err}");
 
     let dir = TempDir::new();
-    let path = dir.0.join("tenant.yaml");
-    std::fs::write(&path, &yaml).unwrap();
+    std::fs::write(dir.0.join("tenant.yaml"), &yaml).unwrap();
+    std::fs::write(dir.0.join("pymd-dev.yaml"), shipped_dev()).unwrap();
     let mut options = TenantOptions::new(data.0.clone());
-    options.source = TenantSource::File(path);
+    options.source = TenantSource::Dir(dir.0.clone());
     let Err(err) = try_start(options).await else {
-        panic!("start refuses a bad file");
+        panic!("start refuses a bad directory");
     };
     let msg = err.to_string();
-    assert!(msg.contains(&format!(":{line}:")), "names the line: {msg}");
+    assert!(
+        msg.contains(&format!("tenant.yaml:{line}:")),
+        "names the line: {msg}"
+    );
+}
+
+#[tokio::test]
+async fn a_tenant_directory_on_disk_is_served_with_its_action_and_dev_file() {
+    // The layout a user deploys: tenant.yaml, actions/<name>/code.js, and PyMD's pymd-dev.yaml.
+    let dir = TempDir::new();
+    std::fs::create_dir_all(dir.0.join("actions/pymd-post-login")).unwrap();
+    std::fs::write(dir.0.join("tenant.yaml"), DEFAULT_TENANT_YAML).unwrap();
+    std::fs::write(
+        dir.0.join("actions/pymd-post-login/code.js"),
+        "exports.onExecutePostLogin = async (e, api) => { api.idToken.setCustomClaim('https://example.com/disk', true); };",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.0.join("pymd-dev.yaml"),
+        shipped_dev().replace("Alice Example", "Alice Disk"),
+    )
+    .unwrap();
+    let path = dir.0.clone();
+    let t = spawn_with(move |o| o.source = TenantSource::from_path(path)).await;
+    let tokens = t.login_tokens(ALICE_EMAIL, ALICE_PASSWORD).await;
+    let id = jwt_claims(&tokens.id_token);
+    assert_eq!(id["name"], "Alice Disk");
+    assert_eq!(id["https://example.com/disk"], true);
+    // Without pymd-dev.yaml the keywords must come from the options (as from
+    // AUTH0_KEYWORD_REPLACE_MAPPINGS), and no user is seeded.
+    std::fs::remove_file(dir.0.join("pymd-dev.yaml")).unwrap();
+    let path = dir.0.join("tenant.yaml");
+    let data = TempDir::new();
+    let mut options = TenantOptions::new(data.0.clone());
+    options.source = TenantSource::from_path(path.clone());
+    let msg = try_start(options)
+        .await
+        .expect_err("keywords lack values")
+        .to_string();
+    assert!(
+        msg.contains("##BACKEND_INTERNAL_TOKEN## has no value"),
+        "{msg}"
+    );
+    let t = spawn_with(move |o| {
+        o.source = TenantSource::from_path(path);
+        for k in [
+            "BACKEND_INTERNAL_TOKEN",
+            "M2M_CLIENT_ID",
+            "M2M_CLIENT_SECRET",
+        ] {
+            o.keywords.insert(k.into(), "x".into());
+        }
+    })
+    .await;
+    assert!(t.dev().demo_logins().is_empty());
 }
 
 #[tokio::test]
@@ -197,9 +277,10 @@ async fn start_with_a_missing_tenant_file_fails() {
 }
 
 #[tokio::test]
-async fn a_custom_tenant_file_is_served() {
-    let yaml = DEFAULT_TENANT_YAML.replace("Alice Example", "Alice Custom");
-    let t = spawn_with(|o| o.source = TenantSource::Yaml(yaml)).await;
+async fn a_custom_dev_file_is_served() {
+    let files = TenantFiles::shipped()
+        .with_dev_yaml(Some(shipped_dev().replace("Alice Example", "Alice Custom")));
+    let t = spawn_with(|o| o.source = TenantSource::Files(files)).await;
     let tokens = t.login_tokens(ALICE_EMAIL, ALICE_PASSWORD).await;
     assert_eq!(jwt_claims(&tokens.id_token)["name"], "Alice Custom");
 }
@@ -306,8 +387,8 @@ fn deploy_cli_keys_the_emulator_does_not_act_on_are_accepted() {
             1,
         )
         .replacen(
-            "    token_lifetime: 86400\n",
-            "    token_lifetime: 86400\n    token_lifetime_for_web: 7200\n",
+            "    token_lifetime: 3600\n",
+            "    token_lifetime: 3600\n    token_lifetime_for_web: 7200\n",
             1,
         )
         .replacen(
@@ -316,8 +397,8 @@ fn deploy_cli_keys_the_emulator_does_not_act_on_are_accepted() {
             1,
         )
         .replacen(
-            "  friendly_name: PyMD Dev Tenant\n",
-            "  friendly_name: PyMD Dev Tenant\n  enabled_locales: [en]\n  flags:\n    revoke_refresh_token_grant: false\n",
+            "  friendly_name: PyMD\n",
+            "  friendly_name: PyMD\n  enabled_locales: [en]\n  flags:\n    revoke_refresh_token_grant: false\n",
             1,
         );
     let cfg = parse_tenant(&yaml, ISSUER, APP).expect("real Deploy CLI export keys are accepted");
@@ -328,16 +409,20 @@ fn deploy_cli_keys_the_emulator_does_not_act_on_are_accepted() {
 fn a_semantic_error_points_at_the_offending_node_not_an_earlier_lookalike() {
     // The role name `use` also occurs earlier in the file ("users:", "user"): the error must
     // point at the list item itself.
-    let (yaml, line, column) = mutate_at("bob@example.com", "roles: [user]", "roles: [use]");
-    let (l, c, reason) = location(&refused(&yaml));
+    let dev = shipped_dev();
+    let (yaml, line) = mutate_dev("bob@example.com", "roles: [user]", "roles: [use]");
+    let a = dev.find("bob@example.com").unwrap();
+    let i = a + dev[a..].find("roles: [user]").unwrap();
+    let column = i - dev[..i].rfind('\n').map_or(0, |j| j + 1) + 1;
+    let (l, c, reason) = location(&refused_dev(&yaml));
     assert_eq!((l, c), (line, column + "roles: [".len()), "{reason}");
     assert!(reason.contains("unknown role \"use\""), "{reason}");
 
     // A duplicate client_id points at the second client's id, not the first.
     let (yaml, line, column) = mutate_at(
         "  - name: PyMD Management (M2M)",
-        "client_id: pymdM2MDevClient3Jd8Fp2Nc6Yb5Qs0",
-        &format!("client_id: {WEB_CLIENT_ID}"),
+        "app_type: non_interactive",
+        &format!("client_id: {WEB_CLIENT_ID}\n    app_type: non_interactive"),
     );
     let (l, c, reason) = location(&refused(&yaml));
     assert_eq!((l, c), (line, column + "client_id: ".len()), "{reason}");

@@ -61,7 +61,7 @@ async fn user_access_token_has_issuer_audience_pair_azp_scope_and_rbac_permissio
     assert!(at["iat"].is_i64() && at["exp"].is_i64());
     assert_eq!(
         at["exp"].as_i64().unwrap() - at["iat"].as_i64().unwrap(),
-        86400
+        3600
     );
 }
 
@@ -163,7 +163,10 @@ async fn token_response_has_auth0_fields_and_is_not_cacheable() {
         "JSON token response"
     );
     assert_eq!(tokens.json["token_type"], "Bearer");
-    assert_eq!(tokens.json["expires_in"], 86400);
+    assert_eq!(
+        tokens.json["expires_in"], 3600,
+        "the PyMD API's token lifetime (the source plan: one hour)"
+    );
     assert!(tokens.json["scope"].is_string());
     assert!(
         !tokens.refresh_token.is_empty(),

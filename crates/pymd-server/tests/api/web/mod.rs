@@ -10,4 +10,5 @@ mod negative;
 mod refresh;
 mod sessions;
 mod settings_page;
+mod signup;
 mod store_down;

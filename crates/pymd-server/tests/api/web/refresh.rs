@@ -61,7 +61,7 @@ async fn signed_in(env: &Env) -> (Browser, String, Vec<u8>) {
         "offline_access gave a refresh token"
     );
     assert!(
-        s.access_token_expires_at > pymd_domain::now() + Duration::hours(1),
+        s.access_token_expires_at > pymd_domain::now() + Duration::minutes(30),
         "a fresh login's token is far from expiry"
     );
     (b, cookie, hash)
@@ -150,7 +150,7 @@ async fn twenty_concurrent_requests_on_an_expiring_session_refresh_once_and_keep
         after.refresh_token, before.refresh_token,
         "the rotated refresh token is stored"
     );
-    assert!(after.access_token_expires_at > pymd_domain::now() + Duration::hours(1));
+    assert!(after.access_token_expires_at > pymd_domain::now() + Duration::minutes(30));
     assert_eq!(after.refresh_lock_until, None, "the lease is released");
     let successes = audit(&env, "refresh_success").await;
     assert_eq!(successes.len(), 1, "{successes:?}");
