@@ -22,6 +22,11 @@ impl Clock {
         self.now().unix_timestamp()
     }
 
+    /// Current tenant time as Unix milliseconds.
+    pub fn unix_ms(&self) -> i64 {
+        (self.now().unix_timestamp_nanos() / 1_000_000) as i64
+    }
+
     /// Sets the offset from real time.
     pub fn set_offset(&self, secs: i64) {
         self.offset_secs.store(secs, Ordering::Relaxed);

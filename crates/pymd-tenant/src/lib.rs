@@ -449,6 +449,7 @@ async fn build_tenant(
         sessions: Default::default(),
         transactions: Default::default(),
         brute_force: Default::default(),
+        ip_throttle: Default::default(),
         opaque: Default::default(),
         faults: Default::default(),
         mailbox: Default::default(),

@@ -14,6 +14,7 @@ use crate::passwords::PasswordHash;
 use crate::store::brute_force::BruteForce;
 use crate::store::codes::AuthCodes;
 use crate::store::faults::Faults;
+use crate::store::ip_throttle::IpThrottle;
 use crate::store::mailbox::Mailbox;
 use crate::store::opaque::OpaqueTokens;
 use crate::store::rate_window::RateWindow;
@@ -60,6 +61,8 @@ pub struct Tenant {
     pub transactions: Transactions,
     /// Failed-login counters.
     pub brute_force: BruteForce,
+    /// Suspicious-IP throttling's per-IP budgets.
+    pub ip_throttle: IpThrottle,
     /// Opaque `/userinfo`-only access tokens.
     pub opaque: OpaqueTokens,
     /// Injected faults.

@@ -9,6 +9,7 @@ use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use crate::state::Tenant;
+use crate::store::ip_throttle::Stage;
 
 /// How often the timer task sweeps.
 pub const INTERVAL: Duration = Duration::from_secs(60);
@@ -43,6 +44,16 @@ pub async fn sweep(state: &Tenant) -> Swept {
             state.cfg.client(client).map(|c| &c.refresh_token)
         })
         .await;
+    if let Some(t) = &state.cfg.attack_protection.ip_throttling {
+        let budgets = |stage| match stage {
+            Stage::PreLogin => t.pre_login,
+            Stage::PreUserRegistration => t.pre_user_registration,
+        };
+        state
+            .ip_throttle
+            .sweep(budgets, state.clock.unix_ms())
+            .await;
+    }
     Swept {
         codes: state.codes.sweep(now).await,
         transactions: state.transactions.sweep(now).await,

@@ -56,9 +56,9 @@ struct FileDbOptions {
     #[serde(default)]
     enabledDatabaseCustomization: Ignored,
     #[serde(default)]
-    password_history: Ignored,
+    password_history: Option<FileHistory>,
     #[serde(default)]
-    password_dictionary: Ignored,
+    password_dictionary: Option<FileDictionary>,
     #[serde(default)]
     password_no_personal_info: Ignored,
     #[serde(default)]
@@ -87,6 +87,24 @@ struct FileDbOptions {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
+struct FileHistory {
+    #[serde(default)]
+    enable: Option<bool>,
+    #[serde(default)]
+    size: Option<usize>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileDictionary {
+    #[serde(default)]
+    enable: Option<bool>,
+    #[serde(default)]
+    dictionary: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct FileComplexity {
     #[serde(default)]
     min_length: Option<usize>,
@@ -107,6 +125,11 @@ pub struct DatabaseConfig {
     pub brute_force_protection: bool,
     /// Client ids enabled on the connection.
     pub enabled_clients: Vec<String>,
+    /// Password history: how many passwords (the current one included) a new one may not
+    /// repeat; 0 = off.
+    pub history_size: usize,
+    /// Password dictionary: `Some(custom words)` when on (the built-in list applies too).
+    pub dictionary: Option<Vec<String>>,
 }
 
 /// Auth0's default database connection name.
@@ -127,6 +150,8 @@ pub(super) fn resolve(
             disable_signup: false,
             brute_force_protection: true,
             enabled_clients: clients.iter().map(|c| c.client_id.clone()).collect(),
+            history_size: 0,
+            dictionary: None,
         }),
         [db] => database(db, clients, loc),
         [_, _, ..] => Err(loc.at(
@@ -169,7 +194,36 @@ fn database(
         disable_signup: opts.and_then(|o| o.disable_signup).unwrap_or(false),
         brute_force_protection: opts.and_then(|o| o.brute_force_protection).unwrap_or(true),
         enabled_clients: enabled,
+        history_size: history_size(opts, loc)?,
+        dictionary: opts
+            .and_then(|o| o.password_dictionary.as_ref())
+            .filter(|d| d.enable.unwrap_or(false))
+            .map(|d| d.dictionary.iter().map(|w| w.to_lowercase()).collect()),
     })
+}
+
+/// Auth0 keeps 1–24 previous passwords when history is on.
+fn history_size(opts: Option<&FileDbOptions>, loc: &Locator<'_>) -> Result<usize, TenantFileError> {
+    let Some(h) = opts.and_then(|o| o.password_history.as_ref()) else {
+        return Ok(0);
+    };
+    if !h.enable.unwrap_or(false) {
+        return Ok(0);
+    }
+    let size = h.size.unwrap_or(5);
+    if !(1..=24).contains(&size) {
+        return Err(loc.at(
+            &[
+                k("databases"),
+                n(0),
+                k("options"),
+                k("password_history"),
+                k("size"),
+            ],
+            "password_history.size must be between 1 and 24",
+        ));
+    }
+    Ok(size)
 }
 
 /// The connection's password policy: Auth0's level (`good` by default) and minimum length.

@@ -33,7 +33,7 @@ mod users;
 use std::collections::BTreeMap;
 
 pub use actions::{POST_LOGIN, PROVIDED_DEPENDENCIES};
-pub use attack_protection::AttackProtectionConfig;
+pub use attack_protection::{AttackProtectionConfig, IpBudget, IpThrottlingConfig};
 pub use client_grants::ClientGrantConfig;
 pub use clients::{AuthMethod, ClientConfig, RefreshTokenConfig};
 pub use database::DatabaseConfig;

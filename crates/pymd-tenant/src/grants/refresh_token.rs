@@ -116,7 +116,12 @@ fn check(fam: &Family, p: &Params, user: Option<User>) -> Result<(User, Vec<Stri
         ));
     };
     if user.blocked {
-        return Err(OAuthError::user_blocked());
+        // Auth0 answers a blocked user's refresh with 403 `invalid_grant`.
+        return Err(OAuthError::new(
+            axum::http::StatusCode::FORBIDDEN,
+            "invalid_grant",
+            "user is blocked",
+        ));
     }
     Ok((user, scope))
 }

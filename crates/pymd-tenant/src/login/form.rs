@@ -206,6 +206,18 @@ impl<'a> Submission<'a> {
         );
     }
 
+    /// Ends the transaction and sends the browser back to the client with `error` and
+    /// `error_description` (no SSO session is started), as Auth0 answers a blocked user.
+    pub async fn refuse(self, error: &'static str, description: &'static str) -> OAuthError {
+        self.state.transactions.finish(&self.tx_id).await;
+        OAuthError::redirect(
+            &self.tx.req.redirect_uri,
+            self.tx.req.state.as_deref(),
+            error,
+            description,
+        )
+    }
+
     /// Ends the transaction, starts an SSO session for `user_id` and completes the login.
     ///
     /// # Errors

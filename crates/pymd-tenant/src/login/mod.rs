@@ -10,3 +10,4 @@ pub mod email_verification;
 pub mod form;
 pub mod password;
 pub mod signup;
+pub mod throttle;

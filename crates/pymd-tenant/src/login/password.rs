@@ -1,6 +1,6 @@
 //! `POST /u/login`: password login with brute-force protection (an attempt is reserved
-//! before the slow hash, so parallel guesses cannot all pass the check), the admin block and
-//! breached-password detection.
+//! before the slow hash, so parallel guesses cannot all pass the check), suspicious-IP
+//! throttling, the admin block and breached-password detection.
 
 use axum::body::Bytes;
 use axum::extract::State;
@@ -8,11 +8,13 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 
 use super::form::{Form, Submission};
+use super::throttle::{self, SUSPICIOUS};
 use crate::error::OAuthError;
 use crate::extract::{Caller, QueryParams};
 use crate::passwords::is_breached;
 use crate::state::AppState;
 use crate::store::brute_force::AttemptKey;
+use crate::store::ip_throttle::Stage;
 use crate::store::users::User;
 
 const WRONG_CREDENTIALS: &str = "Wrong email or password.";
@@ -29,6 +31,10 @@ pub async fn login_submit(
     body: Bytes,
 ) -> Result<Response, OAuthError> {
     let form = Submission::read(&state, Form::Login, caller, &headers, &q, &body).await?;
+    if !throttle::allowed(&state, Stage::PreLogin, &form.caller).await {
+        form.log("limit_mu", SUSPICIOUS, None);
+        return Ok(form.page(StatusCode::TOO_MANY_REQUESTS, SUSPICIOUS, vec![]));
+    }
     let attempt = Attempt::new(&state, &form);
     let Some(count) = attempt.reserve(&state).await else {
         form.log("limit_wc", BLOCKED_IP, None);
@@ -37,6 +43,9 @@ pub async fn login_submit(
     let Some(user) = check_password(&state, &form).await else {
         if attempt.protected && count == attempt.limit {
             form.log("limit_wc", BLOCKED_IP, None);
+        }
+        if throttle::spend(&state, Stage::PreLogin, &form.caller).await {
+            form.log("limit_mu", SUSPICIOUS, None);
         }
         return Ok(form.page(StatusCode::BAD_REQUEST, WRONG_CREDENTIALS, vec![]));
     };
@@ -48,9 +57,9 @@ pub async fn login_submit(
         state.brute_force.release(&attempt.key).await;
     }
     if user.blocked {
+        // Auth0 ends the login at the client's callback, not on its own page.
         form.log("f", "user is blocked", Some(&user.user_id));
-        let msg = "Your account has been blocked. Contact the administrator.";
-        return Ok(form.page(StatusCode::UNAUTHORIZED, msg, vec![]));
+        return Err(form.refuse("unauthorized", "user is blocked").await);
     }
     if breached {
         form.log("pwd_leak", PASSWORD_LEAKED, Some(&user.user_id));

@@ -8,10 +8,12 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 
 use super::form::{Form, Submission};
+use super::throttle::{self, SUSPICIOUS};
 use crate::error::OAuthError;
 use crate::extract::{Caller, QueryParams};
 use crate::passwords::{self, PolicyFailure, is_breached};
 use crate::state::AppState;
+use crate::store::ip_throttle::Stage;
 use crate::store::mailbox::Mail;
 use crate::store::users::User;
 use crate::util::random_urlsafe;
@@ -29,6 +31,10 @@ pub async fn signup_submit(
 ) -> Result<Response, OAuthError> {
     let form = Submission::read(&state, Form::Signup, caller, &headers, &q, &body).await?;
     let refuse = |error: &str, details| form.page(StatusCode::BAD_REQUEST, error, details);
+    if !throttle::allowed(&state, Stage::PreUserRegistration, &form.caller).await {
+        form.log("limit_mu", SUSPICIOUS, None);
+        return Ok(form.page(StatusCode::TOO_MANY_REQUESTS, SUSPICIOUS, vec![]));
+    }
     if let Err((error, details)) = check(&state, &form) {
         return Ok(refuse(error, details));
     }
@@ -39,6 +45,7 @@ pub async fn signup_submit(
         form.log("fs", "The user already exists.", None);
         return Ok(refuse("The user already exists.", vec![]));
     }
+    throttle::spend(&state, Stage::PreUserRegistration, &form.caller).await;
     send_verification(&state, &user).await;
     form.log("ss", "Successful signup", Some(&user.user_id));
     form.complete(&user.user_id).await
@@ -57,6 +64,16 @@ fn check(state: &AppState, form: &Submission<'_>) -> Result<(), (&'static str, V
     if let Err(f) = state.cfg.database.policy.check(&form.password) {
         form.log("fs", "Password is too weak", None);
         return Err(("Password is too weak", policy_details(&f)));
+    }
+    if let Some(custom) = &state.cfg.database.dictionary
+        && passwords::in_dictionary(&form.password, custom)
+    {
+        form.log(
+            "fs",
+            "PasswordDictionaryError: Password is too common",
+            None,
+        );
+        return Err(("Password is too common", vec![]));
     }
     if state.cfg.attack_protection.breached_password_block && is_breached(&form.password) {
         form.log("fs", "Password has been breached", None);

@@ -11,7 +11,7 @@ use serde_json::{Map, Value};
 use super::bearer::require;
 use crate::error::{ManagementError, management_json};
 use crate::extract::{Bearer, QueryParams};
-use crate::passwords::{PasswordHash, looks_like_email};
+use crate::passwords::{PasswordHash, in_dictionary, looks_like_email};
 use crate::state::AppState;
 use crate::store::users::{ChangeError, User};
 
@@ -101,6 +101,35 @@ pub async fn users_by_email(
     Ok(management_json(StatusCode::OK, Value::Array(list)))
 }
 
+/// Without `update:users`, a token may change only what its narrower scope covers:
+/// `update:users_app_metadata` → `app_metadata`; `update:current_user_metadata` → the caller's
+/// own `user_metadata`.
+fn within_granted_fields(
+    claims: &Value,
+    id: &str,
+    patch: &Map<String, Value>,
+) -> Result<(), ManagementError> {
+    let granted = crate::scope::split_scope(claims["scope"].as_str().unwrap_or(""));
+    let has = |s: &str| granted.iter().any(|g| g == s);
+    if has("update:users") {
+        return Ok(());
+    }
+    let own = claims["sub"].as_str() == Some(id);
+    let allowed = |field: &str| match field {
+        "app_metadata" => has("update:users_app_metadata"),
+        "user_metadata" => has("update:current_user_metadata") && own,
+        _ => false,
+    };
+    if patch.keys().all(|k| allowed(k)) {
+        return Ok(());
+    }
+    Err(ManagementError::new(
+        StatusCode::FORBIDDEN,
+        "Insufficient scope, expected any of: update:users",
+        Some("insufficient_scope"),
+    ))
+}
+
 /// `PATCH /api/v2/users/{id}`.
 pub async fn patch_user(
     State(state): State<AppState>,
@@ -113,19 +142,21 @@ pub async fn patch_user(
         "update:users_app_metadata",
         "update:current_user_metadata",
     ];
-    require(&state, bearer, &scopes).await?;
+    let claims = require(&state, bearer, &scopes).await?;
     let patch = parse_patch(&state, &body)?;
-    if state.users.get(&id).await.is_none() {
+    within_granted_fields(&claims, &id, &patch)?;
+    let Some(current) = state.users.get(&id).await else {
         return Err(ManagementError::inexistent_user());
-    }
-    let new_hash = new_password(&state, &patch).await?;
+    };
+    let new_hash = new_password(&state, &patch, current).await?;
     let new_email = new_email(&patch)?;
     let now = state.clock.now();
     let connection = state.cfg.database.name.clone();
+    let history = state.cfg.database.history_size;
     let changed = state
         .users
         .change(&id, new_email.as_deref(), |u| {
-            apply_patch(u, &patch, new_email.clone(), new_hash);
+            apply_patch(u, &patch, new_email.clone(), new_hash, history);
             u.updated_at = now;
             u.to_management_json(&connection)
         })
@@ -155,25 +186,39 @@ fn parse_patch(state: &AppState, body: &[u8]) -> Result<Map<String, Value>, Mana
 }
 
 /// A new password (policy-checked, hashed off the async runtime), if the patch has one.
+/// The new password's hash, once it passes the connection's rules in Auth0's order: strength,
+/// dictionary, history.
 async fn new_password(
     state: &AppState,
     patch: &Map<String, Value>,
+    user: User,
 ) -> Result<Option<PasswordHash>, ManagementError> {
     let Some(pw) = patch.get("password").and_then(Value::as_str) else {
         return Ok(None);
     };
-    if state.cfg.database.policy.check(pw).is_err() {
-        return Err(ManagementError::new(
-            StatusCode::BAD_REQUEST,
-            "PasswordStrengthError: Password is too weak",
-            None,
-        ));
+    let db = &state.cfg.database;
+    let refuse =
+        |message: &'static str| Err(ManagementError::new(StatusCode::BAD_REQUEST, message, None));
+    if db.policy.check(pw).is_err() {
+        return refuse("PasswordStrengthError: Password is too weak");
     }
-    let pw = pw.to_string();
-    tokio::task::spawn_blocking(move || PasswordHash::new(&pw))
-        .await
-        .map(Some)
-        .map_err(|_| ManagementError::internal())
+    if db
+        .dictionary
+        .as_ref()
+        .is_some_and(|custom| in_dictionary(pw, custom))
+    {
+        return refuse("PasswordDictionaryError: Password is too common");
+    }
+    let (pw, history) = (pw.to_string(), db.history_size);
+    let hashed = tokio::task::spawn_blocking(move || {
+        (!user.used_before(&pw, history)).then(|| PasswordHash::new(&pw))
+    })
+    .await
+    .map_err(|_| ManagementError::internal())?;
+    match hashed {
+        Some(h) => Ok(Some(h)),
+        None => refuse("PasswordHistoryError: Password has previously been used"),
+    }
 }
 
 /// A new (trimmed, lower-cased) email, if the patch has one.
@@ -196,6 +241,7 @@ fn apply_patch(
     patch: &Map<String, Value>,
     new_email: Option<String>,
     new_hash: Option<PasswordHash>,
+    history_size: usize,
 ) {
     let s = |k: &str| patch.get(k).and_then(Value::as_str).map(str::to_string);
     if let Some(e) = new_email
@@ -234,7 +280,7 @@ fn apply_patch(
         u.app_metadata = if cur.is_empty() { None } else { Some(cur) };
     }
     if let Some(h) = new_hash {
-        u.password = h;
+        u.set_password(h, history_size);
     }
 }
 

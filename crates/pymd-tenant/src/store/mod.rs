@@ -6,6 +6,7 @@
 pub mod brute_force;
 pub mod codes;
 pub mod faults;
+pub mod ip_throttle;
 pub mod mailbox;
 pub mod opaque;
 pub mod rate_window;

@@ -33,6 +33,8 @@ pub struct User {
     pub picture: String,
     /// Password hash.
     pub password: PasswordHash,
+    /// Earlier passwords, newest first (kept only as hashes, as many as the history needs).
+    pub previous_passwords: Vec<PasswordHash>,
     /// Role names.
     pub roles: Vec<String>,
     /// User metadata.
@@ -69,6 +71,7 @@ impl User {
                 .clone()
                 .unwrap_or_else(|| default_picture(&s.email)),
             password: PasswordHash::new(&s.password),
+            previous_passwords: Vec::new(),
             roles: s.roles.clone(),
             user_metadata: s.user_metadata.clone(),
             app_metadata: s.app_metadata.clone(),
@@ -93,6 +96,7 @@ impl User {
             family_name: None,
             picture: default_picture(&email),
             password: PasswordHash::new(password),
+            previous_passwords: Vec::new(),
             roles: Vec::new(),
             user_metadata: Map::new(),
             app_metadata: None,
@@ -104,6 +108,25 @@ impl User {
             blocked: false,
             email,
         }
+    }
+
+    /// Whether `password` is the current password or one of the `history_size - 1` before it.
+    pub fn used_before(&self, password: &str, history_size: usize) -> bool {
+        history_size > 0
+            && (self.password.verify(password)
+                || self
+                    .previous_passwords
+                    .iter()
+                    .take(history_size - 1)
+                    .any(|h| h.verify(password)))
+    }
+
+    /// Sets a new password, keeping the old one in the history.
+    pub fn set_password(&mut self, hash: PasswordHash, history_size: usize) {
+        let old = std::mem::replace(&mut self.password, hash);
+        self.previous_passwords.insert(0, old);
+        self.previous_passwords
+            .truncate(history_size.saturating_sub(1));
     }
 
     /// The bare id after `auth0|`.

@@ -12,6 +12,7 @@ mod actions_in_logins;
 mod authorize;
 mod code_exchange;
 mod dev_controls;
+mod fidelity;
 mod keys_and_faults;
 mod login_ui;
 mod logout_and_userinfo;

@@ -2,6 +2,7 @@
 //! validated with line-precise errors.
 
 use pymd_tenant::{TenantFiles, TenantOptions, TenantSource, parse_files, parse_tenant};
+use serde_json::Value;
 
 use crate::support::*;
 
@@ -444,5 +445,103 @@ fn positions_are_in_the_file_as_written_before_keyword_replacement() {
     assert!(
         reason.contains("\"not a url\" is not an absolute URL"),
         "{reason}"
+    );
+}
+
+/// Where the Deploy CLI's own key lists say `path` (dotted, as in the key file) is checked.
+fn schema_section(path: &str) -> String {
+    let parts: Vec<&str> = path.split('.').collect();
+    match parts.as_slice() {
+        ["triggers", _] => "triggers.<trigger entry>".into(),
+        ["logStreams", "sink"] => "logStreams.sink (type http)".into(),
+        ["attackProtection", "suspiciousIpThrottling", "stage", _] => {
+            "attackProtection.suspiciousIpThrottling.stage.*".into()
+        }
+        _ => path.into(),
+    }
+}
+
+/// Every key of `value` at `path` that the Deploy CLI does not know, recursing into the
+/// objects and lists it describes; counts the objects checked.
+fn unknown_keys(
+    keys: &Value,
+    path: &str,
+    value: &Value,
+    checked: &mut usize,
+    out: &mut Vec<String>,
+) {
+    match value {
+        Value::Array(items) => {
+            for item in items {
+                unknown_keys(keys, path, item, checked, out);
+            }
+        }
+        Value::Object(map) => {
+            let section = schema_section(path);
+            let known = keys["sections"][&section].as_array();
+            if let Some(known) = known {
+                *checked += 1;
+                for k in map.keys() {
+                    if !known.iter().any(|x| x == k) {
+                        out.push(format!("{path}.{k}"));
+                    }
+                }
+            }
+            for (k, v) in map {
+                let child = if path == "triggers" {
+                    format!("triggers.{k}")
+                } else {
+                    format!("{path}.{k}")
+                };
+                if known.is_some() || path == "triggers" {
+                    unknown_keys(keys, &child, v, checked, out);
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+/// The top-level sections and nested keys of `yaml` the Deploy CLI's schema lacks.
+fn keys_outside_the_deploy_cli_schema(yaml: &str) -> (Vec<String>, usize) {
+    let keys: Value =
+        serde_json::from_str(include_str!("../data/deploy-cli-keys.json")).expect("key file");
+    let doc: Value = yaml_serde::from_str(yaml).expect("YAML");
+    let mut out = Vec::new();
+    let mut checked = 0;
+    for (section, value) in doc.as_object().expect("a mapping at the top") {
+        if !keys["root"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|x| x == section)
+        {
+            out.push(section.clone());
+            continue;
+        }
+        unknown_keys(&keys, section, value, &mut checked, &mut out);
+    }
+    (out, checked)
+}
+
+#[test]
+fn the_shipped_tenant_yaml_uses_only_keys_of_the_deploy_cli_schema() {
+    let (unknown, checked) = keys_outside_the_deploy_cli_schema(DEFAULT_TENANT_YAML);
+    assert!(
+        unknown.is_empty(),
+        "keys the Deploy CLI does not know: {unknown:?}"
+    );
+    assert!(checked >= 25, "only {checked} objects were checked");
+    // The check itself sees what it must refuse: a PyMD-only section or key.
+    let seeded = format!("{DEFAULT_TENANT_YAML}\nusers:\n  - email: a@example.com\n");
+    assert_eq!(keys_outside_the_deploy_cli_schema(&seeded).0, vec!["users"]);
+    let claim = DEFAULT_TENANT_YAML.replacen(
+        "    app_type: regular_web\n",
+        "    app_type: regular_web\n    roles_claim: x\n",
+        1,
+    );
+    assert_eq!(
+        keys_outside_the_deploy_cli_schema(&claim).0,
+        vec!["clients.roles_claim"]
     );
 }
