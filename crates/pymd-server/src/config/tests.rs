@@ -191,3 +191,65 @@ fn cidrs_match_addresses_inside_them() {
     );
     assert!(Cidr::parse("10.0.0.0/33").is_none());
 }
+
+#[test]
+fn the_management_domain_is_an_https_url_and_a_bad_one_is_named() {
+    let c = Config::from_vars(&vars(&[
+        ("AUTH0_DOMAIN", "login.pymd.example"),
+        ("AUTH0_MANAGEMENT_DOMAIN", "pymd-prod.eu.auth0.com"),
+    ]))
+    .unwrap();
+    assert_eq!(
+        c.management_base_url.as_ref().map(Url::as_str),
+        Some("https://pymd-prod.eu.auth0.com/")
+    );
+    let c = Config::from_vars(&vars(&[(
+        "AUTH0_MANAGEMENT_DOMAIN",
+        "http://127.0.0.1:4700",
+    )]))
+    .unwrap();
+    assert_eq!(
+        c.management_base_url.as_ref().map(Url::as_str),
+        Some("http://127.0.0.1:4700/")
+    );
+    let unset = Config::from_vars(&vars(&[])).unwrap();
+    assert!(unset.management_base_url.is_none());
+    let err = Config::from_vars(&vars(&[("AUTH0_MANAGEMENT_DOMAIN", "ftp://x")])).unwrap_err();
+    assert!(err.to_string().contains("AUTH0_MANAGEMENT_DOMAIN"), "{err}");
+}
+
+#[test]
+fn keyword_mappings_are_a_json_object_and_anything_else_is_named() {
+    let c = Config::from_vars(&vars(&[(
+        "AUTH0_KEYWORD_REPLACE_MAPPINGS",
+        r#"{"M2M_CLIENT_ID": "abc", "SIZE": 5}"#,
+    )]))
+    .unwrap();
+    assert_eq!(
+        c.tenant_keywords.get("M2M_CLIENT_ID").map(String::as_str),
+        Some("abc")
+    );
+    assert_eq!(c.tenant_keywords.get("SIZE").map(String::as_str), Some("5"));
+    let err = Config::from_vars(&vars(&[("AUTH0_KEYWORD_REPLACE_MAPPINGS", "[1]")])).unwrap_err();
+    assert!(
+        err.to_string().contains("AUTH0_KEYWORD_REPLACE_MAPPINGS"),
+        "{err}"
+    );
+    assert!(format!("{c:?}").contains("M2M_CLIENT_ID") && !format!("{c:?}").contains("abc"));
+}
+
+#[test]
+fn verified_email_is_required_only_when_asked() {
+    assert!(
+        !Config::from_vars(&vars(&[]))
+            .unwrap()
+            .require_verified_email
+    );
+    let on = Config::from_vars(&vars(&[("PYMD_REQUIRE_VERIFIED_EMAIL", "true")])).unwrap();
+    assert!(on.require_verified_email);
+    let err = Config::from_vars(&vars(&[("PYMD_REQUIRE_VERIFIED_EMAIL", "yes")])).unwrap_err();
+    assert!(
+        err.to_string().contains("PYMD_REQUIRE_VERIFIED_EMAIL"),
+        "{err}"
+    );
+}

@@ -33,6 +33,11 @@ struct Stack {
 
 impl Stack {
     async fn start() -> Stack {
+        Stack::start_with(&[]).await
+    }
+
+    /// Starts with `extra` variables on top of the wiring to the tenant.
+    async fn start_with(extra: &[(&str, &str)]) -> Stack {
         let app_listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind the app");
@@ -71,6 +76,12 @@ impl Stack {
                 m2m.client_secret.clone(),
             ),
         ]);
+        let mut vars = vars;
+        vars.extend(
+            extra
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
+        );
         let config = Config::from_vars(&vars).unwrap_or_else(|e| panic!("config: {e}"));
         // The IdP and its clients come from the variables above, as with a real Auth0 tenant.
         let state = AppState::builder(config)
@@ -383,6 +394,20 @@ async fn with_the_tenant_token_endpoint_failing_a_profile_change_is_refused_and_
     )
     .await;
     assert_eq!(r.status, 200, "__dev/faults: {}", r.summary());
+    assert_patch_refused_and_nothing_changed(&stack, &token, &before).await;
+}
+
+#[tokio::test]
+async fn the_management_api_is_reached_on_auth0_management_domain_not_the_issuer() {
+    // Nothing listens there: if the app used the issuer (the live tenant), the change would pass.
+    let dead = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        l.local_addr().expect("addr")
+    };
+    let domain = format!("http://{dead}");
+    let stack = Stack::start_with(&[("AUTH0_MANAGEMENT_DOMAIN", domain.as_str())]).await;
+    let token = stack.dev_token(ALICE_EMAIL).await;
+    let before = stack.profile(&token).await;
     assert_patch_refused_and_nothing_changed(&stack, &token, &before).await;
 }
 
