@@ -98,6 +98,7 @@ pub fn build_app(state: AppState) -> Router {
         }))
         .route("/metrics", get(metrics))
         .merge(crate::web::router())
+        .merge(crate::web::session_router())
         .merge(crate::web::auth_router().route_layer(middleware::from_fn_with_state(
             state.clone(),
             crate::limits::limit_auth_routes,
@@ -222,13 +223,30 @@ async fn record_metrics(State(_state): State<AppState>, req: Request, next: Next
         .get::<MatchedPath>()
         .map(|p| p.as_str().to_owned())
         .unwrap_or_else(|| "unmatched".to_owned());
-    let method = req.method().as_str().to_owned();
+    let method = method_label(req.method());
     let response = next.run(req).await;
     let status = response.status().as_u16().to_string();
-    metrics::counter!("pymd_http_requests_total", "route" => route.clone(), "method" => method.clone(), "status" => status).increment(1);
+    metrics::counter!("pymd_http_requests_total", "route" => route.clone(), "method" => method, "status" => status).increment(1);
     metrics::histogram!("pymd_http_request_duration_seconds", "route" => route, "method" => method)
         .record(start.elapsed().as_secs_f64());
     response
+}
+
+/// The `method` label: one of the standard methods, else `other` (hyper accepts any token as a
+/// method, and a label must come from a fixed set).
+fn method_label(method: &Method) -> &'static str {
+    match *method {
+        Method::GET => "GET",
+        Method::HEAD => "HEAD",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        Method::OPTIONS => "OPTIONS",
+        Method::CONNECT => "CONNECT",
+        Method::TRACE => "TRACE",
+        _ => "other",
+    }
 }
 
 async fn security_headers(https: bool, req: Request, next: Next) -> Response {

@@ -43,16 +43,22 @@ pub fn router() -> Router<AppState> {
         .route("/static/app.css", get(stylesheet))
 }
 
-/// The sign-in routes `/auth/*` and their `/api/auth/*` aliases (rate limited per client IP by
-/// the caller, see `crate::limits`).
+/// The sign-in routes `/auth/login`, `/auth/callback` and their `/api/auth/*` aliases (rate
+/// limited per client IP by the caller, see `crate::limits`).
 pub fn auth_router() -> Router<AppState> {
     Router::new()
         .route("/auth/login", get(auth::login))
         .route("/auth/callback", get(callback::callback))
-        .route("/auth/logout", get(auth::logout))
-        .route("/auth/profile", get(auth::profile_json))
         .route("/api/auth/login", get(auth::login))
         .route("/api/auth/callback", get(callback::callback))
+}
+
+/// The session's own `/auth/*` routes: logging out must always work, and reading the profile
+/// does not spend the sign-in budget, so neither is rate limited or refused to a blocked IP.
+pub fn session_router() -> Router<AppState> {
+    Router::new()
+        .route("/auth/logout", get(auth::logout))
+        .route("/auth/profile", get(auth::profile_json))
         .route("/api/auth/logout", get(auth::logout))
         .route("/api/auth/profile", get(auth::profile_json))
 }

@@ -24,8 +24,20 @@ async fn get_from(app: &TestApp, path: &str, forwarded_for: Option<&str>) -> Res
     send(rb).await
 }
 
-fn assert_rate_limited_json(r: &Resp) {
-    r.assert_error(429, "rate_limited");
+/// The sign-in route the limits are probed with, and its alias (both count against one per-IP
+/// budget). Without a web client configured it answers 503 when let through.
+const PROBE: &str = "/auth/login?returnTo=/dashboard";
+const PROBE_ALIAS: &str = "/api/auth/login?returnTo=/dashboard";
+const ANSWERED: u16 = 503;
+
+/// The refusal page of a rate-limited sign-in route: 429 with Retry-After.
+fn assert_rate_limited(r: &Resp) {
+    assert_eq!(r.status, 429, "{}", r.summary());
+    assert!(
+        r.header("content-type").starts_with("text/html"),
+        "{}",
+        r.summary()
+    );
     let retry: u64 = r
         .header("retry-after")
         .parse()
@@ -44,25 +56,27 @@ async fn audit_count(app: &TestApp, event: &str) -> usize {
 #[tokio::test]
 async fn the_eleventh_auth_request_in_a_minute_from_one_ip_gets_429_with_retry_after() {
     let app = TestApp::spawn().await;
-    // Ten requests (the JSON route and its alias share the one per-IP count) are answered...
+    // Ten requests (the route and its alias share the one per-IP count) are answered...
     for i in 0..10 {
-        let path = if i % 2 == 0 {
-            "/auth/profile"
-        } else {
-            "/api/auth/profile"
-        };
+        let path = if i % 2 == 0 { PROBE } else { PROBE_ALIAS };
         let r = get_from(&app, path, None).await;
-        assert_eq!(r.status, 401, "request {}: {}", i + 1, r.summary());
+        assert_eq!(r.status, ANSWERED, "request {}: {}", i + 1, r.summary());
     }
-    // ...the eleventh is refused, in the envelope, with Retry-After, an audit event and a metric.
-    assert_rate_limited_json(&get_from(&app, "/auth/profile", None).await);
-    let page = get_from(&app, "/auth/login?returnTo=/dashboard", None).await;
-    assert_eq!(page.status, 429, "{}", page.summary());
-    assert!(page.header("content-type").starts_with("text/html"));
-    assert!(page.has_header("retry-after"));
+    // ...the eleventh is refused, with Retry-After, an audit event and a metric.
+    assert_rate_limited(&get_from(&app, PROBE, None).await);
+    assert_rate_limited(&get_from(&app, "/auth/callback?state=x", None).await);
+    // Logging out and reading the session's profile never spend the sign-in budget.
+    assert_eq!(get_from(&app, "/auth/profile", None).await.status, 401);
+    assert_eq!(get_from(&app, "/api/auth/profile", None).await.status, 401);
+    let out = get_from(&app, "/auth/logout", None).await;
+    assert!(
+        out.status < 400,
+        "logout is never refused: {}",
+        out.summary()
+    );
     // A flood of refusals is one audit row per limit, IP and minute (the metric counts them all).
     for _ in 0..5 {
-        assert_eq!(get_from(&app, "/auth/profile", None).await.status, 429);
+        assert_eq!(get_from(&app, PROBE, None).await.status, 429);
     }
     assert_eq!(audit_count(&app, "rate_limited").await, 1);
     let metrics = app.get("/metrics", None).await;
@@ -82,9 +96,9 @@ async fn the_eleventh_auth_request_in_a_minute_from_one_ip_gets_429_with_retry_a
 async fn the_auth_limit_is_configurable_and_cannot_be_switched_off() {
     let app = spawn(vec![("PYMD_AUTH_RATE_LIMIT_PER_MINUTE", "3".into())]).await;
     for _ in 0..3 {
-        assert_eq!(get_from(&app, "/auth/profile", None).await.status, 401);
+        assert_eq!(get_from(&app, PROBE, None).await.status, ANSWERED);
     }
-    assert_rate_limited_json(&get_from(&app, "/auth/profile", None).await);
+    assert_rate_limited(&get_from(&app, PROBE, None).await);
 
     let mut vars = std::collections::HashMap::new();
     vars.insert("PYMD_AUTH_RATE_LIMIT_PER_MINUTE".to_owned(), "0".to_owned());
@@ -100,12 +114,9 @@ async fn x_forwarded_for_is_believed_only_from_a_trusted_proxy() {
     let direct = spawn(vec![("PYMD_AUTH_RATE_LIMIT_PER_MINUTE", "2".into())]).await;
     for i in 0..2 {
         let fake = format!("198.51.100.{i}");
-        assert_eq!(
-            get_from(&direct, "/auth/profile", Some(&fake)).await.status,
-            401
-        );
+        assert_eq!(get_from(&direct, PROBE, Some(&fake)).await.status, ANSWERED);
     }
-    assert_rate_limited_json(&get_from(&direct, "/auth/profile", Some("198.51.100.9")).await);
+    assert_rate_limited(&get_from(&direct, PROBE, Some("198.51.100.9")).await);
 
     // Behind a trusted proxy (the loopback peer), each forwarded client has its own count.
     let proxied = spawn(vec![
@@ -115,18 +126,14 @@ async fn x_forwarded_for_is_believed_only_from_a_trusted_proxy() {
     .await;
     for _ in 0..2 {
         assert_eq!(
-            get_from(&proxied, "/auth/profile", Some("203.0.113.1"))
-                .await
-                .status,
-            401
+            get_from(&proxied, PROBE, Some("203.0.113.1")).await.status,
+            ANSWERED
         );
     }
-    assert_rate_limited_json(&get_from(&proxied, "/auth/profile", Some("203.0.113.1")).await);
+    assert_rate_limited(&get_from(&proxied, PROBE, Some("203.0.113.1")).await);
     assert_eq!(
-        get_from(&proxied, "/auth/profile", Some("203.0.113.2"))
-            .await
-            .status,
-        401
+        get_from(&proxied, PROBE, Some("203.0.113.2")).await.status,
+        ANSWERED
     );
 }
 
@@ -160,10 +167,7 @@ async fn five_failed_logins_for_one_email_block_that_ip_from_auth_until_an_admin
         .map(|_| failed_login("victim@example.com", attacker))
         .collect();
     assert_eq!(log_stream(&app, Value::Array(four)).await.status, 200);
-    assert_eq!(
-        get_from(&app, "/auth/profile", Some(attacker)).await.status,
-        401
-    );
+    assert_eq!(get_from(&app, PROBE, Some(attacker)).await.status, ANSWERED);
     assert_eq!(audit_count(&app, "ip_blocked").await, 0);
     // Failures for other emails do not add up to this one's.
     let r = log_stream(
@@ -172,28 +176,30 @@ async fn five_failed_logins_for_one_email_block_that_ip_from_auth_until_an_admin
     )
     .await;
     assert_eq!(r.status, 200);
-    assert_eq!(
-        get_from(&app, "/auth/profile", Some(attacker)).await.status,
-        401
-    );
+    assert_eq!(get_from(&app, PROBE, Some(attacker)).await.status, ANSWERED);
 
     // The fifth (emails compare case-insensitively) blocks the IP: 429 with the time left.
     let r = log_stream(&app, json!([failed_login("Victim@Example.com", attacker)])).await;
     assert_eq!(r.status, 200);
-    let blocked = get_from(&app, "/auth/profile", Some(attacker)).await;
-    blocked.assert_error(429, "rate_limited");
+    let blocked = get_from(&app, PROBE, Some(attacker)).await;
+    assert_eq!(blocked.status, 429, "{}", blocked.summary());
     let retry: u64 = blocked.header("retry-after").parse().expect("seconds");
     assert!(retry > 29 * 60 && retry <= 30 * 60, "Retry-After {retry}");
     let page = get_from(&app, "/auth/login", Some(attacker)).await;
     assert_eq!(page.status, 429);
     assert!(page.text.contains("paused"), "{}", page.text);
+    // A blocked IP may still end its sessions.
+    let out = get_from(&app, "/auth/logout", Some(attacker)).await;
+    assert!(
+        out.status < 400,
+        "logout from a blocked IP: {}",
+        out.summary()
+    );
     assert_eq!(audit_count(&app, "ip_blocked").await, 1);
     // Other IPs are not affected.
     assert_eq!(
-        get_from(&app, "/auth/profile", Some("203.0.113.67"))
-            .await
-            .status,
-        401
+        get_from(&app, PROBE, Some("203.0.113.67")).await.status,
+        ANSWERED
     );
 
     // Only an admin may lift it.
@@ -204,7 +210,7 @@ async fn five_failed_logins_for_one_email_block_that_ip_from_auth_until_an_admin
         .assert_error(403, "forbidden");
     assert_eq!(audit_count(&app, "admin_denied").await, 1);
     assert_eq!(
-        get_from(&app, "/auth/profile", Some(attacker)).await.status,
+        get_from(&app, PROBE, Some(attacker)).await.status,
         429,
         "still blocked"
     );
@@ -220,10 +226,7 @@ async fn five_failed_logins_for_one_email_block_that_ip_from_auth_until_an_admin
     let lifted = app.delete(&path, Some(&admin)).await;
     assert_eq!(lifted.status, 204, "{}", lifted.summary());
     assert_eq!(audit_count(&app, "ip_unblocked").await, 1);
-    assert_eq!(
-        get_from(&app, "/auth/profile", Some(attacker)).await.status,
-        401
-    );
+    assert_eq!(get_from(&app, PROBE, Some(attacker)).await.status, ANSWERED);
 }
 
 #[tokio::test]
@@ -237,9 +240,9 @@ async fn with_redis_down_limits_fall_back_to_memory_and_requests_are_served() {
     ])
     .await;
     for _ in 0..3 {
-        assert_eq!(get_from(&app, "/auth/profile", None).await.status, 401);
+        assert_eq!(get_from(&app, PROBE, None).await.status, ANSWERED);
     }
-    assert_rate_limited_json(&get_from(&app, "/auth/profile", None).await);
+    assert_rate_limited(&get_from(&app, PROBE, None).await);
     let ready = app.get("/readyz", None).await;
     assert_eq!(ready.status, 200, "Redis down is degraded, not unready");
     assert_eq!(
@@ -269,10 +272,10 @@ async fn two_instances_on_one_redis_share_the_auth_limit_and_the_blocks() {
     let one = spawn(vars()).await;
     let two = spawn(vars()).await;
     for app in [&one, &two, &one, &two] {
-        assert_eq!(get_from(app, "/auth/profile", None).await.status, 401);
+        assert_eq!(get_from(app, PROBE, None).await.status, ANSWERED);
     }
-    assert_rate_limited_json(&get_from(&one, "/auth/profile", None).await);
-    assert_rate_limited_json(&get_from(&two, "/auth/profile", None).await);
+    assert_rate_limited(&get_from(&one, PROBE, None).await);
+    assert_rate_limited(&get_from(&two, PROBE, None).await);
     assert_eq!(
         one.get("/readyz", None).await.json()["checks"]["rate_limits"],
         "redis"
@@ -283,9 +286,7 @@ async fn two_instances_on_one_redis_share_the_auth_limit_and_the_blocks() {
         .map(|_| failed_login("shared@example.com", "203.0.113.99"))
         .collect();
     assert_eq!(log_stream(&one, Value::Array(events)).await.status, 200);
-    get_from(&two, "/auth/profile", Some("203.0.113.99"))
-        .await
-        .assert_error(429, "rate_limited");
+    assert_rate_limited(&get_from(&two, PROBE, Some("203.0.113.99")).await);
 
     // What Redis holds: counters and blocks under the prefix, and no email address in any key.
     let client = redis::Client::open(url.as_str()).expect("redis URL");
@@ -328,8 +329,8 @@ async fn a_redelivered_log_event_counts_once_and_a_block_is_raised_once() {
         );
     }
     assert_eq!(
-        get_from(&app, "/auth/profile", Some(ip)).await.status,
-        401,
+        get_from(&app, PROBE, Some(ip)).await.status,
+        ANSWERED,
         "not blocked yet"
     );
     // The fifth blocks; later failures while blocked raise no further alert or audit row.
@@ -337,9 +338,7 @@ async fn a_redelivered_log_event_counts_once_and_a_block_is_raised_once() {
         let r = log_stream(&app, json!([failed_login("twice@example.com", ip)])).await;
         assert_eq!(r.status, 200);
     }
-    get_from(&app, "/auth/profile", Some(ip))
-        .await
-        .assert_error(429, "rate_limited");
+    assert_eq!(get_from(&app, PROBE, Some(ip)).await.status, 429);
     assert_eq!(audit_count(&app, "ip_blocked").await, 1);
     // The email is not kept in clear in the counters' keys (they may live in Redis).
     let detail: Vec<String> = app

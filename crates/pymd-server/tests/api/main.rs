@@ -19,6 +19,7 @@ mod cli;
 mod database;
 mod dev_tenant;
 mod documents;
+mod hardening;
 mod headers;
 mod hostile;
 mod idp;
