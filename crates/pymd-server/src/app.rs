@@ -115,15 +115,38 @@ pub fn build_app(state: AppState) -> Router {
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, Duration::from_secs(30)))
         .layer(
             TraceLayer::new_for_http().make_span_with(|req: &Request| {
-                let request_id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("");
+                let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok()).unwrap_or("");
+                let (request_id, client_request_id) = (header("x-request-id"), header(CLIENT_REQUEST_ID));
                 // The path only: a query string may carry what must never be logged.
-                tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id)
+                tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id, client_request_id)
             }),
         )
         .layer(SetSensitiveRequestHeadersLayer::new([header::AUTHORIZATION, header::COOKIE]))
         .layer(PropagateRequestIdLayer::new(x_request_id.clone()))
         .layer(SetRequestIdLayer::new(x_request_id, MakeRequestUuid))
+        .layer(middleware::from_fn(set_aside_client_request_id))
         .with_state(state)
+}
+
+/// Where a client's own `X-Request-Id` is kept (at most 64 visible ASCII characters).
+const CLIENT_REQUEST_ID: &str = "x-client-request-id";
+
+/// The request id is always PyMD's own: a client's `X-Request-Id` is moved aside (truncated,
+/// printable only) so logs and audit rows can still name it, but never as the id.
+async fn set_aside_client_request_id(mut req: Request, next: Next) -> Response {
+    let headers = req.headers_mut();
+    headers.remove(CLIENT_REQUEST_ID);
+    if let Some(sent) = headers.remove("x-request-id") {
+        let kept: String = String::from_utf8_lossy(sent.as_bytes())
+            .chars()
+            .filter(|c| c.is_ascii_graphic())
+            .take(64)
+            .collect();
+        if let Ok(v) = HeaderValue::from_str(&kept) {
+            headers.insert(HeaderName::from_static(CLIENT_REQUEST_ID), v);
+        }
+    }
+    next.run(req).await
 }
 
 /// Serves `app` on `listener` until `shutdown` completes, with the peer address available to

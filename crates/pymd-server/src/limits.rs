@@ -1,16 +1,17 @@
 //! The rate limits and blocks of spec §7 as the app applies them.
 //!
-//! - `/auth/*` (and the `/api/auth/*` aliases): at most `PYMD_AUTH_RATE_LIMIT_PER_MINUTE`
-//!   requests a minute per client IP (the socket peer, or the right-most untrusted
-//!   `X-Forwarded-For` hop behind `PYMD_TRUSTED_PROXIES`), and none at all from an IP that is
-//!   blocked (see [`record_failed_login`]).
+//! - The sign-in routes `/auth/login`, `/auth/callback` (and their `/api/auth/*` aliases): at
+//!   most `PYMD_AUTH_RATE_LIMIT_PER_MINUTE` requests a minute per client (the socket peer, or
+//!   the right-most untrusted `X-Forwarded-For` hop behind `PYMD_TRUSTED_PROXIES`; IPv6 clients
+//!   by their /64, see [`client_key`]), and none at all from a blocked client (see
+//!   [`record_failed_login`]). Logout and `/auth/profile` are never limited.
 //! - Failed logins: under hosted login the app never sees a password, so the IdP's log stream
 //!   (`/internal/auth0/log-stream`) reports them. `PYMD_FAILED_LOGINS_PER_HOUR` failures for one
-//!   email block the IP the last one came from for `PYMD_IP_BLOCK_MINUTES`, with an audit event,
+//!   email from one client block that client for `PYMD_IP_BLOCK_MINUTES`, with an audit event,
 //!   an alert log line and a metric.
 //!
-//! A refusal is 429 `rate_limited` with `Retry-After` (an HTML page for the browser routes, the
-//! JSON envelope for `/auth/profile`), an audit event and `pymd_rate_limited_total{limit}`.
+//! A refusal is a 429 page with `Retry-After`, an audit event (one per limit, client and
+//! minute) and `pymd_rate_limited_total{limit}`.
 //! The counters are shared through Redis when it is configured and kept per instance when it is
 //! not or cannot be reached (see `pymd_limits::Limiter`).
 
@@ -23,13 +24,24 @@ use axum::response::{IntoResponse, Response};
 use pymd_limits::{Decision, Limit};
 
 use crate::audit::Event;
-use crate::error::ApiError;
 use crate::state::AppState;
 
 /// The metric every refusal counts in.
 pub const METRIC_LIMITED: &str = "pymd_rate_limited_total";
 /// The name IP blocks are kept under.
 pub const AUTH_BLOCK: &str = "auth";
+
+/// The key a client IP is limited and blocked under: IPv4 (also IPv4-mapped IPv6) as itself,
+/// IPv6 by its /64 — one subscriber's prefix, which hands out addresses without end.
+pub fn client_key(ip: IpAddr) -> String {
+    match ip.to_canonical() {
+        IpAddr::V4(v4) => v4.to_string(),
+        IpAddr::V6(v6) => {
+            let s = v6.segments();
+            format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+        }
+    }
+}
 
 /// The `/auth/*` limit of the configuration.
 fn auth_limit(state: &AppState) -> Limit {
@@ -51,15 +63,14 @@ pub async fn limit_auth_routes(
         // Only an app embedded without connection info has no peer; nothing to key on.
         return next.run(req).await;
     };
-    let ip = ip.to_string();
-    let json = req.uri().path().ends_with("/profile");
+    let ip = client_key(ip);
     if let Some(left) = state.limiter.blocked(AUTH_BLOCK, &ip).await {
-        return refuse(&state, "ip_block", &ip, secs(left), json).await;
+        return refuse(&state, "ip_block", &ip, secs(left)).await;
     }
     match state.limiter.check(&auth_limit(&state), &ip).await {
         Decision::Allowed { .. } => next.run(req).await,
         Decision::Limited { retry_after_secs } => {
-            refuse(&state, "auth", &ip, retry_after_secs, json).await
+            refuse(&state, "auth", &ip, retry_after_secs).await
         }
     }
 }
@@ -92,14 +103,10 @@ async fn refuse(
     limit: &'static str,
     ip: &str,
     retry_after_secs: u64,
-    json: bool,
 ) -> Response {
     metrics::counter!(METRIC_LIMITED, "limit" => limit).increment(1);
     if first_this_minute(state, &format!("{limit}:{ip}")).await {
         crate::audit::record(state, Event::RateLimited { limit }, None).await;
-    }
-    if json {
-        return ApiError::RateLimited { retry_after_secs }.into_response();
     }
     crate::web::error::PageError::RateLimited {
         blocked: limit == "ip_block",
@@ -153,24 +160,27 @@ pub async fn record_failed_login(
         max: state.config.limits.failed_logins_per_hour.saturating_sub(1),
         window: Duration::from_secs(3600),
     };
+    // Counted per (email, client): a stranger's failures for a victim's email cannot make the
+    // victim's own typo block the victim.
+    let ip = ip.map(|ip| ip.to_canonical());
+    let counted = match ip {
+        Some(ip) => format!("{}:{}", email_key(state, email), client_key(ip)),
+        None => email_key(state, email),
+    };
     let over = matches!(
-        state.limiter.check(&limit, &email_key(state, email)).await,
+        state.limiter.check(&limit, &counted).await,
         Decision::Limited { .. }
     );
-    let Some(ip) = ip.map(|ip| ip.to_canonical()).filter(|_| over) else {
+    let Some(ip) = ip.filter(|_| over) else {
         return false;
     };
-    if state
-        .limiter
-        .blocked(AUTH_BLOCK, &ip.to_string())
-        .await
-        .is_some()
-    {
+    let key = client_key(ip);
+    if state.limiter.blocked(AUTH_BLOCK, &key).await.is_some() {
         return false;
     }
     state
         .limiter
-        .block(AUTH_BLOCK, &ip.to_string(), state.config.limits.ip_block)
+        .block(AUTH_BLOCK, &key, state.config.limits.ip_block)
         .await;
     metrics::counter!(METRIC_LIMITED, "limit" => "failed_logins").increment(1);
     tracing::warn!(

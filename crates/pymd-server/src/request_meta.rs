@@ -49,13 +49,25 @@ fn client_ip_as_sent(peer: IpAddr, forwarded_for: &[&str], trusted: &[Cidr]) -> 
         .map(str::trim)
         .collect::<Vec<_>>();
     for hop in hops.iter().rev() {
-        match hop.parse::<IpAddr>() {
-            Ok(ip) if is_trusted(ip) => continue,
-            Ok(ip) => return ip,
-            Err(_) => return peer,
+        match parse_hop(hop) {
+            Some(ip) if is_trusted(ip) => continue,
+            Some(ip) => return ip,
+            None => return peer,
         }
     }
     peer
+}
+
+/// One `X-Forwarded-For` hop: an address, `ip:port`, `[v6]` or `[v6]:port`.
+fn parse_hop(hop: &str) -> Option<IpAddr> {
+    hop.parse::<IpAddr>()
+        .ok()
+        .or_else(|| hop.parse::<SocketAddr>().ok().map(|s| s.ip()))
+        .or_else(|| {
+            hop.strip_prefix('[')
+                .and_then(|h| h.strip_suffix(']'))
+                .and_then(|h| h.parse::<IpAddr>().ok())
+        })
 }
 
 fn meta_of(req: &Request, trusted: &[Cidr]) -> RequestMeta {
@@ -108,6 +120,28 @@ mod tests {
             client_ip(ip("::ffff:127.0.0.1"), &["::ffff:198.51.100.7"], &trusted),
             ip("198.51.100.7"),
             "a mapped proxy is trusted as its IPv4 form, and the forwarded client is canonical"
+        );
+    }
+
+    #[test]
+    fn a_hop_with_a_port_or_brackets_is_still_the_client() {
+        let trusted = [Cidr::parse("10.0.0.0/8").unwrap()];
+        for (hop, client) in [
+            ("198.51.100.7:51234", "198.51.100.7"),
+            ("[2001:db8::7]:443", "2001:db8::7"),
+            ("[2001:db8::8]", "2001:db8::8"),
+            ("10.0.0.2:80, 198.51.100.9:1", "198.51.100.9"),
+        ] {
+            assert_eq!(
+                client_ip(ip("10.0.0.1"), &[hop], &trusted),
+                ip(client),
+                "{hop}"
+            );
+        }
+        // Garbage still falls back to the proxy, never to a client-chosen value.
+        assert_eq!(
+            client_ip(ip("10.0.0.1"), &["not-an-ip:99"], &trusted),
+            ip("10.0.0.1")
         );
     }
 

@@ -13,8 +13,8 @@ use crate::config::{Config, Environment, Idp};
 /// Runs the dev tenant until Ctrl-C / SIGTERM, printing its start lines.
 ///
 /// # Errors
-/// `PYMD_ENV=production`, bind failures, a webhook without `INTERNAL_API_TOKEN`, invalid tenant
-/// files.
+/// `PYMD_ENV=production`, bind failures, an unreadable data directory, invalid tenant
+/// directories.
 pub async fn run_standalone(config: Config, options: StandaloneOptions) -> anyhow::Result<()> {
     if config.environment == Environment::Production {
         anyhow::bail!("the dev tenant never runs with PYMD_ENV=production");

@@ -61,20 +61,23 @@ pub async fn lift_block(
     Admin(admin): Admin,
     Path(ip): Path<String>,
 ) -> ApiResult<StatusCode> {
+    // `::ffff:1.2.3.4` is 1.2.3.4; an IPv6 address names its /64 (how clients are keyed).
     let ip: IpAddr = ip.parse().map_err(|_| ApiError::Validation {
         field: "ip".into(),
         message: "must be an IPv4 or IPv6 address".into(),
     })?;
     if !state
         .limiter
-        .unblock(crate::limits::AUTH_BLOCK, &ip.to_string())
+        .unblock(crate::limits::AUTH_BLOCK, &crate::limits::client_key(ip))
         .await
     {
         return Err(ApiError::NotFound);
     }
     audit::record(
         &state,
-        Event::IpUnblocked { ip },
+        Event::IpUnblocked {
+            ip: ip.to_canonical(),
+        },
         Some(&admin.user.auth0_id),
     )
     .await;

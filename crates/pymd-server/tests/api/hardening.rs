@@ -44,3 +44,21 @@ async fn invented_methods_and_log_types_never_become_metric_labels() {
         "invented log types count as other"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_clients_request_id_of_any_length_never_becomes_the_request_id() {
+    let app = TestApp::spawn().await;
+    let huge = format!("{}\t<script>", "r".repeat(10_000));
+    let sent = reqwest::header::HeaderValue::from_bytes(huge.as_bytes()).expect("header");
+    let r = send(
+        app.request(Method::GET, "/healthz")
+            .header("x-request-id", sent),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.summary());
+    let id = r.header("x-request-id");
+    assert!(
+        uuid::Uuid::parse_str(&id).is_ok(),
+        "PyMD's own id, not the client's: {id:.80}"
+    );
+}

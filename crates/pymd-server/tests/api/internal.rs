@@ -205,6 +205,15 @@ async fn audit_events_carry_the_callers_ip_user_agent_and_request_id() {
         .await
         .expect("send");
     assert_eq!(r.status(), 200);
+    // The request id is PyMD's own (the client's is logged aside), and the response names it.
+    let id = r
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .expect("x-request-id")
+        .to_owned();
+    assert_ne!(id, "req-audit-1");
+    assert!(uuid::Uuid::parse_str(&id).is_ok(), "{id}");
     let events = app.audit_events().await;
     let sync = events
         .iter()
@@ -212,5 +221,5 @@ async fn audit_events_carry_the_callers_ip_user_agent_and_request_id() {
         .expect("a sync_user audit event");
     assert_eq!(sync.event.ip.as_deref(), Some("127.0.0.1"));
     assert_eq!(sync.event.user_agent.as_deref(), Some("audit-test/1.0"));
-    assert_eq!(sync.event.request_id.as_deref(), Some("req-audit-1"));
+    assert_eq!(sync.event.request_id.as_deref(), Some(id.as_str()));
 }

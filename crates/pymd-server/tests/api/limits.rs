@@ -353,3 +353,67 @@ async fn a_redelivered_log_event_counts_once_and_a_block_is_raised_once() {
         "{detail:?}"
     );
 }
+
+#[tokio::test]
+async fn ipv6_clients_are_limited_by_their_64_and_mapped_ipv4_is_ipv4() {
+    let app = spawn(vec![
+        ("PYMD_AUTH_RATE_LIMIT_PER_MINUTE", "2".into()),
+        ("PYMD_TRUSTED_PROXIES", "127.0.0.0/8".into()),
+    ])
+    .await;
+    // Three addresses of one /64 share one budget...
+    for ip in ["2001:db8:1:2::1", "2001:db8:1:2::ffff"] {
+        assert_eq!(
+            get_from(&app, PROBE, Some(ip)).await.status,
+            ANSWERED,
+            "{ip}"
+        );
+    }
+    assert_rate_limited(&get_from(&app, PROBE, Some("2001:db8:1:2:abcd::9")).await);
+    // ...the next /64 has its own.
+    assert_eq!(
+        get_from(&app, PROBE, Some("2001:db8:1:3::1")).await.status,
+        ANSWERED
+    );
+    // An IPv4-mapped address is that IPv4 client.
+    for _ in 0..2 {
+        assert_eq!(
+            get_from(&app, PROBE, Some("198.51.100.20")).await.status,
+            ANSWERED
+        );
+    }
+    assert_rate_limited(&get_from(&app, PROBE, Some("::ffff:198.51.100.20")).await);
+}
+
+#[tokio::test]
+async fn a_strangers_failures_for_a_victims_email_do_not_block_the_victim() {
+    let app = spawn(vec![("PYMD_TRUSTED_PROXIES", "127.0.0.0/8".into())]).await;
+    let (attacker, victim) = ("203.0.113.70", "198.51.100.71");
+    let four: Vec<Value> = (0..4)
+        .map(|_| failed_login("victim@example.com", attacker))
+        .collect();
+    assert_eq!(log_stream(&app, Value::Array(four)).await.status, 200);
+    // The victim's own typo is their first failure, not the fifth.
+    let typo = json!([failed_login("victim@example.com", victim)]);
+    assert_eq!(log_stream(&app, typo).await.status, 200);
+    assert_eq!(get_from(&app, PROBE, Some(victim)).await.status, ANSWERED);
+    assert_eq!(audit_count(&app, "ip_blocked").await, 0);
+    // The attacker's fifth blocks the attacker.
+    let fifth = json!([failed_login("victim@example.com", attacker)]);
+    assert_eq!(log_stream(&app, fifth).await.status, 200);
+    assert_eq!(get_from(&app, PROBE, Some(attacker)).await.status, 429);
+    assert_eq!(get_from(&app, PROBE, Some(victim)).await.status, ANSWERED);
+
+    // A block is lifted by any spelling of the address: the IPv4-mapped form names it too.
+    let admin = app.token_with(&sub("admin"), ALL, |c| {
+        c.insert("https://pymd.io/roles".into(), json!(["admin"]));
+    });
+    let lifted = app
+        .delete(
+            &format!("/api/v1/admin/blocks/::ffff:{attacker}"),
+            Some(&admin),
+        )
+        .await;
+    assert_eq!(lifted.status, 204, "{}", lifted.summary());
+    assert_eq!(get_from(&app, PROBE, Some(attacker)).await.status, ANSWERED);
+}

@@ -4,12 +4,12 @@
 //! and scopes, may deny the login, and may set the user's metadata; nothing is added that an
 //! Action did not ask for.
 //!
-//! `engine` drives QuickJS, `host` is its one door to the network, `event` builds Auth0's
-//! `event` object, and `prelude.js` is the Node-like world the Action's code sees (console,
-//! timers, fetch, axios, `api`). What of Auth0's surface is covered: `docs/dev-tenant.md`.
+//! `engine` drives QuickJS, `host` is its one door to the network, and `prelude.js` is the
+//! Node-like world the Action's code sees (console, timers, fetch, axios, `api`). The module is a
+//! foundation: it knows nothing of the tenant's configuration or requests (the `event` object is
+//! built by the `postlogin` service). What of Auth0's surface is covered: `docs/dev-tenant.md`.
 
 mod engine;
-mod event;
 mod host;
 
 use std::collections::VecDeque;
@@ -17,8 +17,6 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::{Map, Value};
-
-pub use event::{EventInput, Protocol, build_event};
 
 /// Console lines kept per flow, and across flows for `/__dev/actions/console`.
 const MAX_CONSOLE_LINES: usize = 500;

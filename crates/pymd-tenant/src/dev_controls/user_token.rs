@@ -9,11 +9,11 @@ use axum::response::Response;
 use serde_json::Value;
 
 use super::guard::{DevJson, bad};
-use crate::actions::Protocol;
 use crate::config::ClientConfig;
 use crate::error::OAuthError;
 use crate::extract::Caller;
 use crate::mint::{UserGrant, mint_user_response};
+use crate::postlogin::Protocol;
 use crate::postlogin::{self, FlowContext};
 use crate::respond::no_store_json;
 use crate::scope::split_scope;

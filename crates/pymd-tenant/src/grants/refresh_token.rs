@@ -4,12 +4,12 @@
 //! mint fails is undone so the client can retry.
 
 use super::{GrantFailure, GrantResult};
-use crate::actions::Protocol;
 use crate::config::ClientConfig;
 use crate::error::OAuthError;
 use crate::extract::Caller;
 use crate::extract::Params;
 use crate::mint::{MintFor, UserGrant, mint_user, response_body};
+use crate::postlogin::Protocol;
 use crate::postlogin::{self, FlowContext};
 use crate::scope::split_scope;
 use crate::state::AppState;

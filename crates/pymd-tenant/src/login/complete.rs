@@ -5,11 +5,12 @@
 use axum::response::Response;
 use serde_json::{Value, json};
 
-use crate::actions::{Outcome, Protocol};
+use crate::actions::Outcome;
 use crate::config::ClientConfig;
 use crate::error::OAuthError;
 use crate::extract::Caller;
 use crate::logs::LogEvent;
+use crate::postlogin::Protocol;
 use crate::postlogin::{self, FlowContext};
 use crate::respond::{add_query, found, with_optional_cookie};
 use crate::state::AppState;

@@ -5,11 +5,16 @@
 
 use serde_json::{Map, Value};
 
-use crate::actions::{EventInput, Failure, Outcome, Protocol, build_event};
+mod event;
+
+pub use event::Protocol;
+
+use crate::actions::{Failure, Outcome};
 use crate::config::ClientConfig;
 use crate::extract::Caller;
 use crate::state::AppState;
 use crate::store::users::User;
+use event::{EventInput, build_event};
 
 /// What a login or an exchange adds to the event.
 #[derive(Debug, Clone, Copy)]
