@@ -273,8 +273,16 @@ fn method_label(method: &Method) -> &'static str {
 }
 
 async fn security_headers(https: bool, req: Request, next: Next) -> Response {
+    // What answers a credential (a bearer token, a session cookie) is the user's own: no cache
+    // may keep it.
+    let private = req.headers().contains_key(header::AUTHORIZATION)
+        || req.headers().contains_key(header::COOKIE)
+        || req.uri().path().starts_with("/api/v1/");
     let mut response = next.run(req).await;
     let h = response.headers_mut();
+    if private && !h.contains_key(header::CACHE_CONTROL) {
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
     let mut set = |name: HeaderName, value: &'static str| {
         if !h.contains_key(&name) {
             h.insert(name, HeaderValue::from_static(value));

@@ -30,6 +30,12 @@ impl App {
     /// Missing production secrets, bind failures, the dev tenant failing to start (or missing
     /// from this build), the database.
     pub async fn build(mut config: Config) -> anyhow::Result<App> {
+        if let Idp::DevTenant { bind } = config.idp {
+            config
+                .check_dev_exposure("PYMD_BIND", config.bind)
+                .and_then(|()| config.check_dev_exposure("PYMD_DEV_TENANT_BIND", bind))
+                .map_err(|e| anyhow::anyhow!(e))?;
+        }
         let (internal_token, cookie_secret) = secrets(&config)?;
         let listener = TcpListener::bind(config.bind)
             .await

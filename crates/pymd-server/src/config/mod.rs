@@ -66,6 +66,9 @@ pub struct Config {
     pub management_base_url: Option<Url>,
     /// `PYMD_REQUIRE_VERIFIED_EMAIL`: unverified users get a page, not a session.
     pub require_verified_email: bool,
+    /// `PYMD_DEV_ALLOW_REMOTE`: the dev tenant (whose demo passwords are public) may listen on
+    /// a non-loopback address.
+    pub dev_allow_remote: bool,
     /// Rate limits and blocks of spec §7.
     pub limits: Limits,
     /// The suspicious-login alert of spec §8.
@@ -108,6 +111,7 @@ impl fmt::Debug for Config {
             )
             .field("management_base_url", &self.management_base_url)
             .field("require_verified_email", &self.require_verified_email)
+            .field("dev_allow_remote", &self.dev_allow_remote)
             .field("limits", &self.limits)
             .field("alerts", &self.alerts)
             .finish()
@@ -182,12 +186,27 @@ impl Config {
             tenant_keywords: server.tenant_keywords,
             management_base_url: idp.management_base_url,
             require_verified_email: web.require_verified_email,
+            dev_allow_remote: server.dev_allow_remote,
             limits,
             alerts,
             defaulted: web.defaulted,
         };
         config.check_production(&mut r);
         r.finish(config)
+    }
+
+    /// With the dev tenant (whose demo logins, admin included, are public), `variable`'s
+    /// address `addr` must be loopback unless `PYMD_DEV_ALLOW_REMOTE=1`.
+    ///
+    /// # Errors
+    /// The refusal, naming the variable.
+    pub fn check_dev_exposure(&self, variable: &str, addr: SocketAddr) -> Result<(), String> {
+        if self.dev_allow_remote || addr.ip().is_loopback() {
+            return Ok(());
+        }
+        Err(format!(
+            "{variable} {addr} is not a loopback address: with the dev tenant (public demo passwords, an admin among them) PyMD listens only on loopback; set PYMD_DEV_ALLOW_REMOTE=1 to allow it"
+        ))
     }
 
     /// What `PYMD_ENV=production` requires on top: both secrets, https, a real IdP.

@@ -31,6 +31,7 @@ pub(super) struct Server {
     pub log_format: LogFormat,
     pub tenant_file: Option<PathBuf>,
     pub tenant_keywords: BTreeMap<String, String>,
+    pub dev_allow_remote: bool,
 }
 
 pub(super) fn read(r: &mut Reader<'_>) -> Server {
@@ -68,6 +69,7 @@ pub(super) fn read(r: &mut Reader<'_>) -> Server {
         log_format,
         tenant_file: r.raw("PYMD_TENANT_FILE").map(PathBuf::from),
         tenant_keywords: keyword_mappings(r),
+        dev_allow_remote: r.flag("PYMD_DEV_ALLOW_REMOTE", false),
     }
 }
 

@@ -23,6 +23,12 @@ pub async fn run_standalone(config: Config, options: StandaloneOptions) -> anyho
         Idp::DevTenant { bind } => bind,
         Idp::External { .. } => SocketAddr::from(([127, 0, 0, 1], 3001)),
     });
+    config
+        .check_dev_exposure(
+            "the dev tenant's address (--bind / PYMD_DEV_TENANT_BIND)",
+            bind,
+        )
+        .map_err(|e| anyhow::anyhow!(e))?;
     let listener = tokio::net::TcpListener::bind(bind)
         .await
         .with_context(|| format!("binding {bind}"))?;

@@ -74,7 +74,7 @@ pub(super) fn now_millis() -> u64 {
 /// scheme, no control characters, also after one round of percent-decoding), normalised against
 /// the base URL; anything else — and the `/auth/*` routes themselves — gives `/dashboard`.
 pub fn safe_return_to(base: &Url, raw: Option<&str>) -> String {
-    let Some(raw) = raw.filter(|r| !r.is_empty() && r.len() <= 2048) else {
+    let Some(raw) = raw.filter(|r| !r.is_empty() && r.len() <= MAX_RETURN_TO) else {
         return DEFAULT_RETURN_TO.to_owned();
     };
     let decoded = percent_decode(raw);
@@ -98,11 +98,20 @@ pub fn safe_return_to(base: &Url, raw: Option<&str>) -> String {
     if path == "/auth" || path.starts_with("/auth/") || path.starts_with("/api/auth/") {
         return DEFAULT_RETURN_TO.to_owned();
     }
-    match joined.query() {
+    let normalised = match joined.query() {
         Some(q) => format!("{path}?{q}"),
         None => path.to_owned(),
+    };
+    // Capped after normalising: percent-encoding can triple a path, and a transaction cookie
+    // over the browsers' 4 KB limit is silently dropped, breaking the sign-in.
+    if normalised.len() > MAX_RETURN_TO {
+        return DEFAULT_RETURN_TO.to_owned();
     }
+    normalised
 }
+
+/// The longest `returnTo` kept, as sent and once normalised.
+const MAX_RETURN_TO: usize = 2048;
 
 fn percent_decode(s: &str) -> String {
     url::form_urlencoded::parse(format!("x={}", s.replace('+', "%2B")).as_bytes())
@@ -404,5 +413,15 @@ mod tests {
             safe_return_to(&base(), Some(&format!("/{}", "a".repeat(3000)))),
             DEFAULT_RETURN_TO
         );
+    }
+
+    #[test]
+    fn a_return_to_that_grows_when_normalised_is_capped_after() {
+        // 2001 bytes as sent, 6001 once each "é" is percent-encoded.
+        let raw = format!("/{}", "é".repeat(1000));
+        assert!(raw.len() <= 2048);
+        assert_eq!(safe_return_to(&base(), Some(&raw)), DEFAULT_RETURN_TO);
+        let fine = format!("/documents/{}", "é".repeat(10));
+        assert!(safe_return_to(&base(), Some(&fine)).starts_with("/documents/%C3%A9"));
     }
 }

@@ -537,3 +537,29 @@ async fn pymd_token_m2m_uses_the_tenant_file_the_dev_tenant_runs_with() {
     tenant.shutdown().await;
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[test]
+fn with_the_dev_tenant_a_non_loopback_address_is_refused_before_anything_listens() {
+    let dir = temp_dir();
+    let run = |args: &[&str], vars: &[(&str, &str)]| {
+        let mut c = pymd();
+        c.args(args).env("PYMD_DATA_DIR", &dir);
+        for (k, v) in vars {
+            c.env(k, v);
+        }
+        let out = c.output().unwrap();
+        assert!(!out.status.success(), "{args:?} {vars:?} started");
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    let e = run(&["serve"], &[("PYMD_BIND", "0.0.0.0:0")]);
+    assert!(
+        e.contains("PYMD_BIND 0.0.0.0:0 is not a loopback address"),
+        "{e}"
+    );
+    assert!(e.contains("PYMD_DEV_ALLOW_REMOTE"), "{e}");
+    let e = run(&["serve"], &[("PYMD_DEV_TENANT_BIND", "0.0.0.0:0")]);
+    assert!(e.contains("PYMD_DEV_TENANT_BIND"), "{e}");
+    let e = run(&["dev-tenant", "--bind", "0.0.0.0:0"], &[]);
+    assert!(e.contains("not a loopback address"), "{e}");
+    let _ = std::fs::remove_dir_all(dir);
+}

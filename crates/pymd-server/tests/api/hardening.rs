@@ -62,3 +62,21 @@ async fn a_clients_request_id_of_any_length_never_becomes_the_request_id() {
         "PyMD's own id, not the client's: {id:.80}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn authenticated_api_answers_are_never_cached() {
+    let app = TestApp::spawn().await;
+    let token = app.token(&sub("cache"), crate::support::ALL);
+    let (created, _) = app.create_document(&token, "private", "secret text").await;
+    for path in [
+        "/api/v1/documents".to_owned(),
+        format!("/api/v1/documents/{created}"),
+    ] {
+        let r = app.get(&path, Some(&token)).await;
+        assert_eq!(r.status, 200, "{}", r.summary());
+        assert_eq!(r.header("cache-control"), "no-store", "{path}");
+    }
+    // Refusals too: a 401 must not be cached in place of the next user's answer.
+    let r = app.get("/api/v1/documents", Some("not-a-jwt")).await;
+    assert_eq!(r.header("cache-control"), "no-store");
+}
