@@ -31,6 +31,9 @@ pub struct ProviderMetadata {
     pub userinfo_endpoint: Url,
     /// The RP-initiated logout endpoint, when the provider publishes one.
     pub end_session_endpoint: Option<Url>,
+    /// `authorization_response_iss_parameter_supported` (RFC 9207): every authorization
+    /// response then carries `iss`, and one without it must be refused.
+    pub iss_parameter_supported: bool,
 }
 
 /// Why a fetch or a document failed. Only used for logs and `JwksHealth::last_error`;
@@ -163,6 +166,10 @@ pub(crate) fn parse_metadata(body: &[u8], base: &Url) -> Result<ProviderMetadata
         token_endpoint: url_member(&doc, "token_endpoint")?,
         userinfo_endpoint: url_member(&doc, "userinfo_endpoint")?,
         end_session_endpoint,
+        iss_parameter_supported: doc
+            .get("authorization_response_iss_parameter_supported")
+            .and_then(Value::as_bool)
+            .unwrap_or(false),
     })
 }
 

@@ -34,6 +34,9 @@ pub async fn openid_configuration(State(state): State<AppState>) -> Response {
         "request_parameter_supported": false,
         "token_endpoint_auth_signing_alg_values_supported": ["RS256","RS384","PS256"],
     });
+    if state.cfg.tenant.iss_parameter {
+        doc["authorization_response_iss_parameter_supported"] = json!(true);
+    }
     if state.cfg.tenant.end_session_endpoint_discovery {
         doc["end_session_endpoint"] = json!(format!("{i}oidc/logout"));
     }

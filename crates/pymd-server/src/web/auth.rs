@@ -25,12 +25,48 @@ use crate::state::AppState;
 
 /// Where a login goes when `returnTo` is missing or unsafe.
 pub const DEFAULT_RETURN_TO: &str = "/dashboard";
-/// Prefix of the login-transaction cookies (followed by the start of the `state`).
+/// Prefix of the login-transaction cookies (followed by the start of the `state`) over http.
 pub const TX_COOKIE_PREFIX: &str = "pymd_tx_";
+/// The same over https: `__Host-` makes browsers insist on `Secure`, `Path=/` and no `Domain`,
+/// so no sibling subdomain can plant or shadow a transaction.
+pub const TX_COOKIE_PREFIX_HTTPS: &str = "__Host-pymd_tx_";
 /// How long a login may take, from `/auth/login` to the callback.
 pub const TX_MAX_AGE_SECS: i64 = 600;
-/// The path the transaction cookies are scoped to.
-pub(super) const TX_PATH: &str = "/auth";
+/// The path the transaction cookies are scoped to over http (`__Host-` cookies need `/`).
+const TX_PATH: &str = "/auth";
+
+/// Where the login-transaction cookies live: their name prefix and path, by scheme.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct TxCookies {
+    https: bool,
+}
+
+impl TxCookies {
+    pub(super) fn of(state: &AppState) -> TxCookies {
+        TxCookies {
+            https: state.config.is_https(),
+        }
+    }
+
+    fn prefix(self) -> &'static str {
+        if self.https {
+            TX_COOKIE_PREFIX_HTTPS
+        } else {
+            TX_COOKIE_PREFIX
+        }
+    }
+
+    /// The cookies' path.
+    pub(super) fn path(self) -> &'static str {
+        if self.https { "/" } else { TX_PATH }
+    }
+
+    /// The transaction cookie's name for `state`.
+    pub(super) fn name(self, state: &str) -> String {
+        let start: String = state.chars().take(16).collect();
+        format!("{}{start}", self.prefix())
+    }
+}
 /// The length of a `state` (32 random bytes, base64url).
 pub(super) const STATE_LEN: usize = 43;
 
@@ -174,7 +210,8 @@ pub async fn login(
     })?;
     let tx = Transaction::start(return_to).ok_or_else(internal)?;
     let sealed = serde_json::to_string(&tx).map_err(|_| internal())?;
-    let jar = transaction_jar(&state, &headers, key, tx_cookie_name(&tx.s), sealed);
+    let name = TxCookies::of(&state).name(&tx.s);
+    let jar = transaction_jar(&state, &headers, key, name, sealed);
     let url = authorize_url(&state, &meta, &client, &tx);
     Ok((jar, found(url.as_str())).into_response())
 }
@@ -209,8 +246,9 @@ fn transaction_jar(
     name: String,
     sealed: String,
 ) -> PrivateCookieJar {
+    let tx = TxCookies::of(state);
     let cookie = Cookie::build((name, sealed))
-        .path(TX_PATH)
+        .path(tx.path())
         .http_only(true)
         .same_site(SameSite::Lax)
         .secure(state.config.is_https())
@@ -221,21 +259,15 @@ fn transaction_jar(
     let stale: Vec<String> = presented
         .iter()
         .map(|c| c.name().to_owned())
-        .filter(|n| n.starts_with(TX_COOKIE_PREFIX))
+        .filter(|n| n.starts_with(tx.prefix()))
         .collect();
     let mut out = PrivateCookieJar::new(key);
     if stale.len() >= 4 {
         for name in stale {
-            out = out.remove(Cookie::build(name).path(TX_PATH));
+            out = out.remove(Cookie::build(name).path(tx.path()));
         }
     }
     out.add(cookie)
-}
-
-/// The transaction cookie's name for `state`.
-pub(super) fn tx_cookie_name(state: &str) -> String {
-    let prefix: String = state.chars().take(16).collect();
-    format!("{TX_COOKIE_PREFIX}{prefix}")
 }
 
 /// Sets `pymd_active_sessions` from the store (best effort).

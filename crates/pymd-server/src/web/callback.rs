@@ -49,6 +49,8 @@ pub enum FailReason {
     MissingCode,
     /// An `iss` parameter that is not the IdP's issuer.
     UnexpectedIssuer,
+    /// No `iss` parameter from a provider that advertises sending it.
+    MissingIssuer,
     /// The token endpoint refused the code or could not be reached.
     CodeExchange(ExchangeError),
     /// The ID token failed verification (or the IdP's keys could not be fetched).
@@ -101,6 +103,7 @@ impl LoginFailure {
             F::Idp { error, .. } => return format!("idp_{error}"),
             F::MissingCode => "missing_code",
             F::UnexpectedIssuer => "bad_iss_parameter",
+            F::MissingIssuer => "missing_iss_parameter",
             F::CodeExchange(ExchangeError::Unavailable(_)) => "token_endpoint_unavailable",
             F::CodeExchange(ExchangeError::Refused { error, .. }) => {
                 return format!("token_endpoint_{error}");
@@ -158,7 +161,9 @@ was already used. Please start again."
             }
             F::Idp { .. } => "The identity provider could not sign you in.",
             F::MissingCode => "The sign-in response is missing its code. Please try again.",
-            F::UnexpectedIssuer => "The sign-in response came from an unexpected issuer.",
+            F::UnexpectedIssuer | F::MissingIssuer => {
+                "The sign-in response came from an unexpected issuer."
+            }
             F::CodeExchange(_) => {
                 "The identity provider did not complete the sign-in. Please try again."
             }
@@ -288,14 +293,15 @@ fn take_transaction(
         && tx_state
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-    let name = auth::tx_cookie_name(tx_state);
+    let cookies = auth::TxCookies::of(state);
+    let name = cookies.name(tx_state);
     let tx = valid_shape
         .then(|| jar.get(&name))
         .flatten()
         .and_then(|c| serde_json::from_str::<Transaction>(c.value()).ok())
         .filter(|t| ct_eq(&t.s, tx_state))
         .ok_or(FailReason::InvalidState)?;
-    Ok((jar.remove(Cookie::build(name).path(auth::TX_PATH)), tx))
+    Ok((jar.remove(Cookie::build(name).path(cookies.path())), tx))
 }
 
 /// Everything after the transaction is found: the chain of checks, then the new session.
@@ -316,8 +322,12 @@ async fn finish(
         .provider_metadata()
         .await
         .map_err(|_| PageError::IdpUnavailable(IdpNeed::SignIn))?;
-    if params.iss.as_ref().is_some_and(|i| *i != meta.issuer) {
-        return Err(FailReason::UnexpectedIssuer.into());
+    match &params.iss {
+        Some(iss) if *iss != meta.issuer => return Err(FailReason::UnexpectedIssuer.into()),
+        // RFC 9207: a provider that says it sends `iss` always does; a response without it may
+        // come from another provider (a mix-up attack).
+        None if meta.iss_parameter_supported => return Err(FailReason::MissingIssuer.into()),
+        _ => {}
     }
     let redirect_uri = auth::redirect_uri(state);
     let tokens = oidc::exchange_code(state, &meta, &client, code, &tx.v, &redirect_uri)

@@ -60,6 +60,8 @@ pub(super) struct FileTenant {
     allow_organization_name_in_authentication_api: Ignored,
     #[serde(default)]
     pushed_authorization_requests_supported: Ignored,
+    #[serde(default)]
+    authorization_response_iss_parameter_supported: Option<bool>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -72,6 +74,8 @@ struct FileOidcLogout {
 /// Tenant-level settings.
 #[derive(Debug, Clone)]
 pub struct TenantSettings {
+    /// RFC 9207: authorization responses carry `iss`, and discovery says so.
+    pub iss_parameter: bool,
     /// Friendly name, shown on the login page.
     pub friendly_name: String,
     /// Audience used when `/authorize` names none.
@@ -113,6 +117,9 @@ pub(super) fn resolve(
         ));
     }
     Ok(TenantSettings {
+        iss_parameter: t
+            .authorization_response_iss_parameter_supported
+            .unwrap_or(false),
         friendly_name: t
             .friendly_name
             .clone()

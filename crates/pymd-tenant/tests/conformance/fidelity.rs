@@ -250,3 +250,41 @@ async fn an_allowlisted_ip_is_never_throttled_and_sign_ups_have_their_own_budget
         signup_tokens(&t, email, "Signer-Upper-77").await;
     }
 }
+
+#[tokio::test]
+async fn with_rfc_9207_on_every_authorization_response_carries_iss() {
+    let t = spawn_with(edited(&[(
+        "\ntenant:\n",
+        "\ntenant:\n  authorization_response_iss_parameter_supported: true\n",
+    )]))
+    .await;
+    let doc = t.get(".well-known/openid-configuration").await.json();
+    assert_eq!(doc["authorization_response_iss_parameter_supported"], true);
+    let req = AuthRequest::web();
+    let mut b = t.browser();
+    let callback = b.login(&t, &req, ALICE_EMAIL, ALICE_PASSWORD).await;
+    assert_eq!(
+        query_param(&callback, "iss").as_deref(),
+        Some(t.issuer.as_str())
+    );
+    // An error response too: a blocked user.
+    block_alice(&t).await;
+    let mut b = t.browser();
+    let (url, form) = b.login_page(&t, &req).await;
+    let (action, r) = b.submit(&url, &form, ALICE_EMAIL, ALICE_PASSWORD).await;
+    let to = b.follow(&action, r).await.away();
+    assert_eq!(query_param(&to, "error").as_deref(), Some("unauthorized"));
+    assert_eq!(query_param(&to, "iss").as_deref(), Some(t.issuer.as_str()));
+    // Off (the default), no response carries it and discovery does not claim it.
+    let plain = spawn().await;
+    let doc = plain.get(".well-known/openid-configuration").await.json();
+    assert!(
+        doc.get("authorization_response_iss_parameter_supported")
+            .is_none()
+    );
+    let callback = plain
+        .browser()
+        .login(&plain, &req, ALICE_EMAIL, ALICE_PASSWORD)
+        .await;
+    assert!(query_param(&callback, "iss").is_none());
+}

@@ -47,6 +47,14 @@ impl Env {
 
     /// Starts with a hook that may change the state before the app is built (e.g. its store).
     pub async fn start_with(customise: impl FnOnce(&mut pymd_server::state::AppState)) -> Env {
+        Env::start_full(|_| {}, customise).await
+    }
+
+    /// Starts with a hook on the dev tenant's options too (e.g. its tenant file).
+    pub async fn start_full(
+        tenant_options: impl FnOnce(&mut pymd_tenant::TenantOptions),
+        customise: impl FnOnce(&mut pymd_server::state::AppState),
+    ) -> Env {
         let dir =
             std::env::temp_dir().join(format!("pymd-web-test-{}", uuid::Uuid::new_v4().simple()));
         std::fs::create_dir_all(&dir).expect("temp dir");
@@ -59,6 +67,7 @@ impl Env {
             .expect("bind tenant");
         let mut options = pymd_tenant::TenantOptions::new(dir.clone());
         options.app_base_url = Url::parse(&app).expect("app url");
+        tenant_options(&mut options);
         let tenant = pymd_tenant::start(tenant_listener, options)
             .await
             .expect("start the dev tenant");

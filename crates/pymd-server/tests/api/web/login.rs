@@ -353,3 +353,24 @@ async fn the_dashboard_lists_recent_documents_escaped_and_links_to_them() {
     assert_eq!(p.status, StatusCode::FORBIDDEN);
     assert!(!p.body.contains("secret"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn over_https_the_transaction_cookie_is_a_host_cookie() {
+    let env = Env::start_with(|state| {
+        let mut config = (*state.config).clone();
+        config.base_url = url::Url::parse("https://pymd.example").expect("url");
+        state.config = std::sync::Arc::new(config);
+    })
+    .await;
+    let mut b = Browser::new();
+    let start = b.get(&format!("{}/auth/login", env.app)).await;
+    assert_eq!(start.status, StatusCode::FOUND, "{}", start.body);
+    let tx = start
+        .set_cookies
+        .iter()
+        .find(|c| c.contains("pymd_tx_"))
+        .expect("a transaction cookie");
+    assert!(tx.starts_with("__Host-pymd_tx_"), "{tx}");
+    assert!(tx.contains("Path=/;") || tx.ends_with("Path=/"), "{tx}");
+    assert!(tx.contains("Secure") && !tx.contains("Domain"), "{tx}");
+}

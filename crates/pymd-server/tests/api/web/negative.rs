@@ -217,3 +217,55 @@ async fn a_cross_site_logout_request_does_not_end_the_session() {
     let p = b.get(&format!("{}/auth/profile", env.app)).await;
     assert_eq!(p.status, StatusCode::OK);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_provider_that_sends_iss_must_send_it_on_every_callback() {
+    let yaml = pymd_tenant::DEFAULT_TENANT_YAML.replacen(
+        "\ntenant:\n",
+        "\ntenant:\n  authorization_response_iss_parameter_supported: true\n",
+        1,
+    );
+    let env = crate::web::harness::Env::start_full(
+        |o| o.source = pymd_tenant::TenantSource::Yaml(yaml),
+        |_| {},
+    )
+    .await;
+    // With `iss` as the provider sends it, the sign-in completes.
+    let mut b = crate::web::harness::Browser::new();
+    let (_, callback) = b
+        .login_until_callback(&env, "/auth/login", crate::web::harness::ALICE)
+        .await;
+    assert_eq!(
+        crate::web::harness::query(&callback)
+            .get("iss")
+            .map(String::as_str),
+        Some(env.tenant.as_str())
+    );
+    let ok = b.get(&callback).await;
+    assert_eq!(ok.status, reqwest::StatusCode::FOUND, "{}", ok.body);
+    // Without it (a mix-up: another provider's response), the sign-in is refused.
+    let mut b = crate::web::harness::Browser::new();
+    let (_, callback) = b
+        .login_until_callback(&env, "/auth/login", crate::web::harness::ALICE)
+        .await;
+    let mut url = url::Url::parse(&callback).expect("url");
+    let kept: Vec<(String, String)> = url
+        .query_pairs()
+        .filter(|(k, _)| k != "iss")
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    url.query_pairs_mut().clear().extend_pairs(kept);
+    let refused = b.get(url.as_str()).await;
+    assert_eq!(
+        refused.status,
+        reqwest::StatusCode::BAD_REQUEST,
+        "{}",
+        refused.body
+    );
+    assert!(
+        refused.body.contains("unexpected issuer"),
+        "{}",
+        refused.body
+    );
+    assert!(b.cookie("pymd_session").is_none());
+}
