@@ -174,6 +174,23 @@ impl Verifier {
         Ok(verified)
     }
 
+    /// Verifies a compact JWS (an ID token, say) with the same cached key set and algorithm
+    /// allow-list as access tokens — fetching keys only for an unknown `kid`, once per cooldown —
+    /// and returns its payload. The caller checks the claims, which differ by token kind.
+    ///
+    /// # Errors
+    /// As [`Verifier::verify`] for the header, the key and the signature;
+    /// [`VerifyError::is_unavailable`] when no key could be obtained.
+    pub async fn verify_signed_payload(&self, token: &str) -> Result<Vec<u8>, VerifyError> {
+        if token.len() > self.inner.config.max_token_bytes {
+            return Err(VerifyError::TooLarge);
+        }
+        let parsed = jws::parse_compact(token, &self.inner.algorithms)?;
+        let (key, _issuer) = self.key_for(parsed.kid.as_deref(), parsed.alg).await?;
+        jws::verify_signature(&parsed, &key)?;
+        Ok(parsed.payload)
+    }
+
     fn current_keys(&self) -> Option<Arc<KeySet>> {
         self.inner
             .state

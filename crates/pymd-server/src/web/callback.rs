@@ -373,7 +373,7 @@ async fn verify_id_token(
         leeway_secs: state.config.clock_leeway.as_secs_f64(),
         now: now_secs_f64(),
     };
-    oidc::verify_id_token(state, meta, &tokens.id_token, &expected)
+    oidc::verify_id_token(state, &tokens.id_token, &expected)
         .await
         .map_err(|e| {
             if !matches!(e, IdTokenError::KeysUnavailable) {

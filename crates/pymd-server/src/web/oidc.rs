@@ -239,43 +239,28 @@ pub struct Expected<'a> {
     pub now: f64,
 }
 
-/// Fetches the JWKS (bounded) from the discovered `jwks_uri`.
-async fn fetch_jwks(state: &AppState, meta: &ProviderMetadata) -> Result<String, IdTokenError> {
-    let work = async {
-        let resp = state
-            .http
-            .get(meta.jwks_uri.clone())
-            .header(reqwest::header::ACCEPT, "application/json")
-            .timeout(IDP_TIMEOUT)
-            .send()
-            .await
-            .map_err(|_| IdTokenError::KeysUnavailable)?;
-        if resp.status() != reqwest::StatusCode::OK {
-            return Err(IdTokenError::KeysUnavailable);
-        }
-        let body = read_capped(resp, MAX_BODY)
-            .await
-            .map_err(|_| IdTokenError::KeysUnavailable)?;
-        String::from_utf8(body).map_err(|_| IdTokenError::KeysUnavailable)
-    };
-    tokio::time::timeout(IDP_TIMEOUT, work)
-        .await
-        .unwrap_or(Err(IdTokenError::KeysUnavailable))
-}
-
-/// Verifies an ID token's signature against the IdP's JWKS and validates its claims.
+/// Verifies an ID token's signature with the verifier's cached IdP keys (the same ones access
+/// tokens are checked with: a JWKS blip does not fail a login while the keys are cached) and
+/// validates its claims.
 ///
 /// # Errors
 /// [`IdTokenError`].
 pub async fn verify_id_token(
     state: &AppState,
-    meta: &ProviderMetadata,
     token: &str,
     expected: &Expected<'_>,
 ) -> Result<IdClaims, IdTokenError> {
-    let jwks = fetch_jwks(state, meta).await?;
-    let payload = pymd_auth::jws::verify_compact_with(token, &jwks, &state.config.algorithms)
-        .map_err(|_| IdTokenError::Signature)?;
+    let payload = state
+        .verifier
+        .verify_signed_payload(token)
+        .await
+        .map_err(|e| {
+            if e.is_unavailable() {
+                IdTokenError::KeysUnavailable
+            } else {
+                IdTokenError::Signature
+            }
+        })?;
     let claims: Map<String, Value> =
         serde_json::from_slice(&payload).map_err(|_| IdTokenError::Payload)?;
     check_claims(&claims, expected)
