@@ -107,6 +107,7 @@ pub fn build_app(state: AppState) -> Router {
         .layer(middleware::from_fn(method_not_allowed_envelope))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(middleware::from_fn(refuse_form_body_tokens))
+        .layer(middleware::from_fn(refuse_bodies_where_none_belong))
         .layer(middleware::from_fn_with_state(state.clone(), record_metrics))
         .layer(middleware::from_fn_with_state(state.clone(), crate::request_meta::capture))
         .layer(cors(&state))
@@ -185,8 +186,19 @@ async fn refuse_form_body_tokens(req: Request, next: Next) -> Response {
     if !is_form {
         return next.run(req).await;
     }
+    // Only the pages take forms. Elsewhere (the JSON API, the internal webhooks) a form body is
+    // never served: at most a small one is read, to answer a token in it with 400 (RFC 6750's
+    // form method is not supported), and anything else is 415 — nothing large is buffered
+    // before authentication.
+    let path = req.uri().path();
+    let takes_forms = !(path.starts_with("/api/") || path.starts_with("/internal/"));
+    let limit = if takes_forms {
+        MAX_BODY_BYTES
+    } else {
+        MAX_FORM_PROBE_BYTES
+    };
     let (parts, body) = req.into_parts();
-    let bytes = match axum::body::to_bytes(body, MAX_BODY_BYTES).await {
+    let bytes = match axum::body::to_bytes(body, limit).await {
         Ok(bytes) => bytes,
         Err(_) => {
             return crate::error::ApiError::PayloadTooLarge("the request body is too large".into())
@@ -199,9 +211,51 @@ async fn refuse_form_body_tokens(req: Request, next: Next) -> Response {
         )
         .into_response();
     }
+    if !takes_forms {
+        return crate::error::ApiError::UnsupportedMediaType.into_response();
+    }
     next.run(Request::from_parts(parts, axum::body::Body::from(bytes)))
         .await
 }
+
+/// GET, HEAD, OPTIONS and DELETE take no body. One sent anyway is read (up to
+/// [`MAX_FORM_PROBE_BYTES`], so the connection stays in sync and the answer is not cut off by a
+/// reset) and refused with 400; a larger one gets 413 and the connection is closed.
+async fn refuse_bodies_where_none_belong(req: Request, next: Next) -> Response {
+    let bodiless = matches!(
+        *req.method(),
+        Method::GET | Method::HEAD | Method::OPTIONS | Method::DELETE
+    );
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .unwrap_or(0);
+    let chunked = req.headers().contains_key(header::TRANSFER_ENCODING);
+    if !bodiless || (declared == 0 && !chunked) {
+        return next.run(req).await;
+    }
+    let method = req.method().clone();
+    let read = axum::body::to_bytes(req.into_body(), MAX_FORM_PROBE_BYTES).await;
+    let mut refusal = match read {
+        Ok(_) => {
+            crate::error::ApiError::InvalidRequest(format!("a {method} request takes no body"))
+                .into_response()
+        }
+        Err(_) => {
+            crate::error::ApiError::PayloadTooLarge(format!("a {method} request takes no body"))
+                .into_response()
+        }
+    };
+    refusal
+        .headers_mut()
+        .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    refusal
+}
+
+/// How much of a form body a route that takes none reads before refusing it.
+const MAX_FORM_PROBE_BYTES: usize = 16 * 1024;
 
 fn panic_response() -> Response {
     crate::error::ApiError::Internal("handler panicked".into()).into_response()

@@ -80,3 +80,50 @@ async fn authenticated_api_answers_are_never_cached() {
     let r = app.get("/api/v1/documents", Some("not-a-jwt")).await;
     assert_eq!(r.header("cache-control"), "no-store");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn form_bodies_are_not_buffered_where_no_form_is_taken() {
+    let app = TestApp::spawn().await;
+    let s = sub("formprobe");
+    // A big form body to the JSON API is refused after a small read, before authentication.
+    let big = format!("title=t&content={}", "a".repeat(1 << 20));
+    let r = send(
+        app.request(Method::POST, "/api/v1/documents")
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(big),
+    )
+    .await;
+    r.assert_error(413, "payload_too_large");
+    // A small one without a token is simply the wrong media type.
+    let token = app.token(&s, crate::support::ALL);
+    let r = send(
+        app.request(Method::POST, "/api/v1/documents")
+            .bearer_auth(&token)
+            .form(&[("title", "t"), ("content", "c")]),
+    )
+    .await;
+    assert_eq!(r.status, 415, "{}", r.summary());
+    assert_eq!(app.count_documents_in_db(&s).await, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_body_on_a_get_is_refused_whole_not_answered_then_reset() {
+    install_metrics();
+    let app = TestApp::spawn().await;
+    let body = "x".repeat(5000);
+    let request = format!(
+        "GET /metrics HTTP/1.1\r\nHost: pymd\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let status = crate::support::raw_http(app.addr, request.into_bytes()).await;
+    assert_eq!(status, Some(400));
+    let huge = "y".repeat(200_000);
+    let request = format!(
+        "GET /healthz HTTP/1.1\r\nHost: pymd\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{huge}",
+        huge.len()
+    );
+    let status = crate::support::raw_http(app.addr, request.into_bytes()).await;
+    assert_eq!(status, Some(413));
+    // Without a body, as ever.
+    assert_eq!(app.get("/healthz", None).await.status, 200);
+}

@@ -274,12 +274,17 @@ async fn a_provider_that_sends_iss_must_send_it_on_every_callback() {
 async fn a_jwks_outage_does_not_fail_a_login_while_the_keys_are_cached() {
     let env = crate::web::harness::Env::start().await;
     let mut b = crate::web::harness::Browser::new();
-    let first = b.login(&env, "/auth/login", crate::web::harness::ALICE).await;
+    let first = b
+        .login(&env, "/auth/login", crate::web::harness::ALICE)
+        .await;
     assert_eq!(first.status, reqwest::StatusCode::FOUND, "{}", first.body);
     // The IdP's key endpoint goes down; the ID token is checked with the cached keys.
-    env.fault(serde_json::json!({"jwks": {"status": 503}})).await;
+    env.fault(serde_json::json!({"jwks": {"status": 503}}))
+        .await;
     let mut b = crate::web::harness::Browser::new();
-    let second = b.login(&env, "/auth/login", crate::web::harness::ALICE).await;
+    let second = b
+        .login(&env, "/auth/login", crate::web::harness::ALICE)
+        .await;
     assert_eq!(second.status, reqwest::StatusCode::FOUND, "{}", second.body);
     assert!(b.cookie("pymd_session").is_some());
 }
