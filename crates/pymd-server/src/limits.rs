@@ -115,6 +115,18 @@ async fn refuse(
     .into_response()
 }
 
+/// Whether the log event `log_id` was already taken within the hour (and marks it taken).
+/// An empty or oversized id is never "seen".
+pub async fn seen_log_event(state: &AppState, log_id: &str) -> bool {
+    if log_id.is_empty() || log_id.len() > 256 {
+        return false;
+    }
+    matches!(
+        state.limiter.check(&SEEN_LOG_EVENTS, log_id).await,
+        Decision::Limited { .. }
+    )
+}
+
 /// Log events already counted (Auth0 may deliver a batch more than once), by `log_id`.
 const SEEN_LOG_EVENTS: Limit = Limit {
     name: "seen_log_events",
@@ -138,23 +150,12 @@ fn email_key(state: &AppState, email: &str) -> String {
         .collect()
 }
 
-/// Counts a failed login for `email` (from the IdP's log stream; `log_id` makes a re-delivered
-/// event count once). The one that reaches `PYMD_FAILED_LOGINS_PER_HOUR` within an hour blocks
+/// Counts a failed login for `email` (from the IdP's log stream, already de-duplicated). The one that reaches `PYMD_FAILED_LOGINS_PER_HOUR` within an hour blocks
 /// `ip` from `/auth/*` for `PYMD_IP_BLOCK_MINUTES`: audit event `ip_blocked`, an alert log line,
 /// and `pymd_rate_limited_total{limit="failed_logins"}` — once per block: further failures from
 /// an IP that is already blocked neither extend the block nor raise another alert. Returns
 /// whether this failure blocked the IP.
-pub async fn record_failed_login(
-    state: &AppState,
-    email: &str,
-    ip: Option<IpAddr>,
-    log_id: Option<&str>,
-) -> bool {
-    if let Some(id) = log_id.filter(|id| !id.is_empty() && id.len() <= 256)
-        && let Decision::Limited { .. } = state.limiter.check(&SEEN_LOG_EVENTS, id).await
-    {
-        return false;
-    }
+pub async fn record_failed_login(state: &AppState, email: &str, ip: Option<IpAddr>) -> bool {
     let limit = Limit {
         name: "failed_logins",
         max: state.config.limits.failed_logins_per_hour.saturating_sub(1),

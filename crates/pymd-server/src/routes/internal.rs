@@ -34,6 +34,15 @@ impl FromRequestParts<AppState> for InternalCaller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let client = crate::request_meta::current()
+            .and_then(|m| m.ip)
+            .map(crate::limits::client_key);
+        if let Some(client) = &client
+            && let Some(left) = state.limiter.blocked(INTERNAL_BLOCK, client).await
+        {
+            let retry_after_secs = left.as_secs().max(1);
+            return Err(ApiError::RateLimited { retry_after_secs });
+        }
         refuse_query_token(parts).map_err(|_| ApiError::Unauthenticated)?;
         let presented = bearer_token(parts).map_err(|e| match e {
             ApiError::InvalidToken(_) => ApiError::InvalidToken("invalid internal token"),
@@ -45,10 +54,43 @@ impl FromRequestParts<AppState> for InternalCaller {
         ) {
             Ok(InternalCaller)
         } else {
-            let path = parts.uri.path().to_owned();
-            audit::record(state, Event::InternalAuthFailed { path }, None).await;
+            failed(state, parts.uri.path(), client.as_deref()).await;
             Err(ApiError::InvalidToken("invalid internal token"))
         }
+    }
+}
+
+/// Wrong internal bearers a client may send in a minute before it is refused for one.
+const INTERNAL_FAILURES: pymd_limits::Limit = pymd_limits::Limit {
+    name: "internal_failures",
+    max: 10,
+    window: std::time::Duration::from_secs(60),
+};
+/// The name internal-endpoint blocks are kept under.
+const INTERNAL_BLOCK: &str = "internal";
+
+/// A wrong bearer: counted per client (the tenth in a minute blocks the client from
+/// `/internal/*` for a minute, answered 429), audited at most once per client and minute, so an
+/// unauthenticated flood is neither a flood of rows nor an unlimited guessing oracle.
+async fn failed(state: &AppState, path: &str, client: Option<&str>) {
+    let Some(client) = client else {
+        let path = path.to_owned();
+        audit::record(state, Event::InternalAuthFailed { path }, None).await;
+        return;
+    };
+    if crate::limits::first_this_minute(state, &format!("internal:{client}")).await {
+        let path = path.to_owned();
+        audit::record(state, Event::InternalAuthFailed { path }, None).await;
+    }
+    if let pymd_limits::Decision::Limited { .. } =
+        state.limiter.check(&INTERNAL_FAILURES, client).await
+    {
+        state
+            .limiter
+            .block(INTERNAL_BLOCK, client, INTERNAL_FAILURES.window)
+            .await;
+        metrics::counter!(crate::limits::METRIC_LIMITED, "limit" => "internal_failures")
+            .increment(1);
     }
 }
 
@@ -74,7 +116,7 @@ pub struct SyncUserOutput {
 /// Called by the post-login Action on every login: creates or updates the local user.
 /// Idempotent.
 #[utoipa::path(post, path = "/internal/auth/sync-user", tag = "internal", request_body = SyncUserInput,
-    responses((status = 200, body = SyncUserOutput), (status = 401), (status = 422)),
+    responses((status = 200, body = SyncUserOutput), (status = 401), (status = 422), (status = 429)),
     security(("internal" = [])))]
 pub async fn sync_user(
     State(state): State<AppState>,
@@ -106,13 +148,26 @@ pub struct LogStreamOutput {
 /// audit events.
 #[utoipa::path(post, path = "/internal/auth0/log-stream", tag = "internal",
     request_body(content = Vec<serde_json::Value>, description = "Auth0 log events: a JSON array or newline-delimited JSON"),
-    responses((status = 200), (status = 401), (status = 400)),
+    responses((status = 200), (status = 400), (status = 401), (status = 415), (status = 429)),
     security(("internal" = [])))]
 pub async fn log_stream(
     State(state): State<AppState>,
     _caller: InternalCaller,
+    headers: axum::http::HeaderMap,
     body: axum::body::Bytes,
 ) -> ApiResult<Json<LogStreamOutput>> {
+    // Auth0 sends `application/json` (a JSON array, or JSON lines); nothing else is taken.
+    let media = headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(|m| m.trim().to_ascii_lowercase());
+    if !matches!(
+        media.as_deref(),
+        Some("application/json" | "application/x-ndjson" | "application/jsonl")
+    ) {
+        return Err(ApiError::UnsupportedMediaType);
+    }
     let events = log_stream::parse_batch(&body)?;
     let accepted = log_stream::ingest(&state, &events).await;
     Ok(Json(LogStreamOutput { accepted }))

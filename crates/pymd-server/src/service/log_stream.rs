@@ -142,13 +142,19 @@ async fn ingest_one(state: &AppState, event: &LogEvent) -> bool {
     let Some(kind) = data.kind.as_deref() else {
         return false;
     };
+    // Auth0 may deliver a batch again: an event already taken (by `log_id`) changes nothing —
+    // no metric, no audit row, no failed-login count.
+    if let Some(id) = event.log_id.as_deref()
+        && crate::limits::seen_log_event(state, id).await
+    {
+        return false;
+    }
     metrics::counter!("pymd_auth0_log_events_total", "type" => type_label(kind)).increment(1);
     if matches!(kind, "f" | "fp" | "fu") {
         metrics::counter!("pymd_failed_logins_total").increment(1);
         // Failed logins per email: enough of them block the IP they came from (spec §7).
         if let Some(email) = data.user_name.as_deref() {
-            let log_id = event.log_id.as_deref();
-            crate::limits::record_failed_login(state, email, data.client_ip(), log_id).await;
+            crate::limits::record_failed_login(state, email, data.client_ip()).await;
         }
     }
     let subject = data.user_id.as_deref();

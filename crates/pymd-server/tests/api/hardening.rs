@@ -127,3 +127,67 @@ async fn a_body_on_a_get_is_refused_whole_not_answered_then_reset() {
     // Without a body, as ever.
     assert_eq!(app.get("/healthz", None).await.status, 200);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flood_of_wrong_internal_bearers_is_one_audit_row_and_then_429() {
+    let app = TestApp::spawn().await;
+    let s = sub("flood");
+    let body = json!({"auth0Id": s, "email": "flood@example.com"});
+    let sync = |bearer: String| {
+        let rb = app
+            .request(Method::POST, "/internal/auth/sync-user")
+            .bearer_auth(bearer)
+            .json(&body);
+        async move { send(rb).await }
+    };
+    for i in 0..11 {
+        let r = sync(format!("wrong-{i}")).await;
+        assert_eq!(r.status, 401, "attempt {i}: {}", r.summary());
+    }
+    // Blocked for a minute now: even the right secret is refused, and nothing is written.
+    let r = sync(app.internal_token.clone()).await;
+    r.assert_error(429, "rate_limited");
+    assert!(app.user(&s).await.is_none(), "no user was synced");
+    let rows = app
+        .audit_events()
+        .await
+        .iter()
+        .filter(|e| e.event.event == "internal_auth_failure")
+        .count();
+    assert_eq!(rows, 1, "one audit row per client and minute");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_log_stream_takes_json_only_and_a_redelivered_batch_changes_nothing() {
+    let app = TestApp::spawn().await;
+    let batch = json!([
+        {"log_id": sub("log"), "data": {"type": "s", "user_id": sub("u"), "ip": "198.51.100.30"}},
+        {"log_id": sub("log"), "data": {"type": "fp", "user_name": "x@example.com", "ip": "198.51.100.31"}}
+    ]);
+    let post = |content_type: &'static str| {
+        let rb = app
+            .request(Method::POST, "/internal/auth0/log-stream")
+            .bearer_auth(&app.internal_token)
+            .header("content-type", content_type)
+            .body(batch.to_string());
+        async move { send(rb).await }
+    };
+    let idp_rows = || async {
+        app.audit_events()
+            .await
+            .iter()
+            .filter(|e| e.event.event.starts_with("auth0_"))
+            .count()
+    };
+    let r = post("text/plain").await;
+    r.assert_error(415, "unsupported_media_type");
+    assert_eq!(idp_rows().await, 0, "a refused batch records nothing");
+    let r = post("application/json").await;
+    assert_eq!(r.status, 200, "{}", r.summary());
+    assert_eq!(r.json()["accepted"], 2);
+    let rows = idp_rows().await;
+    assert_eq!(rows, 2);
+    let again = post("application/json; charset=utf-8").await;
+    assert_eq!(again.json()["accepted"], 0, "nothing new in a re-delivery");
+    assert_eq!(idp_rows().await, rows, "no second audit row");
+}
