@@ -91,12 +91,19 @@ pub fn build_app(state: AppState) -> Router {
     let spec_json = spec.to_json().unwrap_or_else(|_| "{}".to_owned());
     let x_request_id = HeaderName::from_static("x-request-id");
     let https = state.config.is_https();
+    // With PYMD_METRICS_BIND, `/metrics` lives on its own listener (see `metrics_app`) and the
+    // app's answers 404 for it.
+    let metrics_here = if state.config.metrics_bind.is_none() {
+        Router::new().route("/metrics", get(metrics))
+    } else {
+        Router::new()
+    };
     Router::new()
         .merge(api)
         .route("/api/openapi.json", get(move || async move {
             ([(header::CONTENT_TYPE, "application/json")], spec_json.clone())
         }))
-        .route("/metrics", get(metrics))
+        .merge(metrics_here)
         .merge(crate::web::router())
         .merge(crate::web::session_router())
         .merge(crate::web::auth_router().route_layer(middleware::from_fn_with_state(
@@ -148,6 +155,13 @@ async fn set_aside_client_request_id(mut req: Request, next: Next) -> Response {
         }
     }
     next.run(req).await
+}
+
+/// The metrics listener's app (`PYMD_METRICS_BIND`): `/metrics` and nothing else.
+pub fn metrics_app() -> Router {
+    Router::new()
+        .route("/metrics", get(metrics))
+        .fallback(not_found)
 }
 
 /// Serves `app` on `listener` until `shutdown` completes, with the peer address available to

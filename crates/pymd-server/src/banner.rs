@@ -41,6 +41,9 @@ pub fn serve(config: &Config, tenant: Option<&TenantLines>) -> String {
         "  API docs:   {}api/openapi.json",
         with_slash(&config.base_url)
     );
+    if let Some(m) = config.metrics_bind {
+        let _ = writeln!(out, "  metrics:    http://{m}/metrics  (listening on {m})");
+    }
     match tenant {
         Some(t) => {
             out.push_str(&tenant_lines(t));

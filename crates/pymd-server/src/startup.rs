@@ -17,6 +17,7 @@ use crate::state::{AppState, IdpWiring};
 /// A built app, its listener bound, ready to serve.
 pub struct App {
     listener: TcpListener,
+    metrics_listener: Option<TcpListener>,
     state: AppState,
     tenant: Option<EmbeddedTenant>,
 }
@@ -44,6 +45,17 @@ impl App {
             .local_addr()
             .context("reading the app listener's address")?;
         config.follow_bound_address(bound);
+        let metrics_listener = match config.metrics_bind {
+            Some(addr) => {
+                let l = TcpListener::bind(addr)
+                    .await
+                    .with_context(|| format!("binding PYMD_METRICS_BIND {addr}"))?;
+                // The real address (port 0 names one), for the banner.
+                config.metrics_bind = Some(l.local_addr().context("reading the metrics address")?);
+                Some(l)
+            }
+            None => None,
+        };
         let (idp, tenant) = find_idp(&config, &internal_token).await?;
         let state = AppState::builder(config)
             .idp(idp)
@@ -53,6 +65,7 @@ impl App {
             .await?;
         Ok(App {
             listener,
+            metrics_listener,
             state,
             tenant,
         })
@@ -89,9 +102,16 @@ impl App {
     ) -> anyhow::Result<()> {
         let App {
             listener,
+            metrics_listener,
             state,
             tenant,
         } = self;
+        let (metrics_stop, metrics_stopped) = tokio::sync::oneshot::channel::<()>();
+        let metrics = metrics_listener.map(|l| {
+            tokio::spawn(crate::serve(l, crate::app::metrics_app(), async move {
+                let _ = metrics_stopped.await;
+            }))
+        });
         let _refresh = state.verifier.spawn_background_refresh();
         let _sweeper = spawn_session_sweeper(state.store.clone());
         let stop = async move {
@@ -100,7 +120,12 @@ impl App {
                 t.shutdown().await;
             }
         };
-        crate::serve(listener, crate::build_app(state), stop).await?;
+        let served = crate::serve(listener, crate::build_app(state), stop).await;
+        let _ = metrics_stop.send(());
+        if let Some(task) = metrics {
+            let _ = task.await;
+        }
+        served?;
         Ok(())
     }
 }

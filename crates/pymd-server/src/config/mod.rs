@@ -69,6 +69,8 @@ pub struct Config {
     /// `PYMD_DEV_ALLOW_REMOTE`: the dev tenant (whose demo passwords are public) may listen on
     /// a non-loopback address.
     pub dev_allow_remote: bool,
+    /// `PYMD_METRICS_BIND`: `/metrics` is served there instead of on the app's listener.
+    pub metrics_bind: Option<SocketAddr>,
     /// Rate limits and blocks of spec §7.
     pub limits: Limits,
     /// The suspicious-login alert of spec §8.
@@ -112,6 +114,7 @@ impl fmt::Debug for Config {
             .field("management_base_url", &self.management_base_url)
             .field("require_verified_email", &self.require_verified_email)
             .field("dev_allow_remote", &self.dev_allow_remote)
+            .field("metrics_bind", &self.metrics_bind)
             .field("limits", &self.limits)
             .field("alerts", &self.alerts)
             .finish()
@@ -187,6 +190,7 @@ impl Config {
             management_base_url: idp.management_base_url,
             require_verified_email: web.require_verified_email,
             dev_allow_remote: server.dev_allow_remote,
+            metrics_bind: server.metrics_bind,
             limits,
             alerts,
             defaulted: web.defaulted,

@@ -32,6 +32,7 @@ pub(super) struct Server {
     pub tenant_file: Option<PathBuf>,
     pub tenant_keywords: BTreeMap<String, String>,
     pub dev_allow_remote: bool,
+    pub metrics_bind: Option<SocketAddr>,
 }
 
 pub(super) fn read(r: &mut Reader<'_>) -> Server {
@@ -70,6 +71,13 @@ pub(super) fn read(r: &mut Reader<'_>) -> Server {
         tenant_file: r.raw("PYMD_TENANT_FILE").map(PathBuf::from),
         tenant_keywords: keyword_mappings(r),
         dev_allow_remote: r.flag("PYMD_DEV_ALLOW_REMOTE", false),
+        metrics_bind: r.raw("PYMD_METRICS_BIND").is_some().then(|| {
+            r.parse(
+                "PYMD_METRICS_BIND",
+                SocketAddr::from(([127, 0, 0, 1], 9100)),
+                "an address like 127.0.0.1:9100",
+            )
+        }),
     }
 }
 

@@ -191,3 +191,37 @@ async fn the_log_stream_takes_json_only_and_a_redelivered_batch_changes_nothing(
     assert_eq!(again.json()["accepted"], 0, "nothing new in a re-delivery");
     assert_eq!(idp_rows().await, rows, "no second audit row");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_a_metrics_bind_metrics_leave_the_app_listener() {
+    use crate::binary::process::{Running, listening_after, pymd};
+    let dir = std::env::temp_dir().join(format!("pymd-metrics-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let mut command = pymd(&dir);
+    command
+        .arg("serve")
+        .env("PYMD_DATA_DIR", &dir)
+        .env("PYMD_BIND", "127.0.0.1:0")
+        .env("PYMD_DEV_TENANT_BIND", "127.0.0.1:0")
+        .env("PYMD_METRICS_BIND", "127.0.0.1:0");
+    let mut serve = Running::spawn(command);
+    let app = serve.wait_for("the app", listening_after("app:")).await;
+    let metrics = serve
+        .wait_for("the metrics", listening_after("metrics:"))
+        .await;
+    let client = crate::support::http_client();
+    let on_app = send(client.get(format!("http://{app}/metrics"))).await;
+    on_app.assert_error(404, "not_found");
+    let on_metrics = send(client.get(format!("http://{metrics}/metrics"))).await;
+    assert_eq!(on_metrics.status, 200, "{}", on_metrics.summary());
+    assert!(
+        on_metrics.text.contains("pymd_"),
+        "{}",
+        on_metrics.summary()
+    );
+    // Nothing else is served there.
+    let other = send(client.get(format!("http://{metrics}/api/v1/documents"))).await;
+    assert_eq!(other.status, 404);
+    serve.stop().await;
+    let _ = std::fs::remove_dir_all(dir);
+}
