@@ -67,6 +67,17 @@ impl Browser {
         self.send(request, &url).await
     }
 
+    /// `GET url` as a click on a link of a page of the same origin: with `Sec-Fetch-Site:
+    /// same-origin`, as browsers send it.
+    pub async fn click(&mut self, url: &str) -> Resp {
+        let url = Url::parse(url).expect("absolute URL");
+        let request = self
+            .http
+            .get(url.clone())
+            .header("sec-fetch-site", "same-origin");
+        self.send(request, &url).await
+    }
+
     /// `POST url` with a form body.
     pub async fn post_form<K: AsRef<str>, V: AsRef<str>>(
         &mut self,

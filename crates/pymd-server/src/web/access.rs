@@ -93,6 +93,17 @@ pub trait Guard: Sized {
     ) -> impl Future<Output = Result<Self, PageError>> + Send;
 }
 
+/// A form that needs a signed-in session and nothing more (logging out).
+impl Guard for SessionUser {
+    async fn check(
+        _parts: &mut Parts,
+        _state: &AppState,
+        session: SessionUser,
+    ) -> Result<Self, PageError> {
+        Ok(session)
+    }
+}
+
 impl<P: Needs> Guard for Signed<P> {
     async fn check(
         parts: &mut Parts,

@@ -17,8 +17,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use url::Url;
 
+use super::access::Posted;
 use super::crypto;
 use super::error::{Broken, IdpNeed, PageError};
+use super::forms::CsrfProtected;
 use super::pages::{self, ConfirmLogout, Page};
 use super::session::{self, SessionUser};
 use crate::state::AppState;
@@ -285,22 +287,48 @@ pub async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Respon
         Ok(current) => current,
         Err(e) => return (clear, PageError::from(e)).into_response(),
     };
-    let cross_site = headers
-        .get("sec-fetch-site")
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.eq_ignore_ascii_case("cross-site"));
-    let idp_sid = match &current {
-        Some(s) if cross_site => {
+    // Only this app's own page (`same-origin`) or the user's own navigation (`none`: typed,
+    // bookmarked) logs out at once; anything else is asked first.
+    let origin = state.config.base_url.origin().ascii_serialization();
+    let direct = super::forms::same_origin(&headers, &origin);
+    match &current {
+        Some(s) if !direct => {
             let viewer = Some(pages::display_name(&s.user).to_owned());
-            return Page(StatusCode::OK, ConfirmLogout { viewer }).into_response();
+            let csrf = super::forms::csrf_token(&state, s);
+            Page(StatusCode::OK, ConfirmLogout { viewer, csrf }).into_response()
         }
-        Some(s) => match end_session(&state, s).await {
-            Ok(()) => s.session.idp_sid.clone(),
-            Err(e) => return (clear, e).into_response(),
-        },
-        None => None,
-    };
-    let target = idp_logout_url(&state, idp_sid.as_deref()).await;
+        Some(s) => log_out(&state, s).await,
+        None => (clear, found(&idp_logout_url(&state, None).await)).into_response(),
+    }
+}
+
+/// `POST /auth/logout` from the confirmation page (same origin, the session's CSRF token).
+pub async fn logout_confirmed(
+    State(state): State<AppState>,
+    Posted { guard, .. }: Posted<SessionUser, LogoutForm>,
+) -> Response {
+    log_out(&state, &guard).await
+}
+
+/// The confirmation form.
+#[derive(Deserialize)]
+pub struct LogoutForm {
+    csrf_token: String,
+}
+
+impl CsrfProtected for LogoutForm {
+    fn csrf_token(&self) -> &str {
+        &self.csrf_token
+    }
+}
+
+/// Ends the session here, clears the cookie and sends the browser to the IdP's logout.
+async fn log_out(state: &AppState, s: &SessionUser) -> Response {
+    let clear = CookieJar::new().add(session::removal(state));
+    if let Err(e) = end_session(state, s).await {
+        return (clear, e).into_response();
+    }
+    let target = idp_logout_url(state, s.session.idp_sid.as_deref()).await;
     (clear, found(&target)).into_response()
 }
 

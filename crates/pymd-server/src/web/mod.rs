@@ -57,7 +57,10 @@ pub fn auth_router() -> Router<AppState> {
 /// does not spend the sign-in budget, so neither is rate limited or refused to a blocked IP.
 pub fn session_router() -> Router<AppState> {
     Router::new()
-        .route("/auth/logout", get(auth::logout))
+        .route(
+            "/auth/logout",
+            get(auth::logout).post(auth::logout_confirmed),
+        )
         .route("/auth/profile", get(auth::profile_json))
         .route("/api/auth/logout", get(auth::logout))
         .route("/api/auth/profile", get(auth::profile_json))

@@ -109,11 +109,14 @@ impl Dashboard {
     }
 }
 
-/// A page that asks before logging out (a cross-site request must not end the session).
+/// A page that asks before logging out: a GET that is not plainly this app's own (another
+/// site's link or image, a sibling subdomain, a browser without Fetch Metadata) must not end the
+/// session. Confirming POSTs the session's CSRF token.
 #[derive(Template)]
 #[template(path = "confirm_logout.html")]
 pub struct ConfirmLogout {
     pub viewer: Viewer,
+    pub csrf: String,
 }
 
 /// A clear error page, with a "try again" link when there is somewhere to try again (see

@@ -115,7 +115,7 @@ async fn the_api_accepts_the_session_cookie_and_refuses_cross_site_changes() {
     assert_eq!(list(&env, cookie.clone()).await, 2);
 
     // After logout the cookie is worth nothing.
-    b.get(&format!("{}/auth/logout", env.app)).await;
+    b.click(&format!("{}/auth/logout", env.app)).await;
     let (status, v) = api(
         &env,
         reqwest::Method::GET,

@@ -252,6 +252,11 @@ impl Browser {
         self.inner.post_form(url, form).await.into()
     }
 
+    /// `GET url` as a click on one of the app's own links (`Sec-Fetch-Site: same-origin`).
+    pub async fn click(&mut self, url: &str) -> Page {
+        self.inner.click(url).await.into()
+    }
+
     /// Runs the login up to the point where the tenant redirects back to the app: returns the
     /// app's `/auth/login` response (to the tenant) and the callback URL (not yet visited).
     pub async fn login_until_callback(

@@ -168,7 +168,7 @@ async fn a_full_login_shows_the_dashboard_and_profile_and_logout_ends_the_sessio
     assert_eq!(row.idle_timeout_secs, 86_400);
 
     // 5. Logout: row deleted, cookie cleared, off to the tenant's logout.
-    let out = b.get(&format!("{}/auth/logout", env.app)).await;
+    let out = b.click(&format!("{}/auth/logout", env.app)).await;
     assert_eq!(out.status, StatusCode::FOUND);
     let to = out.location.clone().expect("to the IdP logout");
     assert!(
@@ -244,7 +244,7 @@ async fn the_api_aliases_sign_in_too_and_return_to_is_honoured() {
         done.location.as_deref(),
         Some(format!("{}/documents/x?a=1", env.app).as_str())
     );
-    let out = b.get(&format!("{}/api/auth/logout", env.app)).await;
+    let out = b.click(&format!("{}/api/auth/logout", env.app)).await;
     assert_eq!(out.status, StatusCode::FOUND);
     assert_eq!(env.active_sessions().await, 0);
 }

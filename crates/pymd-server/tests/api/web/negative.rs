@@ -4,7 +4,7 @@
 use pymd_storage::AuditFilter;
 use reqwest::StatusCode;
 
-use crate::web::harness::{ALICE, Browser, Env, query, with_param};
+use crate::web::harness::{ALICE, Browser, Env, between, query, with_param};
 
 fn assert_no_session_cookie(p: &crate::web::harness::Page) {
     assert!(
@@ -216,6 +216,60 @@ async fn a_cross_site_logout_request_does_not_end_the_session() {
     assert_eq!(env.active_sessions().await, 1);
     let p = b.get(&format!("{}/auth/profile", env.app)).await;
     assert_eq!(p.status, StatusCode::OK);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_logout_that_is_not_plainly_the_apps_own_is_confirmed_by_a_csrf_protected_post() {
+    let env = Env::start().await;
+    let mut b = Browser::new();
+    b.login(&env, "/auth/login", ALICE).await;
+    // A same-site page (a sibling subdomain) or a browser without Fetch Metadata: asked first.
+    let logout = format!("{}/auth/logout", env.app);
+    for site in [Some("same-site"), None] {
+        let raw = b.cookie("pymd_session").expect("session");
+        let mut rb = crate::web::harness::client()
+            .get(&logout)
+            .header("cookie", format!("pymd_session={raw}"));
+        if let Some(site) = site {
+            rb = rb.header("sec-fetch-site", site);
+        }
+        let r = rb.send().await.expect("logout");
+        assert_eq!(r.status(), StatusCode::OK, "{site:?}: a confirmation page");
+        assert_eq!(env.active_sessions().await, 1, "{site:?}");
+    }
+    let page = b.get(&logout).await;
+    assert!(
+        page.body
+            .contains("method=\"post\" action=\"/auth/logout\""),
+        "{}",
+        page.body
+    );
+    let csrf = between(&page.body, "name=\"csrf_token\" value=\"", "\"").expect("csrf_token");
+    // Without the token, or with another, the session stays.
+    use crate::web::documents_pages::{same_origin, submit};
+    let headers = same_origin(&env);
+    let forged = submit(
+        &env,
+        &b,
+        "/auth/logout",
+        &headers,
+        &[("csrf_token", "forged")],
+    )
+    .await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN, "{}", forged.body);
+    let cross = [("sec-fetch-site", "cross-site".to_owned())];
+    let forged = submit(&env, &b, "/auth/logout", &cross, &[("csrf_token", &csrf)]).await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN, "{}", forged.body);
+    assert_eq!(env.active_sessions().await, 1);
+    // With it, the session ends and the browser goes to the IdP's logout.
+    let done = submit(&env, &b, "/auth/logout", &headers, &[("csrf_token", &csrf)]).await;
+    assert_eq!(done.status, StatusCode::FOUND, "{}", done.body);
+    assert!(
+        done.location
+            .as_deref()
+            .is_some_and(|l| l.starts_with(&env.tenant))
+    );
+    assert_eq!(env.active_sessions().await, 0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
