@@ -3,6 +3,7 @@
 //! body limits, timeouts and a panic guard that answers in the API's error envelope.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
@@ -116,6 +117,10 @@ pub fn build_app(state: AppState) -> Router {
         .layer(middleware::from_fn(refuse_form_body_tokens))
         .layer(middleware::from_fn(refuse_bodies_where_none_belong))
         .layer(middleware::from_fn_with_state(state.clone(), record_metrics))
+        .layer(middleware::from_fn({
+            let base: Option<Arc<str>> = https.then(|| Arc::from(state.config.base_url.as_str()));
+            move |req, next| require_https(base.clone(), req, next)
+        }))
         .layer(middleware::from_fn_with_state(state.clone(), crate::request_meta::capture))
         .layer(cors(&state))
         .layer(middleware::from_fn(move |req, next| security_headers(https, req, next)))
@@ -338,6 +343,36 @@ fn method_label(method: &Method) -> &'static str {
         Method::TRACE => "TRACE",
         _ => "other",
     }
+}
+
+/// With an https `AUTH0_BASE_URL`, what arrives over plain http (as a trusted proxy's
+/// `X-Forwarded-Proto` tells; without one, everything is plain http) never reaches a handler: a
+/// page GET is sent to the same path on the https base URL (301), anything else is refused
+/// (400 `invalid_request`: a bearer token or a form already crossed the network in clear and
+/// must not be acted on). Health checks are exempt: load balancers probe them directly.
+async fn require_https(https_base: Option<Arc<str>>, req: Request, next: Next) -> Response {
+    let path = req.uri().path();
+    let exempt = matches!(path, "/healthz" | "/readyz" | "/metrics");
+    let secure = crate::request_meta::current().is_some_and(|m| m.https);
+    let Some(base) = https_base.filter(|_| !secure && !exempt) else {
+        return next.run(req).await;
+    };
+    let is_page = !(path.starts_with("/api/") || path.starts_with("/internal/"));
+    if is_page && matches!(*req.method(), Method::GET | Method::HEAD) {
+        let target = format!(
+            "{}{}",
+            base.trim_end_matches('/'),
+            req.uri().path_and_query().map_or(path, |p| p.as_str())
+        );
+        if let Ok(location) = HeaderValue::from_str(&target) {
+            return (
+                StatusCode::MOVED_PERMANENTLY,
+                [(header::LOCATION, location)],
+            )
+                .into_response();
+        }
+    }
+    crate::error::ApiError::InvalidRequest("PyMD is served over https only".into()).into_response()
 }
 
 async fn security_headers(https: bool, req: Request, next: Next) -> Response {

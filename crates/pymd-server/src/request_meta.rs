@@ -1,7 +1,8 @@
 //! Who is on the other end of a request, as far as the audit log and (later) rate limits are
 //! concerned: the client IP (the socket peer, unless the peer is a trusted proxy listed in
 //! `PYMD_TRUSTED_PROXIES`, then the right-most untrusted `X-Forwarded-For` hop), the user agent
-//! and the request id. A middleware computes it once per request and keeps it in a task-local,
+//! the request id, and whether it came over https (a trusted proxy's `X-Forwarded-Proto`). A
+//! middleware computes it once per request and keeps it in a task-local,
 //! so audit events carry it without every handler passing it along.
 
 use std::net::{IpAddr, SocketAddr};
@@ -19,6 +20,9 @@ pub struct RequestMeta {
     pub ip: Option<IpAddr>,
     pub user_agent: Option<String>,
     pub request_id: Option<String>,
+    /// The request reached the front of the site over https: said by a trusted proxy's
+    /// `X-Forwarded-Proto` (PyMD itself serves plain HTTP behind the proxy that ends TLS).
+    pub https: bool,
 }
 
 tokio::task_local! {
@@ -87,10 +91,21 @@ fn meta_of(req: &Request, trusted: &[Cidr]) -> RequestMeta {
             .and_then(|v| v.to_str().ok())
             .map(|s| s.chars().take(512).collect::<String>())
     };
+    let from_proxy = peer.is_some_and(|p| trusted.iter().any(|c| c.contains(p.to_canonical())));
+    // The proxy's own value is the last one; earlier ones are whatever the client sent.
+    let proto = req
+        .headers()
+        .get_all("x-forwarded-proto")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .last()
+        .map(|p| p.trim().eq_ignore_ascii_case("https"));
     RequestMeta {
         ip: peer.map(|p| client_ip(p, &forwarded, trusted)),
         user_agent: text("user-agent"),
         request_id: text("x-request-id"),
+        https: from_proxy && proto == Some(true),
     }
 }
 

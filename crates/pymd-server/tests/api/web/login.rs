@@ -354,23 +354,104 @@ async fn the_dashboard_lists_recent_documents_escaped_and_links_to_them() {
     assert!(!p.body.contains("secret"));
 }
 
+/// An app whose base URL is https, behind a trusted proxy (the loopback peer).
+async fn https_env() -> Env {
+    Env::start_with(|state| {
+        let mut config = (*state.config).clone();
+        config.base_url = url::Url::parse("https://pymd.example").expect("url");
+        config.trusted_proxies =
+            vec![pymd_server::config::Cidr::parse("127.0.0.0/8").expect("cidr")];
+        state.config = std::sync::Arc::new(config);
+    })
+    .await
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn over_https_the_transaction_cookie_is_a_host_cookie() {
+    let env = https_env().await;
+    let start = crate::web::harness::client()
+        .get(format!("{}/auth/login", env.app))
+        .header("x-forwarded-proto", "https")
+        .send()
+        .await
+        .expect("login");
+    assert_eq!(start.status(), StatusCode::FOUND);
+    let tx = start
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|c| c.contains("pymd_tx_"))
+        .expect("a transaction cookie")
+        .to_owned();
+    assert!(tx.starts_with("__Host-pymd_tx_"), "{tx}");
+    assert!(tx.contains("Path=/;") || tx.ends_with("Path=/"), "{tx}");
+    assert!(tx.contains("Secure") && !tx.contains("Domain"), "{tx}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_an_https_base_url_plain_http_is_redirected_or_refused() {
+    let env = https_env().await;
+    let c = crate::web::harness::client();
+    let get = |path: &str, proto: Option<&str>| {
+        let mut rb = c.get(format!("{}{path}", env.app));
+        if let Some(p) = proto {
+            rb = rb.header("x-forwarded-proto", p);
+        }
+        rb.send()
+    };
+    // A page over http: 301 to the same path on the https base URL (never the Host header's).
+    let r = c
+        .get(format!("{}/documents?x=1", env.app))
+        .header("host", "evil.example")
+        .send()
+        .await
+        .expect("page");
+    assert_eq!(r.status(), StatusCode::MOVED_PERMANENTLY);
+    assert_eq!(
+        r.headers().get("location").and_then(|v| v.to_str().ok()),
+        Some("https://pymd.example/documents?x=1")
+    );
+    // The API and the webhooks over http are refused, whatever they carry.
+    let r = get("/api/v1/documents", Some("http")).await.expect("api");
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    let body: serde_json::Value = r.json().await.expect("json");
+    assert_eq!(body["error"], "invalid_request");
+    let r = c
+        .post(format!("{}/internal/auth/sync-user", env.app))
+        .json(&serde_json::json!({"auth0Id": "auth0|x", "email": "x@example.com"}))
+        .send()
+        .await
+        .expect("internal");
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    // Over https (as the trusted proxy says) it is served; health checks always are.
+    assert_eq!(
+        get("/", Some("https")).await.expect("page").status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        get("/healthz", None).await.expect("health").status(),
+        StatusCode::OK
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn x_forwarded_proto_is_believed_only_from_a_trusted_proxy() {
     let env = Env::start_with(|state| {
         let mut config = (*state.config).clone();
         config.base_url = url::Url::parse("https://pymd.example").expect("url");
         state.config = std::sync::Arc::new(config);
     })
     .await;
-    let mut b = Browser::new();
-    let start = b.get(&format!("{}/auth/login", env.app)).await;
-    assert_eq!(start.status, StatusCode::FOUND, "{}", start.body);
-    let tx = start
-        .set_cookies
-        .iter()
-        .find(|c| c.contains("pymd_tx_"))
-        .expect("a transaction cookie");
-    assert!(tx.starts_with("__Host-pymd_tx_"), "{tx}");
-    assert!(tx.contains("Path=/;") || tx.ends_with("Path=/"), "{tx}");
-    assert!(tx.contains("Secure") && !tx.contains("Domain"), "{tx}");
+    let r = crate::web::harness::client()
+        .get(format!("{}/dashboard", env.app))
+        .header("x-forwarded-proto", "https")
+        .send()
+        .await
+        .expect("page");
+    assert_eq!(
+        r.status(),
+        StatusCode::MOVED_PERMANENTLY,
+        "an untrusted peer's claim is ignored"
+    );
 }
