@@ -86,12 +86,7 @@ pub async fn refresh(state: &AppState, seen: &Session) -> Result<Outcome, StoreE
             .try_lock_session_refresh(hash, now, lease.until)
             .await?
         {
-            let result = refresh_holding_lease(state, &lease).await;
-            if result.is_err() {
-                // Best effort; otherwise the lease runs out by itself.
-                let _ = lease.release(state).await;
-            }
-            return result;
+            return refresh_detached(state, hash.to_vec(), lease.until).await;
         }
         // Another request (here or on another instance) is refreshing: wait for its result.
         loop {
@@ -115,6 +110,31 @@ pub async fn refresh(state: &AppState, seen: &Session) -> Result<Outcome, StoreE
             }
         }
     }
+}
+
+/// Runs the exchange and the store of its result on a task of its own: once the IdP has rotated
+/// the refresh token, the new one must be stored even if this request is dropped (the client
+/// went away, the request timed out) — else the next request would present the spent token and
+/// the IdP would revoke the whole family. The request waits for the task's outcome.
+async fn refresh_detached(
+    state: &AppState,
+    hash: Vec<u8>,
+    until: OffsetDateTime,
+) -> Result<Outcome, StoreError> {
+    let state = state.clone();
+    let task = tokio::spawn(async move {
+        let lease = Lease { hash: &hash, until };
+        let result = refresh_holding_lease(&state, &lease).await;
+        if result.is_err() {
+            // Best effort; otherwise the lease runs out by itself.
+            let _ = lease.release(&state).await;
+        }
+        result
+    });
+    task.await.unwrap_or_else(|e| {
+        tracing::error!(error = %e, "the token refresh task failed");
+        Ok(Outcome::Unavailable)
+    })
 }
 
 /// Why the token endpoint did not give new tokens.

@@ -481,3 +481,52 @@ async fn a_lease_left_by_a_crashed_instance_does_not_block_the_next_refresh() {
         None
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refresh_whose_request_is_dropped_still_stores_the_rotated_token() {
+    let env = Env::start().await;
+    let (_b, cookie, hash) = signed_in(&env).await;
+    let before = row(&env.store, &hash).await.expect("row");
+    set_token_expiry(
+        &env.store,
+        &hash,
+        pymd_domain::now() + Duration::seconds(30),
+    )
+    .await;
+    // The IdP answers slowly; the client gives up long before (the request future is dropped).
+    env.fault(json!({"token": {"delay_ms": 800}})).await;
+    let impatient = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_millis(150))
+        .build()
+        .expect("client");
+    let dropped = impatient
+        .get(format!("{}/api/v1/documents", env.app))
+        .header("cookie", format!("pymd_session={cookie}"))
+        .send()
+        .await;
+    assert!(dropped.is_err(), "the client gave up: {dropped:?}");
+    // The exchange finishes anyway and its tokens are stored.
+    let deadline = Instant::now() + std::time::Duration::from_secs(10);
+    let after = loop {
+        let r = row(&env.store, &hash).await.expect("the session is kept");
+        if r.access_token != before.access_token {
+            break r;
+        }
+        assert!(Instant::now() < deadline, "the refresh was not stored");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    assert_ne!(
+        after.refresh_token, before.refresh_token,
+        "the rotated token is kept"
+    );
+    env.fault(json!({})).await;
+    // The next refresh presents the new refresh token: no reuse, no family revocation.
+    set_token_expiry(&env.store, &hash, pymd_domain::now() + Duration::seconds(5)).await;
+    assert_eq!(list_documents(&env.app, &cookie).await.0, StatusCode::OK);
+    assert_eq!(count(&env, "sertft").await, 2);
+    assert_eq!(
+        count(&env, "ferrt").await,
+        0,
+        "the spent token was never replayed"
+    );
+}
