@@ -15,6 +15,7 @@ mod admin;
 mod alerts;
 mod bearer;
 mod binary;
+mod campaign;
 mod cli;
 mod database;
 mod dev_tenant;
