@@ -151,6 +151,7 @@ mod tests {
                 FailedLogins {
                     count: 3,
                     last: now,
+                    in_flight: 0,
                 },
             )
             .await;

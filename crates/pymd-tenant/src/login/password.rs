@@ -36,12 +36,16 @@ pub async fn login_submit(
         return Ok(form.page(StatusCode::TOO_MANY_REQUESTS, SUSPICIOUS, vec![]));
     }
     let attempt = Attempt::new(&state, &form);
-    let Some(count) = attempt.reserve(&state).await else {
+    if attempt.reserve(&state).await.is_none() {
         form.log("limit_wc", BLOCKED_IP, None);
         return Ok(form.page(StatusCode::TOO_MANY_REQUESTS, TOO_MANY_ATTEMPTS, vec![]));
-    };
+    }
     let Some(user) = check_password(&state, &form).await else {
-        if attempt.protected && count == attempt.limit {
+        let failures = state
+            .brute_force
+            .fail(&attempt.key, state.clock.unix())
+            .await;
+        if attempt.protected && failures == attempt.limit {
             form.log("limit_wc", BLOCKED_IP, None);
         }
         if throttle::spend(&state, Stage::PreLogin, &form.caller).await {
@@ -97,7 +101,8 @@ impl Attempt {
         }
     }
 
-    /// Reserves the attempt; `None` when the key is blocked.
+    /// Takes a slot for the attempt (waiting for one if the checks in flight fill the limit);
+    /// `None` when the key is blocked.
     async fn reserve(&self, state: &AppState) -> Option<u32> {
         let now = state.clock.unix();
         state
