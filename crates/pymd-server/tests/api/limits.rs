@@ -286,7 +286,13 @@ async fn two_instances_on_one_redis_share_the_auth_limit_and_the_blocks() {
         .map(|_| failed_login("shared@example.com", "203.0.113.99"))
         .collect();
     assert_eq!(log_stream(&one, Value::Array(events)).await.status, 200);
-    assert_rate_limited(&get_from(&two, PROBE, Some("203.0.113.99")).await);
+    let blocked = get_from(&two, PROBE, Some("203.0.113.99")).await;
+    assert_eq!(blocked.status, 429, "{}", blocked.summary());
+    assert!(
+        blocked.text.contains("paused"),
+        "blocked, not just limited: {}",
+        blocked.text
+    );
 
     // What Redis holds: counters and blocks under the prefix, and no email address in any key.
     let client = redis::Client::open(url.as_str()).expect("redis URL");
