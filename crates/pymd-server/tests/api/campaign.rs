@@ -1,7 +1,8 @@
 //! The standing hostile-input campaign (issue 10): generated requests — methods, paths, headers,
 //! cookies, tokens and bodies (malformed JSON, deep nesting, huge fields, NULs, wrong content
 //! types) — against every route of the app on SQLite. Whatever is sent: an answer always comes
-//! (no dropped connection), never a 5xx (no fault is injected here, so not even 503), a refused
+//! (no dropped connection), never a 5xx (no fault is injected here; only the sign-in routes
+//! answer 503, because this app has no web client configured), a refused
 //! request changes no row, and the process stays healthy with bounded memory.
 //!
 //! `PYMD_CAMPAIGN_CASES` sets the number of cases (default 1500); the count run is printed.
@@ -15,7 +16,7 @@ use serde_json::json;
 use crate::support::{ALL, TestApp, sub};
 
 /// One generated request.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 struct Case {
     method: String,
     path: String,
@@ -23,6 +24,21 @@ struct Case {
     cookie: Option<String>,
     content_type: Option<String>,
     body: Vec<u8>,
+}
+
+impl std::fmt::Debug for Case {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let cut = |s: &str| -> String { s.chars().take(120).collect() };
+        let opt = |o: &Option<String>| o.as_deref().map(cut);
+        f.debug_struct("Case")
+            .field("method", &self.method)
+            .field("path", &cut(&self.path))
+            .field("authorization", &opt(&self.authorization))
+            .field("cookie", &opt(&self.cookie))
+            .field("content_type", &opt(&self.content_type))
+            .field("body", &cut(&String::from_utf8_lossy(&self.body)))
+            .finish()
+    }
 }
 
 /// The tokens and ids the generator may use (never one that may change the victim's data).
@@ -279,7 +295,19 @@ async fn hostile_requests_never_crash_leak_a_5xx_or_change_what_they_were_refuse
                         .map_err(|e| TestCaseError::fail(format!("no answer: {e}")))?;
                     let status = r.status().as_u16();
                     let _ = r.bytes().await;
-                    prop_assert!(status < 500, "{status} for {c:?}");
+                    // This app has no web client configured: signing in answers 503 by design.
+                    let sign_in = [
+                        "/auth/login",
+                        "/auth/callback",
+                        "/api/auth/login",
+                        "/api/auth/callback",
+                    ]
+                    .iter()
+                    .any(|p| c.path.starts_with(p));
+                    prop_assert!(
+                        status < 500 || (status == 503 && sign_in),
+                        "{status} for {c:?}"
+                    );
                     if !(200..300).contains(&status) {
                         let after = snapshot(&app, &subs).await;
                         prop_assert!(
