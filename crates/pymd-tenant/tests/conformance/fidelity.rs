@@ -8,17 +8,7 @@ use serde_json::{Value, json};
 use crate::support::*;
 
 async fn patch_user(t: &Tenant, token: &str, id: &str, body: &Value) -> Resp {
-    let url = t.url(&format!("api/v2/users/{}", id.replace('|', "%7C")));
-    into_resp(
-        t.http
-            .patch(url)
-            .bearer_auth(token)
-            .json(body)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await
+    t.patch_user(token, id, body).await
 }
 
 async fn block_alice(t: &Tenant) {

@@ -16,16 +16,7 @@ fn user_path(id: &str) -> String {
 }
 
 async fn patch(t: &Tenant, token: &str, id: &str, body: &Value) -> Resp {
-    into_resp(
-        t.http
-            .patch(t.url(&user_path(id)))
-            .bearer_auth(token)
-            .json(body)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await
+    t.patch_user(token, id, body).await
 }
 
 fn assert_mgmt_error(r: &Resp, status: StatusCode) -> Value {

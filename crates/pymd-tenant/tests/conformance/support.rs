@@ -212,6 +212,17 @@ impl Tenant {
         .await
     }
 
+    /// `PATCH /api/v2/users/{id}` with `body` as `token`.
+    pub async fn patch_user(&self, token: &str, id: &str, body: &Value) -> Resp {
+        let id: String = url::form_urlencoded::byte_serialize(id.as_bytes()).collect();
+        let r = self
+            .http
+            .patch(self.url(&format!("api/v2/users/{id}")))
+            .bearer_auth(token)
+            .json(body);
+        into_resp(r.send().await.unwrap()).await
+    }
+
     pub async fn delete(&self, path: &str) -> Resp {
         into_resp(
             self.http
