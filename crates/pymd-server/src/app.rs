@@ -115,7 +115,7 @@ pub fn build_app(state: AppState) -> Router {
         .layer(middleware::from_fn(method_not_allowed_envelope))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(middleware::from_fn(refuse_form_body_tokens))
-        .layer(middleware::from_fn(refuse_bodies_where_none_belong))
+        .layer(middleware::from_fn(drain_bodies_where_none_belong))
         .layer(middleware::from_fn_with_state(state.clone(), record_metrics))
         .layer(middleware::from_fn({
             let base: Option<Arc<str>> = https.then(|| Arc::from(state.config.base_url.as_str()));
@@ -237,10 +237,11 @@ async fn refuse_form_body_tokens(req: Request, next: Next) -> Response {
         .await
 }
 
-/// GET, HEAD, OPTIONS and DELETE take no body. One sent anyway is read (up to
+/// GET, HEAD, OPTIONS and DELETE take no body. One sent anyway is drained (up to
 /// [`MAX_FORM_PROBE_BYTES`], so the connection stays in sync and the answer is not cut off by a
-/// reset) and refused with 400; a larger one gets 413 and the connection is closed.
-async fn refuse_bodies_where_none_belong(req: Request, next: Next) -> Response {
+/// reset) and the request goes on without it; a larger one gets 413 and the connection is
+/// closed.
+async fn drain_bodies_where_none_belong(req: Request, next: Next) -> Response {
     let bodiless = matches!(
         *req.method(),
         Method::GET | Method::HEAD | Method::OPTIONS | Method::DELETE
@@ -256,17 +257,20 @@ async fn refuse_bodies_where_none_belong(req: Request, next: Next) -> Response {
         return next.run(req).await;
     }
     let method = req.method().clone();
-    let read = axum::body::to_bytes(req.into_body(), MAX_FORM_PROBE_BYTES).await;
-    let mut refusal = match read {
-        Ok(_) => {
-            crate::error::ApiError::InvalidRequest(format!("a {method} request takes no body"))
-                .into_response()
-        }
-        Err(_) => {
-            crate::error::ApiError::PayloadTooLarge(format!("a {method} request takes no body"))
-                .into_response()
-        }
-    };
+    let (mut parts, body) = req.into_parts();
+    if axum::body::to_bytes(body, MAX_FORM_PROBE_BYTES)
+        .await
+        .is_ok()
+    {
+        parts.headers.remove(header::CONTENT_LENGTH);
+        parts.headers.remove(header::TRANSFER_ENCODING);
+        return next
+            .run(Request::from_parts(parts, axum::body::Body::empty()))
+            .await;
+    }
+    let mut refusal =
+        crate::error::ApiError::PayloadTooLarge(format!("a {method} request takes no body"))
+            .into_response();
     refusal
         .headers_mut()
         .insert(header::CONNECTION, HeaderValue::from_static("close"));

@@ -75,9 +75,15 @@ pub struct DocumentList {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DocumentInput {
-    /// 1–200 characters.
+    /// 1–200 characters once trimmed, no control characters.
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^[^\u0000-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u001F\u007F-\u009F]*$"
+    )]
     title: String,
-    /// Markdown, at most 1 MiB.
+    /// Markdown, at most 1 MiB (UTF-8), no NUL.
+    #[schema(max_length = 262144, pattern = r"^[^\u0000]*$")]
     content: String,
 }
 
@@ -165,7 +171,7 @@ pub async fn list_documents(
 
 /// Create a document.
 #[utoipa::path(post, path = "/api/v1/documents", tag = "documents", request_body = DocumentInput,
-    responses((status = 201, body = DocumentEnvelope), (status = 401), (status = 403), (status = 413), (status = 422)),
+    responses((status = 201, body = DocumentEnvelope), (status = 400), (status = 401), (status = 403), (status = 413), (status = 415), (status = 422)),
     security(("bearer" = ["write:documents"])))]
 pub async fn create_document(
     State(state): State<AppState>,
@@ -219,7 +225,7 @@ fn if_match(headers: &HeaderMap) -> Result<Vec<VersionCheck>, ApiError> {
 /// nothing changes.
 #[utoipa::path(put, path = "/api/v1/documents/{id}", tag = "documents", params(("id" = String, Path, format = Uuid)),
     request_body = DocumentInput,
-    responses((status = 200, body = DocumentEnvelope), (status = 401), (status = 403), (status = 404), (status = 412), (status = 413), (status = 422)),
+    responses((status = 200, body = DocumentEnvelope), (status = 400), (status = 401), (status = 403), (status = 404), (status = 412), (status = 413), (status = 415), (status = 422)),
     security(("bearer" = ["write:documents"])))]
 pub async fn replace_document(
     State(state): State<AppState>,

@@ -116,7 +116,7 @@ pub struct SyncUserOutput {
 /// Called by the post-login Action on every login: creates or updates the local user.
 /// Idempotent.
 #[utoipa::path(post, path = "/internal/auth/sync-user", tag = "internal", request_body = SyncUserInput,
-    responses((status = 200, body = SyncUserOutput), (status = 401), (status = 422), (status = 429)),
+    responses((status = 200, body = SyncUserOutput), (status = 400), (status = 401), (status = 415), (status = 422), (status = 429)),
     security(("internal" = [])))]
 pub async fn sync_user(
     State(state): State<AppState>,

@@ -48,12 +48,32 @@ impl ProfileView {
     }
 }
 
-/// Body of a profile change: any of the three fields.
+/// Body of a profile change: any of the three fields, at least one.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(min_properties = 1)]
 pub struct ProfileInput {
+    /// 1–300 characters, not blank, no control characters.
+    #[schema(
+        nullable = false,
+        min_length = 1,
+        max_length = 300,
+        pattern = r"^[^\u0000-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u001F\u007F-\u009F]*$"
+    )]
     name: Option<String>,
+    /// An `http(s)://` URL of at most 2048 bytes, no control characters.
+    #[schema(
+        nullable = false,
+        max_length = 512,
+        pattern = r"^[hH][tT][tT][pP][sS]?://[^\u0000-\u001F\u007F-\u009F]*$"
+    )]
     picture: Option<String>,
+    /// At most 2000 characters; no control characters but tab and line breaks.
+    #[schema(
+        nullable = false,
+        max_length = 2000,
+        pattern = r"^[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]*$"
+    )]
     bio: Option<String>,
 }
 
@@ -78,7 +98,7 @@ pub async fn get_profile(
 /// `user_metadata`), then locally. If Auth0 refuses or is down: 502/503, nothing changed, and a
 /// `profile_update` failure is audited.
 #[utoipa::path(patch, path = "/api/v1/profile", tag = "profile", request_body = ProfileInput,
-    responses((status = 200, body = ProfileView), (status = 401), (status = 403), (status = 422), (status = 502), (status = 503)),
+    responses((status = 200, body = ProfileView), (status = 400), (status = 401), (status = 403), (status = 415), (status = 422), (status = 502), (status = 503)),
     security(("bearer" = ["write:profile"])))]
 pub async fn patch_profile(
     State(state): State<AppState>,
