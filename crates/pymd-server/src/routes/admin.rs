@@ -51,9 +51,36 @@ impl FromRequestParts<AppState> for Admin {
     }
 }
 
+/// The block's address in the path.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct BlockPath {
+    /// An IPv4 or IPv6 address (an IPv6 address names its /64).
+    #[param(schema_with = ip_address_schema)]
+    #[allow(dead_code)] // read through `Path<String>`; here for the document
+    ip: String,
+}
+
+/// `anyOf` an IPv4 and an IPv6 address.
+fn ip_address_schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+    use utoipa::openapi::schema::{
+        AnyOfBuilder, KnownFormat, ObjectBuilder, Schema, SchemaFormat, Type,
+    };
+    let address = |format| {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .format(Some(SchemaFormat::KnownFormat(format)))
+    };
+    let any = AnyOfBuilder::new()
+        .item(address(KnownFormat::Ipv4))
+        .item(address(KnownFormat::Ipv6))
+        .build();
+    utoipa::openapi::RefOr::T(Schema::AnyOf(any))
+}
+
 /// Lift a client IP's block from `/auth/*` (set after too many failed logins).
 #[utoipa::path(delete, path = "/api/v1/admin/blocks/{ip}", tag = "admin",
-    params(("ip" = String, Path, description = "an IPv4 or IPv6 address")),
+    params(BlockPath),
     responses((status = 204), (status = 401), (status = 403), (status = 404), (status = 422)),
     security(("bearer" = [])))]
 pub async fn lift_block(

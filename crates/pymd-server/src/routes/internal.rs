@@ -37,7 +37,13 @@ impl FromRequestParts<AppState> for InternalCaller {
         let client = crate::request_meta::current()
             .and_then(|m| m.ip)
             .map(crate::limits::client_key);
-        if let Some(client) = &client
+        // A request without any credential is simply unauthenticated; the block only stops a
+        // client that keeps guessing.
+        let presents = parts
+            .headers
+            .contains_key(axum::http::header::AUTHORIZATION);
+        if presents
+            && let Some(client) = &client
             && let Some(left) = state.limiter.blocked(INTERNAL_BLOCK, client).await
         {
             let retry_after_secs = left.as_secs().max(1);

@@ -60,6 +60,7 @@ pub struct ProfileInput {
         max_length = 300,
         pattern = r"^[^\u0000-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u001F\u007F-\u009F]*$"
     )]
+    #[serde(default, deserialize_with = "string_not_null")]
     name: Option<String>,
     /// An `http(s)://` URL of at most 2048 bytes, no control characters.
     #[schema(
@@ -67,6 +68,7 @@ pub struct ProfileInput {
         max_length = 512,
         pattern = r"^[hH][tT][tT][pP][sS]?://[^\u0000-\u001F\u007F-\u009F]*$"
     )]
+    #[serde(default, deserialize_with = "string_not_null")]
     picture: Option<String>,
     /// At most 2000 characters; no control characters but tab and line breaks.
     #[schema(
@@ -74,7 +76,14 @@ pub struct ProfileInput {
         max_length = 2000,
         pattern = r"^[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]*$"
     )]
+    #[serde(default, deserialize_with = "string_not_null")]
     bio: Option<String>,
+}
+
+/// A field that may be left out but, when sent, is a string: `null` is refused (422 naming it)
+/// rather than read as "leave it".
+fn string_not_null<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    <String as serde::Deserialize>::deserialize(d).map(Some)
 }
 
 /// The caller's profile.

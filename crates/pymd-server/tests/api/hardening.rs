@@ -156,6 +156,25 @@ async fn a_flood_of_wrong_internal_bearers_is_one_audit_row_and_then_429() {
         .filter(|e| e.event.event == "internal_auth_failure")
         .count();
     assert_eq!(rows, 1, "one audit row per client and minute");
+    // Without any credential the answer is still a plain 401: the block stops guessing only.
+    let r = send(
+        app.request(Method::POST, "/internal/auth/sync-user")
+            .json(&json!({"auth0Id": sub("x"), "email": "x@example.com"})),
+    )
+    .await;
+    assert_eq!(r.status, 401, "{}", r.summary());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_profile_field_sent_as_null_is_refused_not_read_as_leave_it() {
+    let app = TestApp::spawn().await;
+    let token = app.token(&sub("nullish"), crate::support::ALL);
+    for field in ["name", "picture", "bio"] {
+        let r = app
+            .patch("/api/v1/profile", Some(&token), &json!({ field: null }))
+            .await;
+        r.assert_validation(field);
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
