@@ -17,6 +17,7 @@ mod bearer;
 mod binary;
 mod campaign;
 mod cli;
+mod contract;
 mod database;
 mod dev_tenant;
 mod documents;

@@ -135,7 +135,7 @@ fn link(html: &str, id: &str) -> String {
 
 /// `pymd token` against the running serve: PYMD_DEV_TENANT_BIND still says port 0, so the
 /// address comes from what serve recorded in the data directory.
-async fn token_for(dir: &std::path::Path, user: &str) -> String {
+pub async fn token_for(dir: &std::path::Path, user: &str) -> String {
     let out = pymd(dir)
         .args(["token", "--user", user])
         .env("PYMD_DATA_DIR", dir)

@@ -4,4 +4,4 @@
 
 pub mod process;
 
-mod first_run;
+pub mod first_run;

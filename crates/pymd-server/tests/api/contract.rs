@@ -1,0 +1,85 @@
+//! The OpenAPI document is a contract the server keeps: schemathesis (a Python tool) drives every
+//! operation of the served `/api/openapi.json` against `pymd serve` — as a user and as an admin —
+//! and must report no failure: no status the document does not list, no schema-valid request
+//! refused, no schema-violating one accepted.
+//!
+//! The tool is found as `PYMD_SCHEMATHESIS` (the `st` executable), else `st` on `PATH`. Without
+//! it the test is skipped, unless `PYMD_REQUIRE_SCHEMATHESIS` is set (`.ci/run` installs it in a
+//! virtual environment and sets both).
+
+use std::path::PathBuf;
+
+use crate::binary::first_run::token_for;
+use crate::binary::process::{Running, listening_after, pymd};
+
+fn schemathesis() -> Option<PathBuf> {
+    if let Some(p) = std::env::var_os("PYMD_SCHEMATHESIS").map(PathBuf::from) {
+        return p.is_file().then_some(p);
+    }
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|dir| dir.join("st"))
+        .find(|p| p.is_file())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_served_openapi_document_is_a_contract_the_server_keeps() {
+    let Some(st) = schemathesis() else {
+        assert!(
+            std::env::var_os("PYMD_REQUIRE_SCHEMATHESIS").is_none_or(|v| v.is_empty()),
+            "schemathesis is not installed but PYMD_REQUIRE_SCHEMATHESIS is set"
+        );
+        println!("skipped: schemathesis (st) is not installed (set PYMD_SCHEMATHESIS or PATH)");
+        return;
+    };
+    let dir = std::env::temp_dir().join(format!("pymd-contract-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let mut command = pymd(&dir);
+    command
+        .arg("serve")
+        .env("PYMD_DATA_DIR", &dir)
+        .env("PYMD_BIND", "127.0.0.1:0")
+        .env("PYMD_DEV_TENANT_BIND", "127.0.0.1:0");
+    let mut serve = Running::spawn(command);
+    let app = serve.wait_for("the app", listening_after("app:")).await;
+    serve
+        .wait_for("the end of the banner", |l| {
+            l.contains("a token for curl").then_some(())
+        })
+        .await;
+    let spec = format!("http://{app}/api/openapi.json");
+    for user in ["alice@example.com", "admin@example.com"] {
+        let token = token_for(&dir, user).await;
+        let out = tokio::process::Command::new(&st)
+            .arg("--config-file")
+            .arg(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/tests/api/schemathesis.toml"
+            ))
+            .args(["run", &spec, "--max-examples", "25", "--seed", "20261203"])
+            .arg("-H")
+            .arg(format!("Authorization: Bearer {token}"))
+            .env("NO_COLOR", "1")
+            .current_dir(&dir)
+            .output()
+            .await
+            .expect("run schemathesis");
+        let text = String::from_utf8_lossy(&out.stdout);
+        let tail: String = text
+            .lines()
+            .rev()
+            .take(60)
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .collect::<Vec<_>>()
+            .join("\n");
+        assert!(
+            out.status.success(),
+            "schemathesis as {user} found failures:\n{tail}"
+        );
+        println!("schemathesis as {user}:\n{tail}");
+    }
+    serve.stop().await;
+    let _ = std::fs::remove_dir_all(dir);
+}
