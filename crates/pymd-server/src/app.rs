@@ -238,9 +238,9 @@ async fn refuse_form_body_tokens(req: Request, next: Next) -> Response {
 }
 
 /// GET, HEAD, OPTIONS and DELETE take no body. One sent anyway is drained (up to
-/// [`MAX_FORM_PROBE_BYTES`], so the connection stays in sync and the answer is not cut off by a
-/// reset) and the request goes on without it; a larger one gets 413 and the connection is
-/// closed.
+/// `MAX_BODY_BYTES`, chunk by chunk, so the connection stays in sync and the answer is not cut
+/// off by a reset) and the request goes on without it; a larger one gets 413 and the connection
+/// is closed.
 async fn drain_bodies_where_none_belong(req: Request, next: Next) -> Response {
     let bodiless = matches!(
         *req.method(),
@@ -258,10 +258,9 @@ async fn drain_bodies_where_none_belong(req: Request, next: Next) -> Response {
     }
     let method = req.method().clone();
     let (mut parts, body) = req.into_parts();
-    if axum::body::to_bytes(body, MAX_FORM_PROBE_BYTES)
-        .await
-        .is_ok()
-    {
+    // A declared length past the limit is answered at once; anything else is read and dropped
+    // chunk by chunk (nothing is kept), so the client's upload ends before the answer does.
+    if declared <= MAX_BODY_BYTES as u64 && drain(body, MAX_BODY_BYTES).await {
         parts.headers.remove(header::CONTENT_LENGTH);
         parts.headers.remove(header::TRANSFER_ENCODING);
         return next
@@ -275,6 +274,25 @@ async fn drain_bodies_where_none_belong(req: Request, next: Next) -> Response {
         .headers_mut()
         .insert(header::CONNECTION, HeaderValue::from_static("close"));
     refusal
+}
+
+/// Reads `body` to its end, keeping nothing; `false` past `limit` bytes or on a read error.
+async fn drain(mut body: axum::body::Body, limit: usize) -> bool {
+    use axum::body::HttpBody as _;
+    let mut seen = 0usize;
+    loop {
+        let frame = std::future::poll_fn(|cx| std::pin::Pin::new(&mut body).poll_frame(cx)).await;
+        match frame {
+            None => return true,
+            Some(Err(_)) => return false,
+            Some(Ok(frame)) => {
+                seen += frame.data_ref().map_or(0, |d| d.len());
+                if seen > limit {
+                    return false;
+                }
+            }
+        }
+    }
 }
 
 /// How much of a form body a route that takes none reads before refusing it.

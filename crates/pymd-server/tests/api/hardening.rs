@@ -118,12 +118,17 @@ async fn a_body_on_a_get_is_drained_not_answered_then_reset() {
     // The body is read and dropped: the whole answer arrives.
     let status = crate::support::raw_http(app.addr, request.into_bytes()).await;
     assert_eq!(status, Some(200));
-    let huge = "y".repeat(200_000);
+    // A bigger body (here 200 KB) is drained too: the answer is whole.
+    let big = "y".repeat(200_000);
     let request = format!(
-        "GET /healthz HTTP/1.1\r\nHost: pymd\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{huge}",
-        huge.len()
+        "GET /healthz HTTP/1.1\r\nHost: pymd\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{big}",
+        big.len()
     );
     let status = crate::support::raw_http(app.addr, request.into_bytes()).await;
+    assert_eq!(status, Some(200));
+    // One declared past the 4 MiB limit is answered 413 at once, without waiting for it.
+    let request = "GET /healthz HTTP/1.1\r\nHost: pymd\r\nContent-Length: 10000000\r\n\r\nyyyy";
+    let status = crate::support::raw_http(app.addr, request.as_bytes().to_vec()).await;
     assert_eq!(status, Some(413));
     // Without a body, as ever.
     assert_eq!(app.get("/healthz", None).await.status, 200);
