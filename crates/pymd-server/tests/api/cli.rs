@@ -312,6 +312,41 @@ async fn tokens_secrets_and_cookies_never_reach_the_logs_even_at_debug_level() {
     let _ = std::fs::remove_dir_all(dir);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pymd_dev_tenant_runs_a_tenant_directory_with_auth0_keyword_replace_mappings() {
+    let dir = temp_dir();
+    let tenant = dir.join("tenant");
+    write_tenant_dir(&tenant, &shipped_dev_yaml());
+    let yaml = pymd_tenant::DEFAULT_TENANT_YAML
+        .replace("friendly_name: PyMD", "friendly_name: \"##TENANT_NAME##\"");
+    std::fs::write(tenant.join("tenant.yaml"), yaml).unwrap();
+    let mut command = crate::binary::process::pymd(&dir);
+    command
+        .args(["dev-tenant", "--bind", "127.0.0.1:0", "--config"])
+        .arg(&tenant)
+        .env("PYMD_DATA_DIR", &dir)
+        .env(
+            "AUTH0_KEYWORD_REPLACE_MAPPINGS",
+            r#"{"TENANT_NAME": "Mapped Tenant"}"#,
+        );
+    let mut child = Running::spawn(command);
+    let issuer = child
+        .wait_for("the tenant's URL", url_after("dev tenant:"))
+        .await;
+    // The login page names the tenant with the mapped value.
+    let mut b = pymd_test_support::Browser::new();
+    let authorize = format!(
+        "{issuer}authorize?response_type=code&client_id=pymdWebDevClient7Hk2Lq9Xz4Rt8Vw1\
+         &redirect_uri=http%3A%2F%2Flocalhost%3A3000%2Fauth%2Fcallback&scope=openid\
+         &state=s&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256"
+    );
+    let to_form = b.get(&authorize).await;
+    let form = b.get(&to_form.next_url().expect("the login form")).await;
+    assert!(form.text.contains("Mapped Tenant"), "{}", form.text);
+    child.stop().await;
+    let _ = std::fs::remove_dir_all(dir);
+}
+
 #[test]
 fn a_dev_tenant_directory_with_a_keyword_left_without_a_value_is_refused() {
     let dir = temp_dir();

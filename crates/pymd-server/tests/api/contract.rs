@@ -10,7 +10,7 @@
 use std::path::PathBuf;
 
 use crate::binary::first_run::token_for;
-use crate::binary::process::{Running, listening_after, pymd};
+use crate::binary::process::{fresh_dir, listening_after, serve_on_loopback};
 
 fn schemathesis() -> Option<PathBuf> {
     if let Some(p) = std::env::var_os("PYMD_SCHEMATHESIS").map(PathBuf::from) {
@@ -32,15 +32,8 @@ async fn the_served_openapi_document_is_a_contract_the_server_keeps() {
         println!("skipped: schemathesis (st) is not installed (set PYMD_SCHEMATHESIS or PATH)");
         return;
     };
-    let dir = std::env::temp_dir().join(format!("pymd-contract-{}", uuid::Uuid::new_v4().simple()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    let mut command = pymd(&dir);
-    command
-        .arg("serve")
-        .env("PYMD_DATA_DIR", &dir)
-        .env("PYMD_BIND", "127.0.0.1:0")
-        .env("PYMD_DEV_TENANT_BIND", "127.0.0.1:0");
-    let mut serve = Running::spawn(command);
+    let dir = fresh_dir("contract");
+    let mut serve = serve_on_loopback(&dir, &[]);
     let app = serve.wait_for("the app", listening_after("app:")).await;
     serve
         .wait_for("the end of the banner", |l| {

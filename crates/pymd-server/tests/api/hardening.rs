@@ -219,17 +219,9 @@ async fn the_log_stream_takes_json_only_and_a_redelivered_batch_changes_nothing(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn with_a_metrics_bind_metrics_leave_the_app_listener() {
-    use crate::binary::process::{Running, listening_after, pymd};
-    let dir = std::env::temp_dir().join(format!("pymd-metrics-{}", uuid::Uuid::new_v4().simple()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    let mut command = pymd(&dir);
-    command
-        .arg("serve")
-        .env("PYMD_DATA_DIR", &dir)
-        .env("PYMD_BIND", "127.0.0.1:0")
-        .env("PYMD_DEV_TENANT_BIND", "127.0.0.1:0")
-        .env("PYMD_METRICS_BIND", "127.0.0.1:0");
-    let mut serve = Running::spawn(command);
+    use crate::binary::process::{fresh_dir, listening_after, serve_on_loopback};
+    let dir = fresh_dir("metrics");
+    let mut serve = serve_on_loopback(&dir, &[("PYMD_METRICS_BIND", "127.0.0.1:0")]);
     let app = serve.wait_for("the app", listening_after("app:")).await;
     let metrics = serve
         .wait_for("the metrics", listening_after("metrics:"))

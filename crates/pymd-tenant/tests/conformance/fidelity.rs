@@ -3,17 +3,15 @@
 //! suspicious-IP throttling (auth0-surface; research notes of issue 8).
 
 use reqwest::StatusCode;
-use serde_json::{Value, json};
+use serde_json::json;
 
 use crate::support::*;
 
-async fn patch_user(t: &Tenant, token: &str, id: &str, body: &Value) -> Resp {
-    t.patch_user(token, id, body).await
-}
-
 async fn block_alice(t: &Tenant) {
     let token = t.management_token(Some("update:users")).await;
-    let r = patch_user(t, &token, ALICE_ID, &json!({"blocked": true})).await;
+    let r = t
+        .patch_user(&token, ALICE_ID, &json!({"blocked": true}))
+        .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
 }
 
@@ -71,13 +69,9 @@ async fn update_users_app_metadata_may_change_app_metadata_and_nothing_else() {
     )]))
     .await;
     let token = t.management_token(Some("update:users_app_metadata")).await;
-    let r = patch_user(
-        &t,
-        &token,
-        ALICE_ID,
-        &json!({"app_metadata": {"plan": "gold"}}),
-    )
-    .await;
+    let r = t
+        .patch_user(&token, ALICE_ID, &json!({"app_metadata": {"plan": "gold"}}))
+        .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     assert_eq!(r.json()["app_metadata"]["plan"], "gold");
     for body in [
@@ -85,7 +79,7 @@ async fn update_users_app_metadata_may_change_app_metadata_and_nothing_else() {
         json!({"user_metadata": {"bio": "x"}}),
         json!({"blocked": true}),
     ] {
-        let r = patch_user(&t, &token, ALICE_ID, &body).await;
+        let r = t.patch_user(&token, ALICE_ID, &body).await;
         assert_eq!(r.status, StatusCode::FORBIDDEN, "{body}: {}", r.text);
         assert_eq!(r.json()["errorCode"], "insufficient_scope", "{}", r.text);
     }
@@ -107,7 +101,10 @@ async fn a_password_change_may_not_repeat_the_last_five_passwords() {
     let token = t.management_token(Some("update:users")).await;
     let set = |pw: &'static str| {
         let (t, token) = (&t, token.clone());
-        async move { patch_user(t, &token, ALICE_ID, &json!({"password": pw})).await }
+        async move {
+            t.patch_user(&token, ALICE_ID, &json!({"password": pw}))
+                .await
+        }
     };
     let r = set(ALICE_PASSWORD).await;
     assert_eq!(
@@ -153,7 +150,9 @@ async fn dictionary_passwords_are_refused_at_sign_up_and_password_change() {
     .await;
     let token = t.management_token(Some("update:users")).await;
     for pw in ["Password2026", "PymdRocks2026"] {
-        let r = patch_user(&t, &token, ALICE_ID, &json!({"password": pw})).await;
+        let r = t
+            .patch_user(&token, ALICE_ID, &json!({"password": pw}))
+            .await;
         assert_eq!(r.status, StatusCode::BAD_REQUEST, "{pw}: {}", r.text);
         assert_eq!(
             r.json()["message"],

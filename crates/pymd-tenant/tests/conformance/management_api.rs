@@ -15,10 +15,6 @@ fn user_path(id: &str) -> String {
     format!("api/v2/users/{}", enc(id))
 }
 
-async fn patch(t: &Tenant, token: &str, id: &str, body: &Value) -> Resp {
-    t.patch_user(token, id, body).await
-}
-
 fn assert_mgmt_error(r: &Resp, status: StatusCode) -> Value {
     assert_eq!(r.status, status, "{}", r.text);
     let body = r.json();
@@ -78,7 +74,9 @@ async fn a_token_for_another_audience_is_refused_with_401() {
 async fn patch_without_update_users_scope_is_403_insufficient_scope() {
     let t = spawn().await;
     let token = t.management_token(Some("read:users")).await;
-    let r = patch(&t, &token, ALICE_ID, &json!({"user_metadata": {"x": 1}})).await;
+    let r = t
+        .patch_user(&token, ALICE_ID, &json!({"user_metadata": {"x": 1}}))
+        .await;
     let body = assert_mgmt_error(&r, StatusCode::FORBIDDEN);
     assert_eq!(body["errorCode"], "insufficient_scope", "{body}");
     assert!(
@@ -174,13 +172,13 @@ async fn patch_merges_user_metadata_one_level_deep_and_null_deletes() {
     let token = t.management_token(None).await;
     let before = t.get_bearer(&user_path(ALICE_ID), &token).await.json();
 
-    let r = patch(
-        &t,
-        &token,
-        ALICE_ID,
-        &json!({"user_metadata": {"theme": "dark", "prefs": {"a": 1, "b": 2}}}),
-    )
-    .await;
+    let r = t
+        .patch_user(
+            &token,
+            ALICE_ID,
+            &json!({"user_metadata": {"theme": "dark", "prefs": {"a": 1, "b": 2}}}),
+        )
+        .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     assert_eq!(
         r.json()["user_metadata"],
@@ -192,13 +190,13 @@ async fn patch_merges_user_metadata_one_level_deep_and_null_deletes() {
         "updated_at moves on PATCH"
     );
 
-    let r = patch(
-        &t,
-        &token,
-        ALICE_ID,
-        &json!({"user_metadata": {"bio": null, "prefs": {"a": 3}}}),
-    )
-    .await;
+    let r = t
+        .patch_user(
+            &token,
+            ALICE_ID,
+            &json!({"user_metadata": {"bio": null, "prefs": {"a": 3}}}),
+        )
+        .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     assert_eq!(
         r.json()["user_metadata"],
@@ -223,7 +221,7 @@ async fn one_patch_sets_user_metadata_app_metadata_and_root_attributes() {
         "app_metadata": {"plan": "pro"},
         "name": "Alice A."
     });
-    let r = patch(&t, &token, ALICE_ID, &body).await;
+    let r = t.patch_user(&token, ALICE_ID, &body).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     let u = r.json();
     assert_eq!(u["user_metadata"], json!({"theme": "dark"}));
@@ -235,7 +233,9 @@ async fn one_patch_sets_user_metadata_app_metadata_and_root_attributes() {
 async fn patch_replaces_root_attributes_and_the_next_tokens_carry_them() {
     let t = spawn().await;
     let token = t.management_token(None).await;
-    let r = patch(&t, &token, BOB_ID, &json!({"name": "Robert Example"})).await;
+    let r = t
+        .patch_user(&token, BOB_ID, &json!({"name": "Robert Example"}))
+        .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     assert_eq!(r.json()["name"], "Robert Example");
     let tokens = t.login_tokens(BOB_EMAIL, BOB_PASSWORD).await;
@@ -257,13 +257,13 @@ async fn an_unknown_user_is_404_inexistent_user() {
         .await;
     assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.text);
     assert_eq!(r.json(), expected);
-    let r = patch(
-        &t,
-        &token,
-        "auth0|000000000000000000000000",
-        &json!({"user_metadata": {"a": 1}}),
-    )
-    .await;
+    let r = t
+        .patch_user(
+            &token,
+            "auth0|000000000000000000000000",
+            &json!({"user_metadata": {"a": 1}}),
+        )
+        .await;
     assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.text);
     assert_eq!(r.json(), expected);
 }
@@ -307,7 +307,9 @@ async fn invalid_json_in_a_patch_is_400_and_changes_nothing() {
 async fn an_unknown_root_property_in_a_patch_is_400_invalid_body() {
     let t = spawn().await;
     let token = t.management_token(None).await;
-    let r = patch(&t, &token, ALICE_ID, &json!({"favourite_colour": "blue"})).await;
+    let r = t
+        .patch_user(&token, ALICE_ID, &json!({"favourite_colour": "blue"}))
+        .await;
     let body = assert_mgmt_error(&r, StatusCode::BAD_REQUEST);
     assert_eq!(body["errorCode"], "invalid_body", "{body}");
     assert!(

@@ -9,7 +9,7 @@ use reqwest::StatusCode;
 use reqwest::header::{COOKIE, ORIGIN};
 use url::Url;
 
-use super::process::{Running, listening_after, pymd, url_after};
+use super::process::{fresh_dir, listening_after, pymd, serve_on_loopback, url_after};
 
 /// Where a redirect points, resolved against the page it came from.
 fn location(page: &Page) -> Option<Url> {
@@ -153,17 +153,9 @@ pub async fn token_for(dir: &std::path::Path, user: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_first_command_signs_a_person_in_lets_them_write_and_signs_them_out() {
-    let dir =
-        std::env::temp_dir().join(format!("pymd-first-run-{}", uuid::Uuid::new_v4().simple()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
     // A fresh machine: no AUTH0_* at all, an empty data directory.
-    let mut command = pymd(&dir);
-    command
-        .arg("serve")
-        .env("PYMD_DATA_DIR", &dir)
-        .env("PYMD_BIND", "127.0.0.1:0")
-        .env("PYMD_DEV_TENANT_BIND", "127.0.0.1:0");
-    let mut serve = Running::spawn(command);
+    let dir = fresh_dir("first-run");
+    let mut serve = serve_on_loopback(&dir, &[]);
 
     // The banner: where the app and the tenant really are, and the demo logins.
     let app = serve.wait_for("the app's URL", url_after("app:")).await;

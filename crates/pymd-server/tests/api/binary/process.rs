@@ -23,6 +23,26 @@ pub fn pymd(dir: &std::path::Path) -> tokio::process::Command {
     c
 }
 
+/// A fresh data directory `pymd-{tag}-…` under the system's temporary directory.
+pub fn fresh_dir(tag: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("pymd-{tag}-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir
+}
+
+/// `pymd serve` as on a fresh machine (no `AUTH0_*`), data in `dir`, the app and the dev tenant
+/// on `127.0.0.1:0`; `extra` variables on top.
+pub fn serve_on_loopback(dir: &std::path::Path, extra: &[(&str, &str)]) -> Running {
+    let mut command = pymd(dir);
+    command
+        .arg("serve")
+        .env("PYMD_DATA_DIR", dir)
+        .env("PYMD_BIND", "127.0.0.1:0")
+        .env("PYMD_DEV_TENANT_BIND", "127.0.0.1:0")
+        .envs(extra.iter().copied());
+    Running::spawn(command)
+}
+
 /// A started child.
 pub struct Running {
     child: tokio::process::Child,
