@@ -353,20 +353,25 @@ pub trait Store: Send + Sync + 'static {
     /// [`StoreError::Unavailable`] / [`StoreError::Internal`].
     async fn count_active_sessions(&self, now: OffsetDateTime) -> Result<u64, StoreError>;
 
-    /// Takes the session's access-token refresh lease until `lease_until`, in one conditional
-    /// statement: it succeeds only when nobody holds the lease (never taken, released, or run out
-    /// at `now`), so of any number of concurrent callers — in one process or in several app
-    /// instances on one database — exactly one gets `true`. A lease left by a crashed holder runs
-    /// out by itself. Returns `false` when the lease is held or the session does not exist.
+    /// Takes the session's access-token refresh lease for `lease` from now, in one conditional
+    /// statement: it succeeds only when nobody holds the lease (never taken, released, or run out),
+    /// so of any number of concurrent callers — in one process or in several app instances on one
+    /// database — exactly one wins. "Now" is the **database's** clock, both for the end of the new
+    /// lease and for whether the old one has run out: instances whose clocks disagree still agree
+    /// on who holds the lease. A lease left by a crashed holder runs out by itself. A lease of zero
+    /// or less is taken and has already run out (tests use it to leave a crashed holder's lease).
+    ///
+    /// Returns the end of the lease as stored — the value that releases it
+    /// ([`Store::release_session_refresh`]) — or `None` when the lease is held or the session does
+    /// not exist.
     ///
     /// # Errors
     /// [`StoreError::Internal`] for a hash that is not [`SESSION_HASH_LEN`] bytes; [`StoreError::Unavailable`] when the database cannot be reached.
     async fn try_lock_session_refresh(
         &self,
         id_hash: &[u8],
-        now: OffsetDateTime,
-        lease_until: OffsetDateTime,
-    ) -> Result<bool, StoreError>;
+        lease: time::Duration,
+    ) -> Result<Option<OffsetDateTime>, StoreError>;
 
     /// Stores the tokens of a completed refresh and releases the lease, as a compare-and-swap:
     /// only if the stored `access_token_expires_at` still equals `expected_access_token_expires_at`
@@ -394,4 +399,11 @@ pub trait Store: Send + Sync + 'static {
         id_hash: &[u8],
         lease_until: OffsetDateTime,
     ) -> Result<bool, StoreError>;
+}
+
+/// A refresh lease in microseconds, bounded to a day either way (a lease is seconds long; the bound
+/// keeps the database's interval arithmetic far from overflow).
+pub(crate) fn lease_micros(lease: time::Duration) -> i64 {
+    let day = time::Duration::DAY;
+    i64::try_from(lease.clamp(-day, day).whole_microseconds()).unwrap_or(0)
 }

@@ -205,8 +205,13 @@ const SELECT_SESSION: &str = "SELECT id_hash, user_id, subject, idp_sid, access_
 
 // Exactly one concurrent caller matches the condition: the row is locked by the UPDATE, and the
 // others re-check it and find the lease taken.
-const LOCK_SESSION_REFRESH: &str = "UPDATE sessions SET refresh_lock_until = $3 \
-     WHERE id_hash = $1 AND (refresh_lock_until IS NULL OR refresh_lock_until <= $2)";
+// The server's clock, read once per statement: every instance compares leases against the same
+// clock however far their own clocks drift.
+const LOCK_SESSION_REFRESH: &str = "UPDATE sessions \
+       SET refresh_lock_until = statement_timestamp() + $2 * INTERVAL '1 microsecond' \
+     WHERE id_hash = $1 \
+       AND (refresh_lock_until IS NULL OR refresh_lock_until <= statement_timestamp()) \
+     RETURNING refresh_lock_until";
 
 const COMPLETE_SESSION_REFRESH: &str = "UPDATE sessions SET access_token = $2, \
        refresh_token = COALESCE($3, refresh_token), id_token = COALESCE($4, id_token), \
@@ -626,17 +631,14 @@ impl Store for PgStore {
     async fn try_lock_session_refresh(
         &self,
         id_hash: &[u8],
-        now: OffsetDateTime,
-        lease_until: OffsetDateTime,
-    ) -> Result<bool, StoreError> {
+        lease: time::Duration,
+    ) -> Result<Option<OffsetDateTime>, StoreError> {
         check_hash("try_lock_session_refresh", id_hash)?;
-        sqlx::query(LOCK_SESSION_REFRESH)
+        sqlx::query_scalar::<_, OffsetDateTime>(LOCK_SESSION_REFRESH)
             .bind(id_hash)
-            .bind(now)
-            .bind(lease_until)
-            .execute(&self.pool)
+            .bind(crate::lease_micros(lease))
+            .fetch_optional(&self.pool)
             .await
-            .map(|r| r.rows_affected() == 1)
             .map_err(|e| map_sqlx("try_lock_session_refresh", e))
     }
 

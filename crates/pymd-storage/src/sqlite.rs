@@ -235,8 +235,11 @@ const SELECT_SESSION: &str = "SELECT id_hash, user_id, subject, idp_sid, access_
 
 // Exactly one concurrent caller matches the condition: the row is locked by the UPDATE, and the
 // others re-check it and find the lease taken.
-const LOCK_SESSION_REFRESH: &str = "UPDATE sessions SET refresh_lock_until = $3 \
-     WHERE id_hash = $1 AND (refresh_lock_until IS NULL OR refresh_lock_until <= $2)";
+// An SQLite database is a file on this host, shared only by processes on this host: the host's
+// clock is the database's clock, read once per statement (`$2`).
+const LOCK_SESSION_REFRESH: &str = "UPDATE sessions SET refresh_lock_until = $2 + $3 \
+     WHERE id_hash = $1 AND (refresh_lock_until IS NULL OR refresh_lock_until <= $2) \
+     RETURNING refresh_lock_until";
 
 const COMPLETE_SESSION_REFRESH: &str = "UPDATE sessions SET access_token = $2, \
        refresh_token = COALESCE($3, refresh_token), id_token = COALESCE($4, id_token), \
@@ -663,17 +666,16 @@ impl Store for SqliteStore {
     async fn try_lock_session_refresh(
         &self,
         id_hash: &[u8],
-        now: time::OffsetDateTime,
-        lease_until: time::OffsetDateTime,
-    ) -> Result<bool, StoreError> {
+        lease: time::Duration,
+    ) -> Result<Option<time::OffsetDateTime>, StoreError> {
         check_hash("try_lock_session_refresh", id_hash)?;
-        sqlx::query(LOCK_SESSION_REFRESH)
+        sqlx::query_scalar::<_, i64>(LOCK_SESSION_REFRESH)
             .bind(id_hash)
-            .bind(micros(now))
-            .bind(micros(lease_until))
-            .execute(&self.pool)
+            .bind(micros(pymd_domain::now()))
+            .bind(crate::lease_micros(lease))
+            .fetch_optional(&self.pool)
             .await
-            .map(|r| r.rows_affected() == 1)
+            .map(|until| until.map(from_micros))
             .map_err(|e| map_sqlx("try_lock_session_refresh", e))
     }
 

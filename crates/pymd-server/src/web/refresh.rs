@@ -5,8 +5,8 @@
 //! concurrent exchanges of one refresh token would end the user's session at the IdP.
 //!
 //! The coordination lives in the database every instance shares, with no extra service: a lease
-//! column on the session row ([`Store::try_lock_session_refresh`], one conditional `UPDATE`, so
-//! exactly one caller wins). The winner exchanges the refresh token (`grant_type=refresh_token`,
+//! column on the session row ([`Store::try_lock_session_refresh`], one conditional `UPDATE` judged on
+//! the database's clock, so exactly one caller wins whatever the instances' clocks say). The winner exchanges the refresh token (`grant_type=refresh_token`,
 //! `client_secret_post`, bounded by [`TOKEN_TIMEOUT`], well inside the [`LEASE`]), verifies the new
 //! access token, and stores the new tokens — always the new, rotated refresh token — with a
 //! compare-and-swap on the old expiry that also clears the lease. The others poll the row every
@@ -75,39 +75,27 @@ pub async fn refresh(state: &AppState, seen: &Session) -> Result<Outcome, StoreE
     let hash = seen.id_hash.as_slice();
     let started = Instant::now();
     loop {
-        let now = pymd_domain::now();
-        // As stored (microseconds), so that only this holder's own lease can be released.
-        let lease = Lease {
-            hash,
-            until: pymd_domain::truncate_to_micros(now + LEASE),
-        };
-        if state
-            .store
-            .try_lock_session_refresh(hash, now, lease.until)
-            .await?
-        {
-            return refresh_detached(state, hash.to_vec(), lease.until).await;
+        // The database sets the lease and judges whether a held one ran out on its own clock,
+        // so instances whose clocks drift apart still agree on the holder.
+        if let Some(until) = state.store.try_lock_session_refresh(hash, LEASE).await? {
+            return refresh_detached(state, hash.to_vec(), until).await;
         }
-        // Another request (here or on another instance) is refreshing: wait for its result.
-        loop {
-            if started.elapsed() >= MAX_WAIT {
-                tracing::warn!("gave up waiting for another request's token refresh");
-                return Ok(Outcome::Unavailable);
-            }
-            tokio::time::sleep(POLL_INTERVAL).await;
-            let Some(row) = state.store.find_session(hash).await? else {
-                return Ok(Outcome::Ended);
-            };
-            if row.access_token != seen.access_token {
-                return Ok(Outcome::Fresh(Box::new(row)));
-            }
-            match row.refresh_lock_until {
-                // Released without new tokens: the holder could not reach the IdP.
-                None => return Ok(Outcome::Unavailable),
-                // The holder's lease ran out (it crashed or hung): take over.
-                Some(until) if until <= pymd_domain::now() => break,
-                Some(_) => {}
-            }
+        // Another request (here or on another instance) is refreshing: wait for its result, and
+        // try the lease again meanwhile — it runs out if its holder crashed or hung.
+        if started.elapsed() >= MAX_WAIT {
+            tracing::warn!("gave up waiting for another request's token refresh");
+            return Ok(Outcome::Unavailable);
+        }
+        tokio::time::sleep(POLL_INTERVAL).await;
+        let Some(row) = state.store.find_session(hash).await? else {
+            return Ok(Outcome::Ended);
+        };
+        if row.access_token != seen.access_token {
+            return Ok(Outcome::Fresh(Box::new(row)));
+        }
+        if row.refresh_lock_until.is_none() {
+            // Released without new tokens: the holder could not reach the IdP.
+            return Ok(Outcome::Unavailable);
         }
     }
 }

@@ -585,7 +585,7 @@ impl Store for FlakyStore {
         fn delete_session<'life1>(&'life0 self, id_hash: &'life1 [u8]) -> bool;
         fn delete_expired_sessions<>(&'life0 self, now: OffsetDateTime) -> u64;
         fn count_active_sessions<>(&'life0 self, now: OffsetDateTime) -> u64;
-        fn try_lock_session_refresh<'life1>(&'life0 self, id_hash: &'life1 [u8], now: OffsetDateTime, lease_until: OffsetDateTime) -> bool;
+        fn try_lock_session_refresh<'life1>(&'life0 self, id_hash: &'life1 [u8], lease: time::Duration) -> Option<OffsetDateTime>;
         fn complete_session_refresh<'life1, 'life2>(&'life0 self, id_hash: &'life1 [u8], refresh: &'life2 SessionRefresh, expected_access_token_expires_at: OffsetDateTime) -> bool;
         fn release_session_refresh<'life1>(&'life0 self, id_hash: &'life1 [u8], lease_until: OffsetDateTime) -> bool;
     }

@@ -354,45 +354,52 @@ pub async fn of_twenty_concurrent_refresh_locks_exactly_one_wins(db: &TestDb) {
     let now = pymd_domain::now();
     let new = session(30, u.id, now);
     store.create_session(&new).await.expect("create");
-    let lease_until = now + Duration::seconds(10);
     let mut tasks = Vec::new();
     for _ in 0..20 {
         let store = Arc::clone(store);
         let hash = new.id_hash.clone();
         tasks.push(tokio::spawn(async move {
             store
-                .try_lock_session_refresh(&hash, now, lease_until)
+                .try_lock_session_refresh(&hash, Duration::seconds(10))
                 .await
                 .expect("try_lock_session_refresh")
         }));
     }
-    let mut winners = 0;
+    let mut won = Vec::new();
     for t in tasks {
-        if t.await.expect("task") {
-            winners += 1;
+        if let Some(until) = t.await.expect("task") {
+            won.push(until);
         }
     }
-    assert_eq!(winners, 1, "exactly one caller takes the lease");
+    assert_eq!(won.len(), 1, "exactly one caller takes the lease: {won:?}");
     let got = store
         .find_session(&new.id_hash)
         .await
         .expect("find")
         .expect("exists");
-    assert_eq!(got.refresh_lock_until, Some(lease_until));
+    assert_eq!(
+        got.refresh_lock_until,
+        Some(won[0]),
+        "the lease end as stored"
+    );
+    // Ten seconds on the database's clock, which is the host's here (within a minute of it, to
+    // allow for a slow machine without letting a wrong unit through).
+    let ahead = won[0] - pymd_domain::now();
+    assert!(
+        ahead > Duration::seconds(8) && ahead <= Duration::seconds(10),
+        "lease ends {ahead} from now"
+    );
     assert_eq!(
         got.access_token, new.access_token,
         "locking changes no token"
     );
-    // Still held a moment later.
-    assert!(
-        !store
-            .try_lock_session_refresh(
-                &new.id_hash,
-                now + Duration::seconds(9),
-                now + Duration::seconds(19)
-            )
+    // Still held.
+    assert_eq!(
+        store
+            .try_lock_session_refresh(&new.id_hash, Duration::seconds(10))
             .await
-            .expect("lock")
+            .expect("lock"),
+        None
     );
 }
 
@@ -403,43 +410,43 @@ pub async fn a_released_or_run_out_refresh_lease_can_be_taken_again(db: &TestDb)
     let new = session(31, u.id, now);
     store.create_session(&new).await.expect("create");
     let hash = &new.id_hash;
-    assert!(
+    // A holder whose lease has run out (it crashed): the next caller takes it over.
+    let crashed = store
+        .try_lock_session_refresh(hash, Duration::ZERO)
+        .await
+        .expect("lock")
+        .expect("a free lease is taken");
+    let holder = store
+        .try_lock_session_refresh(hash, Duration::seconds(10))
+        .await
+        .expect("take over a run-out lease")
+        .expect("a run-out lease is taken over");
+    assert!(holder > crashed);
+    assert_eq!(
         store
-            .try_lock_session_refresh(hash, now, now + Duration::seconds(10))
+            .try_lock_session_refresh(hash, Duration::seconds(10))
             .await
-            .expect("lock")
-    );
-    // The holder crashed: at the end of its lease (inclusive) the next caller takes it over.
-    let later = now + Duration::seconds(10);
-    assert!(
-        store
-            .try_lock_session_refresh(hash, later, later + Duration::seconds(10))
-            .await
-            .expect("take over a run-out lease")
-    );
-    assert!(
-        !store
-            .try_lock_session_refresh(hash, later, later + Duration::seconds(10))
-            .await
-            .expect("lock")
+            .expect("lock"),
+        None
     );
     // The crashed holder comes back and releases "its" lease: the new holder's lease stays.
     assert!(
         !store
-            .release_session_refresh(hash, now + Duration::seconds(10))
+            .release_session_refresh(hash, crashed)
             .await
             .expect("release a lease run out")
     );
-    assert!(
-        !store
-            .try_lock_session_refresh(hash, later, later + Duration::seconds(10))
+    assert_eq!(
+        store
+            .try_lock_session_refresh(hash, Duration::seconds(10))
             .await
-            .expect("still held")
+            .expect("still held"),
+        None
     );
     // Released by its holder: free again at once.
     assert!(
         store
-            .release_session_refresh(hash, later + Duration::seconds(10))
+            .release_session_refresh(hash, holder)
             .await
             .expect("release")
     );
@@ -451,9 +458,10 @@ pub async fn a_released_or_run_out_refresh_lease_can_be_taken_again(db: &TestDb)
     assert_eq!(got.refresh_lock_until, None);
     assert!(
         store
-            .try_lock_session_refresh(hash, later, later + Duration::seconds(5))
+            .try_lock_session_refresh(hash, Duration::seconds(5))
             .await
             .expect("lock after release")
+            .is_some()
     );
 }
 
@@ -464,12 +472,11 @@ pub async fn completing_a_refresh_is_a_compare_and_swap_on_the_old_expiry(db: &T
     let new = session(32, u.id, now);
     store.create_session(&new).await.expect("create");
     let hash = &new.id_hash;
-    assert!(
-        store
-            .try_lock_session_refresh(hash, now, now + Duration::seconds(10))
-            .await
-            .expect("lock")
-    );
+    let lease = store
+        .try_lock_session_refresh(hash, Duration::seconds(10))
+        .await
+        .expect("lock")
+        .expect("a free lease is taken");
     let first = SessionRefresh {
         access_token: vec![0xAA, 1],
         refresh_token: Some(vec![0xBB, 1]),
@@ -493,7 +500,7 @@ pub async fn completing_a_refresh_is_a_compare_and_swap_on_the_old_expiry(db: &T
     assert_eq!(got.refresh_token, new.refresh_token);
     assert_eq!(got.id_token, new.id_token);
     assert_eq!(got.access_token_expires_at, new.access_token_expires_at);
-    assert_eq!(got.refresh_lock_until, Some(now + Duration::seconds(10)));
+    assert_eq!(got.refresh_lock_until, Some(lease));
 
     // The right one stores every token and clears the lease.
     assert!(
@@ -553,11 +560,12 @@ pub async fn refresh_locking_a_malformed_or_unknown_session_is_refused_or_false(
     let store = &db.store;
     let now = pymd_domain::now();
     let until = now + Duration::seconds(10);
-    assert!(
-        !store
-            .try_lock_session_refresh(&hash(33), now, until)
+    assert_eq!(
+        store
+            .try_lock_session_refresh(&hash(33), Duration::seconds(10))
             .await
-            .expect("lock unknown")
+            .expect("lock unknown"),
+        None
     );
     assert!(
         !store
@@ -579,7 +587,9 @@ pub async fn refresh_locking_a_malformed_or_unknown_session_is_refused_or_false(
     );
     for bad in [vec![], vec![0u8; 31]] {
         assert!(matches!(
-            store.try_lock_session_refresh(&bad, now, until).await,
+            store
+                .try_lock_session_refresh(&bad, Duration::seconds(10))
+                .await,
             Err(StoreError::Internal(_))
         ));
         assert!(matches!(
