@@ -253,3 +253,34 @@ fn verified_email_is_required_only_when_asked() {
         "{err}"
     );
 }
+
+#[test]
+fn with_the_dev_tenant_only_loopback_addresses_pass_unless_remote_is_allowed() {
+    let public: SocketAddr = "0.0.0.0:3000".parse().unwrap();
+    let v6: SocketAddr = "[2001:db8::1]:3001".parse().unwrap();
+    let strict = Config::from_vars(&vars(&[])).unwrap();
+    assert!(!strict.dev_allow_remote);
+    for addr in [public, v6] {
+        let refused = strict.check_dev_exposure("PYMD_BIND", addr).unwrap_err();
+        assert!(refused.starts_with("PYMD_BIND "), "{refused}");
+        assert!(refused.contains("PYMD_DEV_ALLOW_REMOTE=1"), "{refused}");
+    }
+    for loopback in ["127.0.0.1:3000", "127.0.0.2:3000", "[::1]:3000"] {
+        assert!(
+            strict
+                .check_dev_exposure("PYMD_BIND", loopback.parse().unwrap())
+                .is_ok()
+        );
+    }
+    let allowed = Config::from_vars(&vars(&[("PYMD_DEV_ALLOW_REMOTE", "1")])).unwrap();
+    assert!(allowed.dev_allow_remote);
+    for addr in [public, v6] {
+        assert_eq!(
+            allowed.check_dev_exposure("PYMD_DEV_TENANT_BIND", addr),
+            Ok(())
+        );
+    }
+    // Anything but a clear yes/no is a start-up error, like every variable.
+    let err = Config::from_vars(&vars(&[("PYMD_DEV_ALLOW_REMOTE", "maybe")])).unwrap_err();
+    assert!(err.to_string().contains("PYMD_DEV_ALLOW_REMOTE"), "{err}");
+}

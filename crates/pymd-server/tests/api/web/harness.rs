@@ -273,7 +273,19 @@ impl Browser {
             start.body
         );
         let authorize = start.location.clone().expect("login redirects");
-        let to_form = self.get(&authorize).await;
+        let callback = self.authorize_until_callback(env, &authorize, who).await;
+        (start, callback)
+    }
+
+    /// From the IdP's authorize URL (as the app sent it, or tampered with) through the login
+    /// form, up to the callback URL the IdP sends the browser back to (not followed).
+    pub async fn authorize_until_callback(
+        &mut self,
+        env: &Env,
+        authorize: &str,
+        who: (&str, &str),
+    ) -> String {
+        let to_form = self.get(authorize).await;
         assert_eq!(
             to_form.status,
             StatusCode::FOUND,
@@ -306,7 +318,7 @@ impl Browser {
             callback.starts_with(&format!("{}/auth/callback?", env.app)),
             "{callback}"
         );
-        (start, callback)
+        callback
     }
 
     /// A whole login; returns the callback's response.

@@ -111,6 +111,45 @@ async fn a_tampered_or_foreign_state_is_refused_and_a_replay_too() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_id_token_issued_for_another_nonce_is_refused_at_the_callback() {
+    let env = Env::start().await;
+    let mut b = Browser::new();
+    let start = b.get(&format!("{}/auth/login", env.app)).await;
+    let authorize = start.location.clone().expect("login redirects");
+    let sent = query(&authorize).get("nonce").cloned().expect("a nonce");
+    // The authorization request is altered on its way (a hostile extension or proxy): the IdP
+    // issues its ID token for another nonce, while state and the PKCE pair still match — only the
+    // nonce check stands between this response and a session.
+    let planted = "planted-nonce-0123456789abcdef";
+    assert_ne!(sent, planted);
+    let callback = b
+        .authorize_until_callback(&env, &with_param(&authorize, "nonce", planted), ALICE)
+        .await;
+    let before = env.code_exchanges().await;
+    let p = b.get(&callback).await;
+    assert_eq!(p.status, StatusCode::BAD_REQUEST, "{}", p.body);
+    assert!(p.body.contains("href=\"/auth/login\""), "{}", p.body);
+    assert_no_session_cookie(&p);
+    assert_eq!(env.code_exchanges().await, before + 1, "the code was spent");
+    assert_eq!(env.active_sessions().await, 0);
+    let failures = env
+        .store
+        .list_audit(&AuditFilter {
+            event: Some("login_failure".into()),
+            limit: 10,
+            ..Default::default()
+        })
+        .await
+        .expect("audit");
+    assert!(
+        failures
+            .iter()
+            .any(|f| f.event.detail.to_string().contains("bad_nonce")),
+        "{failures:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_idp_error_shows_a_page_with_a_try_again_link_and_no_session() {
     let env = Env::start().await;
     let mut b = Browser::new();
