@@ -115,6 +115,37 @@ async fn refuse(
     .into_response()
 }
 
+/// Counts one access-token refresh for `user` (the SPA's `POST /api/v1/auth/refresh` and a web
+/// session's own refresh share the count) against `PYMD_REFRESH_RATE_LIMIT_PER_HOUR`. Over it,
+/// the refusal is counted in `pymd_rate_limited_total{limit="refresh"}` and audited (once a
+/// minute per user), and the seconds to wait are returned.
+///
+/// # Errors
+/// `Err(retry_after_secs)` when the user has used up the hour's refreshes.
+pub async fn count_refresh(
+    state: &AppState,
+    user: pymd_domain::UserId,
+    subject: &str,
+) -> Result<(), u64> {
+    let limit = Limit {
+        name: "refresh",
+        max: state.config.limits.refresh_per_hour,
+        window: Duration::from_secs(3600),
+    };
+    let user = user.to_string();
+    match state.limiter.check(&limit, &user).await {
+        Decision::Allowed { .. } => Ok(()),
+        Decision::Limited { retry_after_secs } => {
+            metrics::counter!(METRIC_LIMITED, "limit" => "refresh").increment(1);
+            if first_this_minute(state, &format!("refresh:{user}")).await {
+                let event = Event::RateLimited { limit: "refresh" };
+                crate::audit::record(state, event, Some(subject)).await;
+            }
+            Err(retry_after_secs)
+        }
+    }
+}
+
 /// Whether the log event `log_id` was already taken within the hour (and marks it taken).
 /// An empty or oversized id is never "seen".
 pub async fn seen_log_event(state: &AppState, log_id: &str) -> bool {

@@ -210,6 +210,50 @@ pub(crate) fn check_hash(what: &'static str, id_hash: &[u8]) -> Result<(), Store
     }
 }
 
+/// A sign-in started by a browser app through `POST /api/v1/auth/authorize` (the SPA flow), kept
+/// server-side until its callback spends it: the callback can then check the `state` it was
+/// given (stored as its SHA-256 only) and the ID token's `nonce`, and that the code is redeemed
+/// for the redirect URI it was issued to.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SpaTransaction {
+    /// SHA-256 of the `state` handed to the app.
+    pub state_hash: Vec<u8>,
+    pub nonce: String,
+    /// The app's PKCE challenge (S256), as sent to the IdP.
+    pub code_challenge: String,
+    pub redirect_uri: String,
+    pub return_to: String,
+    pub created_at: OffsetDateTime,
+    pub expires_at: OffsetDateTime,
+}
+
+impl std::fmt::Debug for SpaTransaction {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SpaTransaction")
+            .field("redirect_uri", &self.redirect_uri)
+            .field("created_at", &self.created_at)
+            .field("expires_at", &self.expires_at)
+            .finish_non_exhaustive()
+    }
+}
+
+/// One refresh token of a browser app's grant (the SPA flow), known by its SHA-256 only. Every
+/// token a grant has had stays recorded until the grant ends, so that a reused, already rotated
+/// token is still recognised — counted against its user's refresh limit and passed on to the
+/// IdP, which detects the reuse and revokes the family.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SpaGrantToken {
+    /// SHA-256 of the refresh token.
+    pub token_hash: Vec<u8>,
+    /// The grant (the family of rotated tokens) this token belongs to.
+    pub grant_id: uuid::Uuid,
+    pub user_id: UserId,
+    pub subject: String,
+    /// The IdP session (`sid` of the ID token) the grant was issued in.
+    pub idp_sid: Option<String>,
+    pub created_at: OffsetDateTime,
+}
+
 /// The storage the server needs. Implementations must be safe to share between requests and
 /// between several app instances on one database.
 #[async_trait]
@@ -399,6 +443,47 @@ pub trait Store: Send + Sync + 'static {
         id_hash: &[u8],
         lease_until: OffsetDateTime,
     ) -> Result<bool, StoreError>;
+    /// Keeps a new SPA sign-in transaction (and drops those that have expired).
+    ///
+    /// # Errors
+    /// [`StoreError::Internal`] for a `state_hash` that is not 32 bytes or a `state` already
+    /// stored; [`StoreError::Unavailable`] when the database cannot be reached.
+    async fn create_spa_transaction(&self, tx: &SpaTransaction) -> Result<(), StoreError>;
+
+    /// Spends the transaction of `state_hash`, once: it is deleted and returned if it had not
+    /// expired at `now`. Unknown, spent or expired: `None`.
+    ///
+    /// # Errors
+    /// [`StoreError::Internal`] for a hash that is not 32 bytes; [`StoreError::Unavailable`] when
+    /// the database cannot be reached.
+    async fn take_spa_transaction(
+        &self,
+        state_hash: &[u8],
+        now: OffsetDateTime,
+    ) -> Result<Option<SpaTransaction>, StoreError>;
+
+    /// Records a refresh token of an SPA grant (its first, or the one a refresh rotated to).
+    ///
+    /// # Errors
+    /// [`StoreError::Internal`] for a hash that is not 32 bytes, a token already recorded or an
+    /// unknown user; [`StoreError::Unavailable`] when the database cannot be reached.
+    async fn record_spa_grant_token(&self, token: &SpaGrantToken) -> Result<(), StoreError>;
+
+    /// The recorded refresh token of `token_hash`, if its grant has not ended.
+    ///
+    /// # Errors
+    /// [`StoreError::Internal`] for a hash that is not 32 bytes; [`StoreError::Unavailable`] when
+    /// the database cannot be reached.
+    async fn find_spa_grant_token(
+        &self,
+        token_hash: &[u8],
+    ) -> Result<Option<SpaGrantToken>, StoreError>;
+
+    /// Ends an SPA grant: forgets every token it had. Returns how many were forgotten.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] when the database cannot be reached.
+    async fn end_spa_grant(&self, grant_id: uuid::Uuid) -> Result<u64, StoreError>;
 }
 
 /// A refresh lease in microseconds, bounded to a day either way (a lease is seconds long; the bound

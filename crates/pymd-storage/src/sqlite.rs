@@ -23,7 +23,7 @@ use crate::error::map_sqlx;
 use crate::page::page_of;
 use crate::{
     AuditEvent, AuditFilter, ConnectOptions, DocumentPage, NewAuditEvent, NewSession, Session,
-    SessionRefresh, Store, StoreError, check_hash,
+    SessionRefresh, SpaGrantToken, SpaTransaction, Store, StoreError, check_hash,
 };
 
 /// How long a writer waits for SQLite's write lock before giving up (then `Unavailable`).
@@ -344,6 +344,67 @@ const AUDIT_ALL: &str = audit_query!("($1 IS NULL) AND ($2 IS NULL) AND");
 const AUDIT_BY_SUBJECT: &str = audit_query!("subject = $1 AND ($2 IS NULL) AND");
 const AUDIT_BY_EVENT: &str = audit_query!("($1 IS NULL) AND event = $2 AND");
 const AUDIT_BY_BOTH: &str = audit_query!("subject = $1 AND event = $2 AND");
+
+const DELETE_EXPIRED_SPA_TRANSACTIONS: &str = "DELETE FROM spa_transactions WHERE expires_at <= $1";
+const INSERT_SPA_TRANSACTION: &str = "INSERT INTO spa_transactions \
+       (state_hash, nonce, code_challenge, redirect_uri, return_to, created_at, expires_at) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7)";
+const TAKE_SPA_TRANSACTION: &str = "DELETE FROM spa_transactions WHERE state_hash = $1 \
+     RETURNING state_hash, nonce, code_challenge, redirect_uri, return_to, created_at, expires_at";
+const INSERT_SPA_GRANT_TOKEN: &str = "INSERT INTO spa_grant_tokens \
+       (token_hash, grant_id, user_id, subject, idp_sid, created_at) \
+     VALUES ($1, $2, $3, $4, $5, $6)";
+const SELECT_SPA_GRANT_TOKEN: &str = "SELECT token_hash, grant_id, user_id, subject, idp_sid, \
+       created_at FROM spa_grant_tokens WHERE token_hash = $1";
+const DELETE_SPA_GRANT: &str = "DELETE FROM spa_grant_tokens WHERE grant_id = $1";
+
+#[derive(sqlx::FromRow)]
+struct SpaTransactionRow {
+    state_hash: Vec<u8>,
+    nonce: String,
+    code_challenge: String,
+    redirect_uri: String,
+    return_to: String,
+    created_at: i64,
+    expires_at: i64,
+}
+
+impl From<SpaTransactionRow> for SpaTransaction {
+    fn from(r: SpaTransactionRow) -> Self {
+        SpaTransaction {
+            state_hash: r.state_hash,
+            nonce: r.nonce,
+            code_challenge: r.code_challenge,
+            redirect_uri: r.redirect_uri,
+            return_to: r.return_to,
+            created_at: from_micros(r.created_at),
+            expires_at: from_micros(r.expires_at),
+        }
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct SpaGrantTokenRow {
+    token_hash: Vec<u8>,
+    grant_id: Uuid,
+    user_id: Uuid,
+    subject: String,
+    idp_sid: Option<String>,
+    created_at: i64,
+}
+
+impl From<SpaGrantTokenRow> for SpaGrantToken {
+    fn from(r: SpaGrantTokenRow) -> Self {
+        SpaGrantToken {
+            token_hash: r.token_hash,
+            grant_id: r.grant_id,
+            user_id: UserId(r.user_id),
+            subject: r.subject,
+            idp_sid: r.idp_sid,
+            created_at: from_micros(r.created_at),
+        }
+    }
+}
 
 #[async_trait]
 impl Store for SqliteStore {
@@ -712,5 +773,76 @@ impl Store for SqliteStore {
             .await
             .map(|r| r.rows_affected() == 1)
             .map_err(|e| map_sqlx("release_session_refresh", e))
+    }
+    async fn create_spa_transaction(&self, tx: &SpaTransaction) -> Result<(), StoreError> {
+        check_hash("create_spa_transaction", &tx.state_hash)?;
+        sqlx::query(DELETE_EXPIRED_SPA_TRANSACTIONS)
+            .bind(micros(tx.created_at))
+            .execute(&self.pool)
+            .await
+            .map_err(|e| map_sqlx("create_spa_transaction", e))?;
+        sqlx::query(INSERT_SPA_TRANSACTION)
+            .bind(&tx.state_hash)
+            .bind(&tx.nonce)
+            .bind(&tx.code_challenge)
+            .bind(&tx.redirect_uri)
+            .bind(&tx.return_to)
+            .bind(micros(tx.created_at))
+            .bind(micros(tx.expires_at))
+            .execute(&self.pool)
+            .await
+            .map(|_| ())
+            .map_err(|e| map_sqlx("create_spa_transaction", e))
+    }
+
+    async fn take_spa_transaction(
+        &self,
+        state_hash: &[u8],
+        now: time::OffsetDateTime,
+    ) -> Result<Option<SpaTransaction>, StoreError> {
+        check_hash("take_spa_transaction", state_hash)?;
+        let row = sqlx::query_as::<_, SpaTransactionRow>(TAKE_SPA_TRANSACTION)
+            .bind(state_hash)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(|e| map_sqlx("take_spa_transaction", e))?;
+        Ok(row.map(SpaTransaction::from).filter(|t| t.expires_at > now))
+    }
+
+    async fn record_spa_grant_token(&self, token: &SpaGrantToken) -> Result<(), StoreError> {
+        check_hash("record_spa_grant_token", &token.token_hash)?;
+        sqlx::query(INSERT_SPA_GRANT_TOKEN)
+            .bind(&token.token_hash)
+            .bind(token.grant_id)
+            .bind(token.user_id.0)
+            .bind(&token.subject)
+            .bind(&token.idp_sid)
+            .bind(micros(token.created_at))
+            .execute(&self.pool)
+            .await
+            .map(|_| ())
+            .map_err(|e| map_sqlx("record_spa_grant_token", e))
+    }
+
+    async fn find_spa_grant_token(
+        &self,
+        token_hash: &[u8],
+    ) -> Result<Option<SpaGrantToken>, StoreError> {
+        check_hash("find_spa_grant_token", token_hash)?;
+        sqlx::query_as::<_, SpaGrantTokenRow>(SELECT_SPA_GRANT_TOKEN)
+            .bind(token_hash)
+            .fetch_optional(&self.pool)
+            .await
+            .map(|r| r.map(SpaGrantToken::from))
+            .map_err(|e| map_sqlx("find_spa_grant_token", e))
+    }
+
+    async fn end_spa_grant(&self, grant_id: Uuid) -> Result<u64, StoreError> {
+        sqlx::query(DELETE_SPA_GRANT)
+            .bind(grant_id)
+            .execute(&self.pool)
+            .await
+            .map(|r| r.rows_affected())
+            .map_err(|e| map_sqlx("end_spa_grant", e))
     }
 }

@@ -16,6 +16,10 @@ pub struct Limits {
     pub failed_logins_per_hour: u64,
     /// How long such an IP is blocked from `/auth/*` (`PYMD_IP_BLOCK_MINUTES`, default 30).
     pub ip_block: Duration,
+    /// Access-token refreshes per hour per user, counted across the SPA's
+    /// `POST /api/v1/auth/refresh` and the web sessions' own refreshes
+    /// (`PYMD_REFRESH_RATE_LIMIT_PER_HOUR`, default 30).
+    pub refresh_per_hour: u64,
     /// Prefix of every Redis key (`PYMD_REDIS_KEY_PREFIX`, default `pymd:`), so that several
     /// deployments (or test runs) can share one Redis.
     pub redis_key_prefix: String,
@@ -27,6 +31,7 @@ impl Default for Limits {
             auth_per_minute: 10,
             failed_logins_per_hour: 5,
             ip_block: Duration::from_secs(30 * 60),
+            refresh_per_hour: 30,
             redis_key_prefix: "pymd:".to_owned(),
         }
     }
@@ -43,6 +48,10 @@ pub(super) fn read(r: &mut Reader<'_>) -> Limits {
         ip_block: Duration::from_secs(
             r.positive("PYMD_IP_BLOCK_MINUTES", defaults.ip_block.as_secs() / 60)
                 .saturating_mul(60),
+        ),
+        refresh_per_hour: r.positive(
+            "PYMD_REFRESH_RATE_LIMIT_PER_HOUR",
+            defaults.refresh_per_hour,
         ),
         redis_key_prefix: r
             .string("PYMD_REDIS_KEY_PREFIX")

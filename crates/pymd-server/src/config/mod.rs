@@ -22,6 +22,7 @@ mod idp;
 mod limits;
 mod reader;
 mod server;
+mod sessions;
 mod storage;
 mod web;
 
@@ -31,6 +32,7 @@ pub use idp::{DEFAULT_AUDIENCE, DEFAULT_ROLES_CLAIM, Idp};
 pub use limits::Limits;
 pub use reader::{ConfigError, ConfigProblem};
 pub use server::{Environment, LogFormat};
+pub use sessions::Sessions;
 
 use reader::Reader;
 
@@ -71,6 +73,8 @@ pub struct Config {
     pub dev_allow_remote: bool,
     /// `PYMD_METRICS_BIND`: `/metrics` is served there instead of on the app's listener.
     pub metrics_bind: Option<SocketAddr>,
+    /// Session lifetimes of spec §5.
+    pub sessions: Sessions,
     /// Rate limits and blocks of spec §7.
     pub limits: Limits,
     /// The suspicious-login alert of spec §8.
@@ -115,6 +119,7 @@ impl fmt::Debug for Config {
             .field("require_verified_email", &self.require_verified_email)
             .field("dev_allow_remote", &self.dev_allow_remote)
             .field("metrics_bind", &self.metrics_bind)
+            .field("sessions", &self.sessions)
             .field("limits", &self.limits)
             .field("alerts", &self.alerts)
             .finish()
@@ -161,6 +166,7 @@ impl Config {
         let idp = idp::read(&mut r, server.dev_tenant_bind);
         let web = web::read(&mut r);
         let storage = storage::read(&mut r);
+        let sessions = sessions::read(&mut r);
         let limits = limits::read(&mut r);
         let alerts = alerts::read(&mut r);
         let config = Config {
@@ -191,6 +197,7 @@ impl Config {
             require_verified_email: web.require_verified_email,
             dev_allow_remote: server.dev_allow_remote,
             metrics_bind: server.metrics_bind,
+            sessions,
             limits,
             alerts,
             defaulted: web.defaulted,

@@ -369,6 +369,10 @@ impl From<SessionError> for PageError {
                 PageError::Unavailable
             }
             SessionError::IdpUnavailable => PageError::IdpUnavailable(IdpNeed::RenewSession),
+            SessionError::RefreshLimited { retry_after_secs } => PageError::RateLimited {
+                blocked: false,
+                retry_after_secs,
+            },
         }
     }
 }

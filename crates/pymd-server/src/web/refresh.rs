@@ -55,6 +55,9 @@ pub enum Outcome {
     Fresh(Box<Session>),
     /// The IdP refused the refresh (or the session was deleted meanwhile): the session is gone.
     Ended,
+    /// The user has used up the hour's refreshes (`PYMD_REFRESH_RATE_LIMIT_PER_HOUR`): nothing
+    /// was exchanged; retry after this many seconds.
+    Limited { retry_after_secs: u64 },
     /// The refresh could not be completed (IdP unreachable, or waiting for another instance took
     /// too long). The session is kept as it was.
     Unavailable,
@@ -168,6 +171,12 @@ async fn refresh_holding_lease(state: &AppState, lease: &Lease<'_>) -> Result<Ou
     if !needs_refresh(&row, pymd_domain::now()) {
         lease.release(state).await?;
         return Ok(Outcome::Fresh(Box::new(row)));
+    }
+    if let Err(retry_after_secs) =
+        crate::limits::count_refresh(state, row.user_id, &row.subject).await
+    {
+        lease.release(state).await?;
+        return Ok(Outcome::Limited { retry_after_secs });
     }
     let sealer = match TokenSealer::new(&state.cookie_secret) {
         Ok(s) => s,

@@ -28,10 +28,6 @@ pub mod refresh;
 
 /// The session cookie's name.
 pub const COOKIE: &str = "pymd_session";
-/// Inactivity after which a session ends.
-pub const IDLE_TIMEOUT: Duration = Duration::days(1);
-/// Absolute session lifetime, whatever the activity.
-pub const ABSOLUTE_LIFETIME: Duration = Duration::days(7);
 /// `last_seen_at` is written at most this often.
 pub const TOUCH_INTERVAL: Duration = Duration::minutes(1);
 
@@ -144,6 +140,9 @@ pub enum SessionError {
     /// kept; the next request tries again).
     #[error("the access token has expired and the IdP cannot refresh it now")]
     IdpUnavailable,
+    /// The access token has expired and the user has used up the hour's refreshes.
+    #[error("the access token has expired and the refresh limit is reached")]
+    RefreshLimited { retry_after_secs: u64 },
 }
 
 impl From<SessionError> for ApiError {
@@ -155,6 +154,9 @@ impl From<SessionError> for ApiError {
                 description: "the identity provider cannot renew the session's token; retry later",
                 cause: "token refresh unavailable and the access token has expired".into(),
             },
+            SessionError::RefreshLimited { retry_after_secs } => {
+                ApiError::RateLimited { retry_after_secs }
+            }
         }
     }
 }
@@ -167,7 +169,8 @@ impl From<SessionError> for ApiError {
 ///
 /// # Errors
 /// [`SessionError::Store`] when the database cannot be asked; [`SessionError::IdpUnavailable`]
-/// when the token has expired and the IdP cannot refresh it now.
+/// when the token has expired and the IdP cannot refresh it now;
+/// [`SessionError::RefreshLimited`] when it has expired and the user's refreshes are used up.
 pub async fn load_fresh(
     state: &AppState,
     jar: &CookieJar,
@@ -202,8 +205,15 @@ pub async fn load_fresh(
             Ok(Some(current))
         }
         refresh::Outcome::Ended => Ok(None),
-        refresh::Outcome::Unavailable if still_valid(&current.session) => Ok(Some(current)),
+        refresh::Outcome::Unavailable | refresh::Outcome::Limited { .. }
+            if still_valid(&current.session) =>
+        {
+            Ok(Some(current))
+        }
         refresh::Outcome::Unavailable => Err(SessionError::IdpUnavailable),
+        refresh::Outcome::Limited { retry_after_secs } => {
+            Err(SessionError::RefreshLimited { retry_after_secs })
+        }
     }
 }
 
@@ -239,6 +249,7 @@ pub async fn create(
     let hash = hash_id(&raw);
     let sealer = TokenSealer::new(&state.cookie_secret)?;
     let now = pymd_domain::now();
+    let lifetimes = state.config.sessions;
     let new = NewSession {
         id_hash: hash.to_vec(),
         user_id: user.id,
@@ -252,8 +263,8 @@ pub async fn create(
         id_token: Some(sealer.seal(&hash, tokens.id_token.as_bytes())?),
         access_token_expires_at: tokens.access_token_expires_at,
         created_at: now,
-        idle_timeout_secs: IDLE_TIMEOUT.whole_seconds(),
-        expires_at: now + ABSOLUTE_LIFETIME,
+        idle_timeout_secs: i64::try_from(lifetimes.idle_timeout.as_secs()).unwrap_or(86_400),
+        expires_at: now + lifetimes.absolute_timeout,
     };
     state.store.create_session(&new).await?;
     Ok(raw)

@@ -588,6 +588,11 @@ impl Store for FlakyStore {
         fn try_lock_session_refresh<'life1>(&'life0 self, id_hash: &'life1 [u8], lease: time::Duration) -> Option<OffsetDateTime>;
         fn complete_session_refresh<'life1, 'life2>(&'life0 self, id_hash: &'life1 [u8], refresh: &'life2 SessionRefresh, expected_access_token_expires_at: OffsetDateTime) -> bool;
         fn release_session_refresh<'life1>(&'life0 self, id_hash: &'life1 [u8], lease_until: OffsetDateTime) -> bool;
+        fn create_spa_transaction<'life1>(&'life0 self, tx: &'life1 pymd_storage::SpaTransaction) -> ();
+        fn take_spa_transaction<'life1>(&'life0 self, state_hash: &'life1 [u8], now: OffsetDateTime) -> Option<pymd_storage::SpaTransaction>;
+        fn record_spa_grant_token<'life1>(&'life0 self, token: &'life1 pymd_storage::SpaGrantToken) -> ();
+        fn find_spa_grant_token<'life1>(&'life0 self, token_hash: &'life1 [u8]) -> Option<pymd_storage::SpaGrantToken>;
+        fn end_spa_grant<>(&'life0 self, grant_id: uuid::Uuid) -> u64;
     }
 }
 

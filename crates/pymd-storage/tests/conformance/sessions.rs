@@ -633,3 +633,7 @@ fn expiry_is_the_earlier_of_idle_and_absolute() {
     assert!(!idle.is_expired(t0 + Duration::hours(23)));
     assert!(idle.is_expired(t0 + Duration::hours(24)));
 }
+
+// The SPA token API's records, run by the same per-back-end macro.
+#[path = "spa.rs"]
+mod spa;

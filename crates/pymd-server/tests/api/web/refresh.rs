@@ -528,3 +528,77 @@ async fn a_refresh_whose_request_is_dropped_still_stores_the_rotated_token() {
         "the spent token was never replayed"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_users_refreshes_beyond_the_hourly_limit_are_429_until_the_token_expires_then_refused() {
+    let env = Env::start_with(|state| {
+        let mut config = (*state.config).clone();
+        config.limits.refresh_per_hour = 2;
+        state.config = Arc::new(config);
+    })
+    .await;
+    let (_b, cookie, hash) = signed_in(&env).await;
+    // Two refreshes are allowed in the hour.
+    for n in 1..=2 {
+        set_token_expiry(
+            &env.store,
+            &hash,
+            pymd_domain::now() + Duration::seconds(30),
+        )
+        .await;
+        assert_eq!(list_documents(&env.app, &cookie).await.0, StatusCode::OK);
+        assert_eq!(count(&env, "sertft").await, n);
+    }
+    // The third is not made: while the token is still valid the request is served with it...
+    set_token_expiry(
+        &env.store,
+        &hash,
+        pymd_domain::now() + Duration::seconds(30),
+    )
+    .await;
+    let before = row(&env.store, &hash).await.expect("row");
+    assert_eq!(list_documents(&env.app, &cookie).await.0, StatusCode::OK);
+    assert_eq!(count(&env, "sertft").await, 2, "no third exchange");
+    // ...and once it has expired, the answer is 429 with Retry-After; the session stays.
+    set_token_expiry(&env.store, &hash, pymd_domain::now() - Duration::seconds(1)).await;
+    let r = client()
+        .get(format!("{}/api/v1/documents", env.app))
+        .header("cookie", format!("pymd_session={cookie}"))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+    let retry: u64 = r
+        .headers()
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok())
+        .expect("Retry-After");
+    assert!((1..=3600).contains(&retry), "{retry}");
+    let body: Value = r.json().await.expect("JSON");
+    assert_eq!(body["error"], "rate_limited", "{body}");
+    assert_eq!(count(&env, "sertft").await, 2);
+    let after = row(&env.store, &hash).await.expect("the session is kept");
+    assert_eq!(after.refresh_token, before.refresh_token);
+    assert_eq!(after.refresh_lock_until, None, "the lease was released");
+    let limited = audit(&env, "rate_limited").await;
+    assert!(
+        limited.iter().any(|(_, d)| d["limit"] == "refresh"),
+        "{limited:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_lives_as_long_as_the_configured_timeouts_say() {
+    let env = Env::start_with(|state| {
+        let mut config = (*state.config).clone();
+        config.sessions.idle_timeout = std::time::Duration::from_secs(600);
+        config.sessions.absolute_timeout = std::time::Duration::from_secs(3600);
+        state.config = Arc::new(config);
+    })
+    .await;
+    let (_b, _cookie, hash) = signed_in(&env).await;
+    let s = row(&env.store, &hash).await.expect("row");
+    assert_eq!(s.idle_timeout_secs, 600);
+    assert_eq!(s.expires_at - s.created_at, Duration::seconds(3600));
+}

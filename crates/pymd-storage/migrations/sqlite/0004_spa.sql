@@ -1,0 +1,30 @@
+-- The source plan's SPA token API (POST /api/v1/auth/authorize, /callback, /refresh).
+-- `spa_transactions`: a sign-in a browser app started, kept until its callback spends it (one
+-- use, ten minutes); the `state` is kept as its SHA-256 only.
+-- `spa_grant_tokens`: every refresh token a browser app's grant has had, as SHA-256 only, so that
+-- a refresh is counted against its user's limit before the IdP is asked, and a reused (already
+-- rotated) token still reaches the IdP, which revokes the family. Timestamps as in 0001.
+
+CREATE TABLE spa_transactions (
+    state_hash     BLOB    PRIMARY KEY NOT NULL CHECK (length(state_hash) = 32),
+    nonce          TEXT    NOT NULL,
+    code_challenge TEXT    NOT NULL,
+    redirect_uri   TEXT    NOT NULL,
+    return_to      TEXT    NOT NULL,
+    created_at     INTEGER NOT NULL,
+    expires_at     INTEGER NOT NULL
+) STRICT, WITHOUT ROWID;
+
+CREATE INDEX spa_transactions_expires_at ON spa_transactions (expires_at);
+
+CREATE TABLE spa_grant_tokens (
+    token_hash BLOB    PRIMARY KEY NOT NULL CHECK (length(token_hash) = 32),
+    grant_id   BLOB    NOT NULL,
+    user_id    BLOB    NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    subject    TEXT    NOT NULL,
+    idp_sid    TEXT,
+    created_at INTEGER NOT NULL
+) STRICT, WITHOUT ROWID;
+
+CREATE INDEX spa_grant_tokens_grant_id ON spa_grant_tokens (grant_id);
+CREATE INDEX spa_grant_tokens_subject ON spa_grant_tokens (subject);
