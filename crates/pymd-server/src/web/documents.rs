@@ -4,12 +4,18 @@
 //! optimistic (the form carries the `version` it was opened at, so a concurrent change is never
 //! silently overwritten), another user's document is a 403 page and an unknown one a 404 page.
 //! Who may do what is checked by the extractors of [`super::access`] before a handler runs.
+//!
+//! The editor previews the Markdown through the same renderer and sanitiser as a saved document:
+//! its Preview button re-renders the form with the preview (no script needed), and the
+//! same-origin `/static/editor.js` keeps the preview live through `POST /documents/preview`.
+//! A successful save or delete leads to a page showing a one-time [`Flash`] confirmation.
 
 use askama::Template;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use axum_extra::extract::cookie::CookieJar;
 use pymd_domain::{Document, DocumentId, DomainError, PageRequest, Permission, VersionCheck};
 use serde::Deserialize;
 
@@ -18,7 +24,7 @@ use super::access::{
 };
 use super::error::{BadInput, PageError, Viewer, viewer_of};
 use super::forms::{self, CsrfProtected};
-use super::pages::{self, DocumentItem, Page};
+use super::pages::{DocumentItem, Flash, Page};
 use super::session::SessionUser;
 use crate::service::{ServiceError, documents};
 use crate::state::AppState;
@@ -31,6 +37,8 @@ pub const PAGE_SIZE: &str = "20";
 pub struct ListQuery {
     /// The `next_cursor` of the previous page.
     cursor: Option<String>,
+    /// The page's number, for its label only (the cursor says where it starts).
+    page: Option<u32>,
 }
 
 /// The body of the create and edit forms. Missing fields are empty (and then refused by the
@@ -43,6 +51,28 @@ pub struct DocumentForm {
     content: String,
     /// The version the edit form was opened at (edit only).
     version: String,
+    /// `preview`: show the rendered Markdown and save nothing.
+    intent: String,
+}
+
+impl DocumentForm {
+    fn wants_preview(&self) -> bool {
+        self.intent == "preview"
+    }
+}
+
+/// The body of `POST /documents/preview`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct PreviewForm {
+    csrf_token: String,
+    content: String,
+}
+
+impl CsrfProtected for PreviewForm {
+    fn csrf_token(&self) -> &str {
+        &self.csrf_token
+    }
 }
 
 impl CsrfProtected for DocumentForm {
@@ -64,28 +94,37 @@ impl CsrfProtected for DeleteForm {
     }
 }
 
-/// `GET /documents`: the caller's documents, newest first, with an "Older" link.
+/// `GET /documents`: the caller's documents, newest first, with "Newest" and "Older" links.
 pub async fn list(
     State(state): State<AppState>,
     signed: Signed<ReadDocuments>,
     query: Result<Query<ListQuery>, QueryRejection>,
-) -> Result<Page<ListPage>, PageError> {
+    jar: CookieJar,
+) -> Result<(CookieJar, Page<ListPage>), PageError> {
     let user = &signed.session.user;
-    let cursor = query.ok().and_then(|Query(q)| q.cursor);
+    let (cursor, number) = match query {
+        Ok(Query(q)) => (q.cursor, q.page),
+        Err(_) => (None, None),
+    };
     let Ok(request) = PageRequest::new(Some(PAGE_SIZE), cursor.as_deref()) else {
         return Err(PageError::BadRequest(viewer_of(user), BadInput::Cursor));
     };
     let found = documents::list(&state, user.id, request).await?;
-    Ok(Page(
-        StatusCode::OK,
-        ListPage {
-            viewer: viewer_of(user),
-            documents: found.documents.iter().map(DocumentItem::from).collect(),
-            older_page: cursor.is_some(),
-            next_cursor: found.next_cursor.map(|next| encode(&next.encode())),
-            can_write: signed.may(Permission::WriteDocuments),
-        },
-    ))
+    let (flash, jar) = Flash::take(jar);
+    let number = if cursor.is_some() {
+        number.unwrap_or(2).clamp(2, 100_000)
+    } else {
+        1
+    };
+    let page = ListPage {
+        viewer: viewer_of(user),
+        flash,
+        documents: found.documents.iter().map(DocumentItem::from).collect(),
+        number,
+        next_cursor: found.next_cursor.map(|next| encode(&next.encode())),
+        can_write: signed.may(Permission::WriteDocuments),
+    };
+    Ok((jar, Page(StatusCode::OK, page)))
 }
 
 fn encode(s: &str) -> String {
@@ -106,9 +145,16 @@ pub async fn create(
     Posted { guard, form }: Posted<Signed<WriteDocuments>, DocumentForm>,
 ) -> Result<Response, PageError> {
     let s = &guard.session;
+    if form.wants_preview() {
+        let ed = Editor::submitted(None, form).previewed();
+        return Ok(editor(&state, s, ed, StatusCode::OK).into_response());
+    }
     let created = documents::create(&state, s.user.id, &form.title, form.content.clone()).await;
     match created {
-        Ok(doc) => Ok(pages::see_other(&format!("/documents/{}", doc.id.0))),
+        Ok(doc) => {
+            Ok(Flash::Created
+                .see_other(&format!("/documents/{}", doc.id.0), state.config.is_https()))
+        }
         Err(ServiceError::Invalid(e)) => {
             let ed = Editor::submitted(None, form).with_error(&e);
             Ok(editor(&state, s, ed, StatusCode::UNPROCESSABLE_ENTITY).into_response())
@@ -122,19 +168,20 @@ pub async fn create(
 pub async fn view(
     State(state): State<AppState>,
     OwnedDocument { signed, document }: OwnedDocument<ReadDocuments>,
-) -> Page<ViewPage> {
+    jar: CookieJar,
+) -> (CookieJar, Page<ViewPage>) {
     let can_delete = signed.may(Permission::DeleteDocuments);
-    Page(
-        StatusCode::OK,
-        ViewPage {
-            viewer: viewer_of(&signed.session.user),
-            html: pymd_domain::markdown::render_html(&document.content),
-            doc: DocumentItem::from(&document),
-            version: document.version,
-            can_write: signed.may(Permission::WriteDocuments),
-            delete_csrf: can_delete.then(|| forms::csrf_token(&state, &signed.session)),
-        },
-    )
+    let (flash, jar) = Flash::take(jar);
+    let page = ViewPage {
+        viewer: viewer_of(&signed.session.user),
+        flash,
+        html: pymd_domain::markdown::render_html(&document.content),
+        doc: DocumentItem::from(&document),
+        version: document.version,
+        can_write: signed.may(Permission::WriteDocuments),
+        delete_csrf: can_delete.then(|| forms::csrf_token(&state, &signed.session)),
+    };
+    (jar, Page(StatusCode::OK, page))
 }
 
 /// `GET /documents/{id}/edit`: the form, filled in, with the version it was opened at.
@@ -148,7 +195,8 @@ pub async fn edit(
         title: document.title,
         content: document.content,
         ..Editor::default()
-    };
+    }
+    .previewed();
     editor(&state, &signed.session, ed, StatusCode::OK)
 }
 
@@ -163,11 +211,17 @@ pub async fn update(
     let Ok(expected) = form.version.trim().parse::<i64>() else {
         return Err(PageError::BadRequest(viewer_of(&s.user), BadInput::Form));
     };
+    if form.wants_preview() {
+        let ed = Editor::submitted(Some(document.id), form).previewed();
+        return Ok(editor(&state, s, ed, StatusCode::OK).into_response());
+    }
     let ed = Editor::submitted(Some(document.id), form);
     let checks = [VersionCheck::Exactly(expected)];
     let (title, content) = (ed.title.as_str(), ed.content.clone());
     match documents::replace(&state, s.user.id, &document, &checks, title, content).await {
-        Ok(doc) => Ok(pages::see_other(&format!("/documents/{}", doc.id.0))),
+        Ok(doc) => Ok(
+            Flash::Saved.see_other(&format!("/documents/{}", doc.id.0), state.config.is_https())
+        ),
         Err(ServiceError::Invalid(e)) => {
             let ed = ed.with_error(&e);
             Ok(editor(&state, s, ed, StatusCode::UNPROCESSABLE_ENTITY).into_response())
@@ -207,9 +261,27 @@ pub async fn delete(
     let OwnedDocument { signed, document } = guard;
     let user = &signed.session.user;
     match documents::delete(&state, user.id, document.id).await {
-        Ok(()) => Ok(pages::see_other("/documents")),
+        Ok(()) => Ok(Flash::Deleted.see_other("/documents", state.config.is_https())),
         Err(e) => Err(PageError::service(e, viewer_of(user))),
     }
+}
+
+/// `POST /documents/preview`: the Markdown of the form rendered and sanitised exactly as a saved
+/// document's, as an HTML fragment for the editor's live preview. Nothing is stored.
+pub async fn preview(Posted { form, .. }: Posted<Signed<WriteDocuments>, PreviewForm>) -> Response {
+    if form.content.len() > pymd_domain::document::MAX_CONTENT_BYTES {
+        return Page(StatusCode::PAYLOAD_TOO_LARGE, PreviewFragment::default()).into_response();
+    }
+    let html = pymd_domain::markdown::render_html(&form.content);
+    Page(StatusCode::OK, PreviewFragment { html }).into_response()
+}
+
+/// The preview fragment.
+#[derive(Default, Template)]
+#[template(path = "documents/preview.html")]
+pub struct PreviewFragment {
+    /// Rendered and sanitised by pymd-domain.
+    html: String,
 }
 
 /// What the create/edit form shows.
@@ -224,6 +296,8 @@ pub struct Editor {
     content_error: Option<String>,
     /// The document as saved now, when the submitted version was stale.
     conflict: Option<Document>,
+    /// The content rendered and sanitised (shown in the preview pane).
+    preview: String,
 }
 
 impl Editor {
@@ -236,6 +310,12 @@ impl Editor {
             content: form.content,
             ..Editor::default()
         }
+    }
+
+    /// The form with its content rendered in the preview pane.
+    fn previewed(mut self) -> Self {
+        self.preview = pymd_domain::markdown::render_html(&self.content);
+        self
     }
 
     /// Puts a validation message next to the field it is about.
@@ -296,9 +376,10 @@ impl EditorPage {
 #[template(path = "documents/list.html")]
 pub struct ListPage {
     viewer: Viewer,
+    flash: Option<Flash>,
     documents: Vec<DocumentItem>,
-    /// Not the first page: "Newest" leads back to it.
-    older_page: bool,
+    /// The page's number (1: the newest documents).
+    number: u32,
     /// The next page's cursor, URL-encoded.
     next_cursor: Option<String>,
     can_write: bool,
@@ -309,6 +390,7 @@ pub struct ListPage {
 #[template(path = "documents/view.html")]
 pub struct ViewPage {
     viewer: Viewer,
+    flash: Option<Flash>,
     doc: DocumentItem,
     version: i64,
     /// The Markdown rendered by pymd-domain, sanitised there.

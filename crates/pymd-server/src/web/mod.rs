@@ -3,6 +3,7 @@
 //! a login is under way, an encrypted transaction cookie (`auth`).
 
 pub mod access;
+pub mod api_docs;
 pub mod auth;
 pub mod callback;
 pub mod crypto;
@@ -26,13 +27,14 @@ use self::pages::{Dashboard, Landing, Page};
 use self::session::{MaybeSession, SessionUser};
 use crate::state::AppState;
 
-/// The web pages (`/`, `/dashboard`, `/documents…`, `/settings`, `/static/app.css`).
+/// The web pages (`/`, `/dashboard`, `/documents…`, `/settings`, `/api/docs`, `/static/…`).
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/", get(landing))
         .route("/dashboard", get(dashboard))
         .route("/documents", get(documents::list).post(documents::create))
         .route("/documents/new", get(documents::new))
+        .route("/documents/preview", post(documents::preview))
         .route(
             "/documents/{id}",
             get(documents::view).post(documents::update),
@@ -41,6 +43,10 @@ pub fn router() -> Router<AppState> {
         .route("/documents/{id}/delete", post(documents::delete))
         .route("/settings", get(settings::show).post(settings::save))
         .route("/static/app.css", get(stylesheet))
+        .route("/static/favicon.svg", get(pages::favicon))
+        .route("/favicon.ico", get(pages::favicon))
+        .route("/static/editor.js", get(pages::editor_script))
+        .route("/api/docs", get(api_docs::show))
 }
 
 /// The sign-in routes `/auth/login`, `/auth/callback` and their `/api/auth/*` aliases (rate

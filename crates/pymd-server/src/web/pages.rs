@@ -1,22 +1,70 @@
 //! Server-rendered HTML. Every page is a typed askama template under `templates/` extending one
 //! layout (`base.html`), so askama's HTML escaping is the only escaping there is: a value from a
 //! user or the IdP is never put into markup by hand. The only unescaped insertion is a document's
-//! Markdown rendering, which pymd-domain has already sanitised. Pages carry no script and load
-//! nothing from elsewhere (the CSP is `default-src 'self'`).
+//! Markdown rendering, which pymd-domain has already sanitised. Pages load nothing from elsewhere
+//! (the CSP is `default-src 'self'`); the one script is the editor's live preview, served from
+//! the app itself, and every page works without it.
 //!
-//! This module holds what the pages share — the [`Page`] response, the landing page, the
-//! dashboard, the logout confirmation and the error page — and the stylesheet; the document and
-//! settings pages live next to their handlers, and failures are [`super::error::PageError`].
+//! This module holds what the pages share — the [`Page`] response, human dates, the one-time
+//! [`Flash`] confirmation, the landing page, the dashboard, the logout confirmation and the error
+//! page — and the static assets; the document and settings pages live next to their handlers,
+//! and failures are [`super::error::PageError`].
 
 use askama::Template;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
+use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
 use pymd_domain::{Document, User};
 
 use super::error::{Viewer, viewer_of};
 
 /// The stylesheet, served at `/static/app.css`.
 pub const STYLESHEET: &str = include_str!("app.css");
+
+/// The icon, served at `/static/favicon.svg` (and `/favicon.ico`, where browsers look unasked).
+pub const FAVICON: &str = include_str!("favicon.svg");
+
+/// `GET /static/favicon.svg`: the icon every page names, cached for a day.
+pub async fn favicon() -> Response {
+    let mut r = FAVICON.into_response();
+    let h = r.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("image/svg+xml"),
+    );
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=86400"),
+    );
+    r
+}
+
+/// The editor's live preview script, served at `/static/editor.js`.
+pub const EDITOR_SCRIPT: &str = include_str!("editor.js");
+
+/// `GET /static/editor.js`.
+pub async fn editor_script() -> Response {
+    let mut r = EDITOR_SCRIPT.into_response();
+    let h = r.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/javascript; charset=utf-8"),
+    );
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=3600"),
+    );
+    r
+}
+
+/// The user's own name, when they have one that is not just their email address (a new
+/// database user's name is their email until they change it).
+pub fn real_name(user: &User) -> Option<&str> {
+    user.name
+        .as_deref()
+        .map(str::trim)
+        .filter(|n| !n.is_empty() && Some(*n) != user.email.as_deref())
+}
 
 /// The name to greet a user by: name, else email, else "there".
 pub fn display_name(user: &User) -> &str {
@@ -27,10 +75,73 @@ pub fn display_name(user: &User) -> &str {
         .unwrap_or("there")
 }
 
-/// An RFC 3339 timestamp for `<time datetime>` and display.
+/// An RFC 3339 timestamp for `<time datetime>`.
 pub fn timestamp(t: time::OffsetDateTime) -> String {
     t.format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_default()
+}
+
+/// A date people read: `2 Dec 2026, 00:59 UTC`.
+pub fn human_time(t: time::OffsetDateTime) -> String {
+    let format = time::macros::format_description!(
+        "[day padding:none] [month repr:short] [year], [hour]:[minute] UTC"
+    );
+    t.to_offset(time::UtcOffset::UTC)
+        .format(&format)
+        .unwrap_or_default()
+}
+
+/// A one-time confirmation shown on the page a successful form leads to ("Document saved."):
+/// a short-lived cookie holding one of a closed set of codes, read and cleared by that page, so a
+/// reload does not show it again and no text from the request ever reaches the page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flash {
+    Created,
+    Saved,
+    Deleted,
+}
+
+impl Flash {
+    const COOKIE: &str = "pymd_flash";
+
+    fn code(self) -> &'static str {
+        match self {
+            Flash::Created => "created",
+            Flash::Saved => "saved",
+            Flash::Deleted => "deleted",
+        }
+    }
+
+    /// What the page says.
+    pub fn message(self) -> &'static str {
+        match self {
+            Flash::Created => "Document created.",
+            Flash::Saved => "Changes saved.",
+            Flash::Deleted => "Document deleted.",
+        }
+    }
+
+    /// A `303 See Other` to `location` that carries this confirmation.
+    pub fn see_other(self, location: &str, https: bool) -> Response {
+        let cookie = Cookie::build((Flash::COOKIE, self.code()))
+            .path("/")
+            .http_only(true)
+            .secure(https)
+            .same_site(SameSite::Lax)
+            .max_age(time::Duration::minutes(1));
+        (CookieJar::new().add(cookie), see_other(location)).into_response()
+    }
+
+    /// The confirmation the request carries, if any, and the jar that clears it.
+    pub fn take(jar: CookieJar) -> (Option<Flash>, CookieJar) {
+        let Some(found) = jar.get(Flash::COOKIE).map(|c| c.value().to_owned()) else {
+            return (None, jar);
+        };
+        let flash = [Flash::Created, Flash::Saved, Flash::Deleted]
+            .into_iter()
+            .find(|f| f.code() == found);
+        (flash, jar.remove(Cookie::build(Flash::COOKIE).path("/")))
+    }
 }
 
 /// A rendered template with its status: `text/html`, never cached (pages may show personal
@@ -67,7 +178,10 @@ pub fn see_other(location: &str) -> Response {
 pub struct DocumentItem {
     pub id: String,
     pub title: String,
+    /// RFC 3339, for `<time datetime>`.
     pub updated: String,
+    /// For people: `2 Dec 2026, 00:59 UTC`.
+    pub updated_human: String,
 }
 
 impl From<&Document> for DocumentItem {
@@ -76,6 +190,7 @@ impl From<&Document> for DocumentItem {
             id: d.id.0.to_string(),
             title: d.title.clone(),
             updated: timestamp(d.updated_at),
+            updated_human: human_time(d.updated_at),
         }
     }
 }
@@ -87,12 +202,14 @@ pub struct Landing {
     pub viewer: Viewer,
 }
 
-/// The dashboard: the user's name and their most recent documents.
+/// The dashboard: a greeting by name (or a welcome and an invitation to add one) and the most
+/// recent documents.
 #[derive(Template)]
 #[template(path = "dashboard.html")]
 pub struct Dashboard {
     pub viewer: Viewer,
-    pub name: String,
+    /// The user's own name (not their email standing in for it).
+    pub name: Option<String>,
     pub email: Option<String>,
     pub documents: Vec<DocumentItem>,
 }
@@ -102,7 +219,7 @@ impl Dashboard {
     pub fn new(user: &User, documents: &[Document]) -> Self {
         Dashboard {
             viewer: viewer_of(user),
-            name: display_name(user).to_owned(),
+            name: real_name(user).map(str::to_owned),
             email: user.email.clone(),
             documents: documents.iter().map(DocumentItem::from).collect(),
         }
@@ -133,6 +250,26 @@ pub struct ErrorPage<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn dates_read_like_people_write_them() {
+        let t = time::macros::datetime!(2026-12-02 00:59:20.55505 UTC);
+        assert_eq!(human_time(t), "2 Dec 2026, 00:59 UTC");
+        let later = time::macros::datetime!(2027-01-15 13:05:00 +02:00);
+        assert_eq!(human_time(later), "15 Jan 2027, 11:05 UTC");
+    }
+
+    #[test]
+    fn a_flash_cookie_names_only_a_known_confirmation() {
+        let jar = |v: &str| {
+            let mut h = axum::http::HeaderMap::new();
+            h.insert(header::COOKIE, format!("pymd_flash={v}").parse().unwrap());
+            CookieJar::from_headers(&h)
+        };
+        assert_eq!(Flash::take(jar("saved")).0, Some(Flash::Saved));
+        assert_eq!(Flash::take(jar("<script>")).0, None);
+        assert_eq!(Flash::take(CookieJar::new()).0, None);
+    }
 
     #[test]
     fn values_are_escaped_including_both_quotes() {

@@ -15,6 +15,7 @@ mod admin;
 mod alerts;
 mod bearer;
 mod binary;
+mod browser;
 mod campaign;
 mod cli;
 mod contract;

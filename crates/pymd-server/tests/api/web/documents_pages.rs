@@ -166,7 +166,12 @@ async fn create_view_edit_and_delete_a_document_in_the_browser() {
     assert_eq!(form.status, StatusCode::OK);
     assert!(form.body.contains("data-testid=\"document-title\""));
     assert!(form.body.contains("data-testid=\"save\""));
-    assert!(!form.body.contains("<script"), "no script on the page");
+    // One script only: the app's own live preview, by URL (nothing inline, nothing elsewhere).
+    assert_eq!(form.body.matches("<script").count(), 1, "{}", form.body);
+    assert!(
+        form.body
+            .contains("<script src=\"/static/editor.js\" defer></script>")
+    );
     let csrf = csrf_of(&form);
 
     let title = "Notes <b>& \"plans\"</b>";

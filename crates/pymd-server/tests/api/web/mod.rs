@@ -4,7 +4,7 @@
 
 mod api_cookie;
 mod documents_pages;
-mod harness;
+pub mod harness;
 mod login;
 mod negative;
 mod refresh;
