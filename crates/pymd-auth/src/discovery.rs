@@ -31,6 +31,9 @@ pub struct ProviderMetadata {
     pub userinfo_endpoint: Url,
     /// The RP-initiated logout endpoint, when the provider publishes one.
     pub end_session_endpoint: Option<Url>,
+    /// The token revocation endpoint (RFC 7009), when published (Auth0: `/oauth/revoke`); an
+    /// unusable value is ignored, since revocation is only ever best effort.
+    pub revocation_endpoint: Option<Url>,
     /// `authorization_response_iss_parameter_supported` (RFC 9207): every authorization
     /// response then carries `iss`, and one without it must be refused.
     pub iss_parameter_supported: bool,
@@ -166,6 +169,9 @@ pub(crate) fn parse_metadata(body: &[u8], base: &Url) -> Result<ProviderMetadata
         token_endpoint: url_member(&doc, "token_endpoint")?,
         userinfo_endpoint: url_member(&doc, "userinfo_endpoint")?,
         end_session_endpoint,
+        revocation_endpoint: doc
+            .get("revocation_endpoint")
+            .and_then(|_| url_member(&doc, "revocation_endpoint").ok()),
         iss_parameter_supported: doc
             .get("authorization_response_iss_parameter_supported")
             .and_then(Value::as_bool)

@@ -70,6 +70,9 @@ pub enum Event {
     LoginFailed { reason: String },
     /// `logout`.
     LoggedOut,
+    /// `token_revocation`: a logged-out session's refresh token was revoked at the IdP
+    /// (success), or could not be (error, with a short reason).
+    TokenRevoked { failure: Option<&'static str> },
     /// `refresh_success`: a session's tokens were refreshed.
     RefreshSucceeded { user_id: UserId },
     /// `refresh_failure`: outcome `failure` when the IdP refused (the session ended), `error`
@@ -118,6 +121,7 @@ impl Event {
             Event::LoginSucceeded { .. } => "login_success",
             Event::LoginFailed { .. } => "login_failure",
             Event::LoggedOut => "logout",
+            Event::TokenRevoked { .. } => "token_revocation",
             Event::RefreshSucceeded { .. } => "refresh_success",
             Event::RefreshFailed { .. } => "refresh_failure",
             Event::ProfileUpdated { .. } | Event::ProfileUpdateFailed { .. } => "profile_update",
@@ -153,6 +157,8 @@ impl Event {
             }
             Event::IdpLog(entry) if idp_log_is_success(&entry.kind) => Outcome::Success,
             Event::IdpLog(_) => Outcome::Failure,
+            Event::TokenRevoked { failure: None } => Outcome::Success,
+            Event::TokenRevoked { failure: Some(_) } => Outcome::Error,
             Event::SuspiciousLogin { .. } => Outcome::Alert,
             Event::RateLimited { .. } | Event::AdminDenied { .. } => Outcome::Refused,
             Event::IpBlocked { .. } => Outcome::Blocked,
@@ -167,6 +173,7 @@ impl Event {
             }
             Event::LoginFailed { reason } => json!({ "reason": reason }),
             Event::LoggedOut | Event::UserSynced => json!({}),
+            Event::TokenRevoked { failure } => json!({ "reason": failure }),
             Event::RefreshFailed {
                 user_id,
                 reason,

@@ -335,10 +335,83 @@ async fn log_out(state: &AppState, s: &SessionUser) -> Response {
 /// Deletes the session and audits the logout.
 async fn end_session(state: &AppState, s: &SessionUser) -> Result<(), PageError> {
     state.store.delete_session(&s.session.id_hash).await?;
+    revoke_refresh_token(state, &s.session);
     let subject = Some(s.user.auth0_id.as_str());
     crate::audit::record(state, crate::audit::Event::LoggedOut, subject).await;
     update_active_sessions_gauge(state).await;
     Ok(())
+}
+
+/// Revokes the ended session's refresh token at the IdP (RFC 7009, Auth0's `/oauth/revoke`,
+/// `client_secret_post`), on a task of its own: best effort, bounded in time, never holding up
+/// the logout. The outcome counts in `pymd_token_revocation_total{result}` and is audited
+/// (`token_revocation`).
+fn revoke_refresh_token(state: &AppState, session: &pymd_storage::Session) {
+    let (Some(sealed), Some(client)) = (session.refresh_token.clone(), state.web_client.clone())
+    else {
+        return;
+    };
+    let (state, hash) = (state.clone(), session.id_hash.clone());
+    let subject = session.subject.clone();
+    tokio::spawn(async move {
+        let result = tokio::time::timeout(
+            std::time::Duration::from_secs(5),
+            revoke(&state, &client, &hash, &sealed),
+        )
+        .await
+        .unwrap_or(Err("timed out"));
+        let (label, failure) = match result {
+            Ok(()) => ("success", None),
+            Err(reason) => {
+                tracing::warn!(reason, "the refresh token could not be revoked at the IdP");
+                ("failure", Some(reason))
+            }
+        };
+        metrics::counter!("pymd_token_revocation_total", "result" => label).increment(1);
+        let event = crate::audit::Event::TokenRevoked { failure };
+        crate::audit::record(&state, event, Some(&subject)).await;
+    });
+}
+
+async fn revoke(
+    state: &AppState,
+    client: &(String, SecretString),
+    hash: &[u8],
+    sealed: &[u8],
+) -> Result<(), &'static str> {
+    let sealer = crypto::TokenSealer::new(&state.cookie_secret).map_err(|_| "no sealer")?;
+    let token = sealer.open(hash, sealed).map_err(|_| "unreadable token")?;
+    let token = String::from_utf8(token).map_err(|_| "unreadable token")?;
+    let meta = state
+        .verifier
+        .provider_metadata()
+        .await
+        .map_err(|_| "discovery failed")?;
+    let endpoint = meta
+        .revocation_endpoint
+        .clone()
+        .ok_or("no revocation endpoint")?;
+    let form = [
+        ("client_id", client.0.as_str()),
+        (
+            "client_secret",
+            secrecy::ExposeSecret::expose_secret(&client.1),
+        ),
+        ("token", token.as_str()),
+        ("token_type_hint", "refresh_token"),
+    ];
+    let response = state
+        .http
+        .post(endpoint)
+        .form(&form)
+        .send()
+        .await
+        .map_err(|e| super::oidc::short(&e))?;
+    if response.status().is_success() {
+        Ok(())
+    } else {
+        Err("the IdP refused the revocation")
+    }
 }
 
 /// The IdP logout: `end_session_endpoint` when discovered, else Auth0's `/v2/logout`; `/` when

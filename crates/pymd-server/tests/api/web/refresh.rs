@@ -602,3 +602,58 @@ async fn a_session_lives_as_long_as_the_configured_timeouts_say() {
     assert_eq!(s.idle_timeout_secs, 600);
     assert_eq!(s.expires_at - s.created_at, Duration::seconds(3600));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn logging_out_revokes_the_sessions_refresh_token_at_the_idp() {
+    let (mut secret, mut web) = (None, None);
+    let env = Env::start_with(|state| {
+        secret = Some(state.cookie_secret.clone());
+        web = state.web_client.clone();
+    })
+    .await;
+    let secret = secret.expect("the cookie secret");
+    let web = web.expect("the web client");
+    let (client_id, client_secret) = (&web.0, &web.1);
+    let (mut b, _cookie, hash) = signed_in(&env).await;
+    let sealed = row(&env.store, &hash)
+        .await
+        .and_then(|s| s.refresh_token)
+        .expect("a refresh token");
+    let sealer = pymd_server::web::crypto::TokenSealer::new(&secret).expect("sealer");
+    let refresh_token =
+        String::from_utf8(sealer.open(&hash, &sealed).expect("open")).expect("UTF-8");
+    let out = b.click(&format!("{}/auth/logout", env.app)).await;
+    assert_eq!(out.status, StatusCode::FOUND, "{}", out.body);
+    assert!(row(&env.store, &hash).await.is_none());
+    // Best effort and off the logout's path: wait (bounded) for its audit row, then the IdP
+    // must refuse the token.
+    let started = Instant::now();
+    while audit(&env, "token_revocation").await.is_empty() {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(5),
+            "no revocation within 5 s"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(audit(&env, "token_revocation").await[0].0, "success");
+    let r = client()
+        .post(format!("{}oauth/token", env.tenant))
+        .form(&[
+            ("grant_type", "refresh_token"),
+            ("client_id", client_id.as_str()),
+            (
+                "client_secret",
+                secrecy::ExposeSecret::expose_secret(client_secret),
+            ),
+            ("refresh_token", refresh_token.as_str()),
+        ])
+        .send()
+        .await
+        .expect("token endpoint");
+    assert!(r.status().is_client_error(), "{}", r.status());
+    let v: Value = r.json().await.expect("JSON");
+    assert_eq!(
+        v["error"], "invalid_grant",
+        "the revoked token is refused: {v}"
+    );
+}
