@@ -22,7 +22,7 @@ use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::routes::{admin, documents, health, internal, profile};
+use crate::routes::{admin, documents, health, internal, profile, spa_auth};
 use crate::state::AppState;
 
 /// Largest request body (a 1 MiB document, JSON-escaped, fits comfortably).
@@ -32,7 +32,7 @@ pub const MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
 #[openapi(
     info(title = "PyMD API", description = "Markdown documents behind Auth0. Access tokens are RS256 JWTs for the audience of AUTH0_AUDIENCE; permissions come from the token's `permissions` or `scope`."),
     modifiers(&SecuritySchemes),
-    tags((name = "documents"), (name = "profile"), (name = "admin"), (name = "internal"), (name = "health"))
+    tags((name = "documents"), (name = "profile"), (name = "auth", description = "The SPA token API: a browser app signs in and renews its tokens through the backend"), (name = "admin"), (name = "internal"), (name = "health"))
 )]
 struct ApiDoc;
 
@@ -69,6 +69,9 @@ fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
             documents::delete_document
         ))
         .routes(routes!(profile::get_profile, profile::patch_profile))
+        .routes(routes!(spa_auth::authorize))
+        .routes(routes!(spa_auth::callback))
+        .routes(routes!(spa_auth::refresh))
         .routes(routes!(admin::list_users))
         .routes(routes!(admin::list_audit))
         .routes(routes!(admin::lift_block))

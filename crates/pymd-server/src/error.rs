@@ -20,6 +20,13 @@ pub enum ApiError {
     /// 400 `invalid_request`.
     #[error("invalid request: {0}")]
     InvalidRequest(String),
+    /// 400 with an OAuth error code (`invalid_grant`, ...): the SPA token API passes the IdP's
+    /// refusal through, from a fixed set of codes.
+    #[error("{code}: {description}")]
+    OAuth {
+        code: &'static str,
+        description: String,
+    },
     /// 401 without `error=` (no credentials were presented).
     #[error("authentication required")]
     Unauthenticated,
@@ -89,6 +96,7 @@ impl ApiError {
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Validation { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::OAuth { .. } => StatusCode::BAD_REQUEST,
             ApiError::Upstream { status, .. } => *status,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -109,6 +117,7 @@ impl ApiError {
             ApiError::UnsupportedMediaType => "unsupported_media_type",
             ApiError::Validation { .. } => "validation_failed",
             ApiError::RateLimited { .. } => "rate_limited",
+            ApiError::OAuth { code, .. } => code,
             ApiError::Upstream { .. } => "upstream_unavailable",
             ApiError::Internal(_) => "server_error",
         }
@@ -133,6 +142,7 @@ impl ApiError {
             ApiError::UnsupportedMediaType => "the body must be application/json".into(),
             ApiError::Validation { field, message } => format!("{field}: {message}"),
             ApiError::RateLimited { .. } => "too many requests; retry later".into(),
+            ApiError::OAuth { description, .. } => description.clone(),
             ApiError::Upstream { description, .. } => (*description).into(),
             ApiError::Internal(_) => "internal error".into(),
         }

@@ -75,6 +75,32 @@ pub async fn limit_auth_routes(
     }
 }
 
+/// The `/auth/*` checks for the JSON sign-in routes (the SPA token API): a blocked client, then
+/// the per-client request limit — refused as JSON.
+///
+/// # Errors
+/// [`crate::error::ApiError::RateLimited`], after the metric and (once a minute) the audit event.
+pub async fn check_auth_client(state: &AppState) -> Result<(), crate::error::ApiError> {
+    let Some(ip) = crate::request_meta::current().and_then(|m| m.ip) else {
+        return Ok(());
+    };
+    let ip = client_key(ip);
+    let (limit, retry_after_secs) = if let Some(left) = state.limiter.blocked(AUTH_BLOCK, &ip).await
+    {
+        ("ip_block", secs(left))
+    } else {
+        match state.limiter.check(&auth_limit(state), &ip).await {
+            Decision::Allowed { .. } => return Ok(()),
+            Decision::Limited { retry_after_secs } => ("auth", retry_after_secs),
+        }
+    };
+    metrics::counter!(METRIC_LIMITED, "limit" => limit).increment(1);
+    if first_this_minute(state, &format!("{limit}:{ip}")).await {
+        crate::audit::record(state, Event::RateLimited { limit }, None).await;
+    }
+    Err(crate::error::ApiError::RateLimited { retry_after_secs })
+}
+
 fn secs(d: Duration) -> u64 {
     u64::try_from(d.as_millis().div_ceil(1000))
         .unwrap_or(u64::MAX)

@@ -6,3 +6,4 @@ pub mod documents;
 pub mod health;
 pub mod internal;
 pub mod profile;
+pub mod spa_auth;

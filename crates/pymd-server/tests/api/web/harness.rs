@@ -315,7 +315,8 @@ impl Browser {
         );
         let callback = submitted.location.clone().expect("back to the app");
         assert!(
-            callback.starts_with(&format!("{}/auth/callback?", env.app)),
+            callback.starts_with(&format!("{}/auth/callback?", env.app))
+                || callback.starts_with(&format!("{}/spa/callback?", env.app)),
             "{callback}"
         );
         callback

@@ -11,4 +11,5 @@ mod refresh;
 mod sessions;
 mod settings_page;
 mod signup;
+mod spa;
 mod store_down;
