@@ -87,12 +87,33 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     api_routes().1
 }
 
+/// The served OpenAPI document, with what only the deployment knows filled in: the SPA redirect
+/// URIs this instance accepts (an `enum`, so a client — or a contract test — reads which values
+/// are valid instead of meeting a refusal).
+fn spec_for_deployment(spec: &utoipa::openapi::OpenApi, state: &AppState) -> String {
+    let Ok(mut doc) = serde_json::to_value(spec) else {
+        return "{}".to_owned();
+    };
+    if let Some(redirect) =
+        doc.pointer_mut("/components/schemas/AuthorizeInput/properties/redirectUri")
+        && let Some(obj) = redirect.as_object_mut()
+    {
+        let mut allowed: Vec<serde_json::Value> = spa_auth::registered_redirect_uris(state)
+            .into_iter()
+            .map(serde_json::Value::String)
+            .collect();
+        allowed.push(serde_json::Value::Null);
+        obj.insert("enum".into(), serde_json::Value::Array(allowed));
+    }
+    serde_json::to_string(&doc).unwrap_or_else(|_| "{}".to_owned())
+}
+
 /// Builds the whole application for `state`.
 pub fn build_app(state: AppState) -> Router {
     // Install the recorder before anything records, whoever embeds the app.
     let _ = crate::telemetry::metrics_handle();
     let (api, spec) = api_routes();
-    let spec_json = spec.to_json().unwrap_or_else(|_| "{}".to_owned());
+    let spec_json = spec_for_deployment(&spec, &state);
     let x_request_id = HeaderName::from_static("x-request-id");
     let https = state.config.is_https();
     // With PYMD_METRICS_BIND, `/metrics` lives on its own listener (see `metrics_app`) and the

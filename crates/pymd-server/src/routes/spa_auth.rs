@@ -49,11 +49,10 @@ pub struct AuthorizeInput {
     #[schema(min_length = 43, max_length = 43, pattern = r"^[A-Za-z0-9_-]{43}$")]
     code_challenge: String,
     /// Where the IdP sends the browser back; one of the registered SPA redirect URIs
-    /// (default `{AUTH0_BASE_URL}/spa/callback`).
-    #[schema(max_length = 2048)]
+    /// (default `{AUTH0_BASE_URL}/spa/callback`; the served document lists them).
     redirect_uri: Option<String>,
-    /// A local path the app returns to after signing in (default `/spa/`).
-    #[schema(max_length = 2048)]
+    /// A local path the app returns to after signing in (default `/spa/`); anything that is not
+    /// a safe local path (another origin, a scheme, too long) is replaced by `/dashboard`.
     return_to: Option<String>,
 }
 
@@ -210,7 +209,7 @@ fn idp_unavailable(cause: impl Into<String>) -> ApiError {
 }
 
 /// The registered SPA redirect URIs.
-fn registered_redirect_uris(state: &AppState) -> Vec<String> {
+pub(crate) fn registered_redirect_uris(state: &AppState) -> Vec<String> {
     let base = state.config.base_url.as_str().trim_end_matches('/');
     vec![format!("{base}/spa/callback")]
 }
