@@ -130,6 +130,7 @@ pub fn build_app(state: AppState) -> Router {
         }))
         .merge(metrics_here)
         .merge(crate::web::router())
+        .merge(crate::web::spa::router())
         .merge(crate::web::session_router())
         .merge(crate::web::auth_router().route_layer(middleware::from_fn_with_state(
             state.clone(),

@@ -14,6 +14,7 @@ pub mod oidc;
 pub mod pages;
 pub mod session;
 pub mod settings;
+pub mod spa;
 
 use axum::Router;
 use axum::extract::State;
