@@ -176,6 +176,45 @@ pub async fn web_state(config: Config, wiring: IdpWiring) -> pymd_server::state:
         .expect("build state")
 }
 
+/// A new PostgreSQL database of this test's own on `PYMD_TEST_DATABASE_URL` (an admin URL), as
+/// `(admin URL, database URL)`; `None` when the variable is unset. Drop it with [`drop_postgres`].
+pub async fn fresh_postgres() -> Option<(String, String)> {
+    use sqlx::Connection;
+    let admin = std::env::var("PYMD_TEST_DATABASE_URL")
+        .ok()
+        .filter(|u| !u.is_empty())?;
+    let name = format!("pymd_web_{}", uuid::Uuid::new_v4().simple());
+    let mut conn = sqlx::PgConnection::connect(&admin)
+        .await
+        .expect("connect to PYMD_TEST_DATABASE_URL");
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(&mut conn)
+        .await
+        .expect("create a test database");
+    let _ = conn.close().await;
+    let mut url = Url::parse(&admin).expect("PYMD_TEST_DATABASE_URL is a URL");
+    url.set_path(&format!("/{name}"));
+    Some((admin, url.to_string()))
+}
+
+/// Drops a database made by [`fresh_postgres`] (best effort: its pools must be closed).
+pub async fn drop_postgres(admin: &str, url: &str) {
+    use sqlx::Connection;
+    let Some(name) = Url::parse(url)
+        .ok()
+        .map(|u| u.path().trim_start_matches('/').to_owned())
+    else {
+        return;
+    };
+    if let Ok(mut conn) = sqlx::PgConnection::connect(admin).await {
+        let sql = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
+        let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+            .execute(&mut conn)
+            .await;
+        let _ = conn.close().await;
+    }
+}
+
 pub fn client() -> reqwest::Client {
     pymd_test_support::http_client()
 }
