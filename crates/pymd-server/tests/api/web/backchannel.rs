@@ -2,7 +2,11 @@
 //! ends the sessions it names (by `sid`, by `sid` + `sub`, or all of a `sub`), and every hostile
 //! token or request is 400 and ends nothing. Tokens are signed by an in-test issuer
 //! (`TestIssuer`), whose keys the app trusts; the sessions are rows put in the store directly.
-//! The end-to-end path through the dev tenant and two instances are further down.
+//! Further down: the end-to-end path (a logout at the dev tenant ends that browser's PyMD session)
+//! and two instances on one database with the `jti` store in Redis (skipped, saying so, without
+//! `PYMD_TEST_REDIS_URL`).
+
+use std::sync::{Arc, Mutex};
 
 use pymd_storage::{AuditFilter, NewSession, Store};
 use reqwest::StatusCode;
@@ -10,6 +14,7 @@ use serde_json::{Value, json};
 use time::Duration;
 
 use crate::support::{SpawnOptions, TestApp};
+use crate::web::harness::{ALICE, Browser, Env, client, web_state};
 
 const CLIENT_ID: &str = "bcl-web-client";
 const EVENT: &str = "http://schemas.openid.net/event/backchannel-logout";
@@ -447,4 +452,215 @@ async fn the_route_takes_no_cookie_or_origin_check_and_is_not_the_sign_in_rate_l
         .await
         .expect("get");
     assert_eq!(r.status(), StatusCode::METHOD_NOT_ALLOWED);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Through the dev tenant, and across instances.
+
+fn enc(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+async fn profile_status(app: &str, b: &Browser) -> u16 {
+    let cookie = b.cookie("pymd_session").unwrap_or_default();
+    client()
+        .get(format!("{app}/auth/profile"))
+        .header("cookie", format!("pymd_session={cookie}"))
+        .send()
+        .await
+        .expect("profile")
+        .status()
+        .as_u16()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_logout_at_the_tenant_ends_that_browsers_pymd_session_and_not_the_others() {
+    let captured: Arc<Mutex<Option<String>>> = Arc::default();
+    let keep = captured.clone();
+    let env = Env::start_with(move |s| {
+        *keep.lock().expect("lock") = s.web_client.as_ref().map(|c| c.0.clone());
+    })
+    .await;
+    let client_id = captured.lock().expect("lock").clone().expect("web client");
+    let (mut one, mut two) = (Browser::new(), Browser::new());
+    for b in [&mut one, &mut two] {
+        let done = b.login(&env, "/auth/login", ALICE).await;
+        assert_eq!(done.status, StatusCode::FOUND, "login: {}", done.body);
+        assert_eq!(profile_status(&env.app, b).await, 200);
+    }
+    assert_eq!(env.active_sessions().await, 2);
+
+    // Browser one logs out at the tenant directly (not through PyMD).
+    let r = one
+        .get(&format!(
+            "{}v2/logout?client_id={client_id}&returnTo={}",
+            env.tenant,
+            enc(&env.app)
+        ))
+        .await;
+    assert_eq!(r.status, StatusCode::FOUND, "{}", r.body);
+    // The delivery is asynchronous; its log event says it was answered 200.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !env
+        .tenant_log_types()
+        .await
+        .iter()
+        .any(|t| t == "oidc_backchannel_logout_succeeded")
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no delivery: {:?}",
+            env.tenant_log_types().await
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(profile_status(&env.app, &one).await, 401);
+    let page = one.get(&format!("{}/dashboard", env.app)).await;
+    assert!(
+        matches!(page.status, StatusCode::FOUND | StatusCode::SEE_OTHER),
+        "{}",
+        page.status
+    );
+    assert!(
+        page.location
+            .as_deref()
+            .is_some_and(|l| l.contains("/auth/login")),
+        "{:?}",
+        page.location
+    );
+    // The other browser's IdP session is another sid: its PyMD session lives on.
+    assert_eq!(profile_status(&env.app, &two).await, 200);
+    assert_eq!(env.active_sessions().await, 1);
+}
+
+/// A third-party endpoint that only records what the tenant posts to it.
+async fn recorder() -> (String, Arc<Mutex<Vec<String>>>) {
+    let got: Arc<Mutex<Vec<String>>> = Arc::default();
+    let keep = got.clone();
+    let app = axum::Router::new().fallback(move |body: String| {
+        let keep = keep.clone();
+        async move {
+            keep.lock().expect("lock").push(body);
+            "ok"
+        }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let url = format!("http://{}/", listener.local_addr().expect("addr"));
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    (url, got)
+}
+
+/// Another instance of the app on the env's database, with the shared limiter in Redis.
+async fn instance(env: &Env, web: (String, secrecy::SecretString), redis: &str) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let base = format!("http://{}", listener.local_addr().expect("addr"));
+    let data_dir = env.db_path.parent().expect("data dir").to_path_buf();
+    let vars: std::collections::HashMap<String, String> = [
+        ("AUTH0_BASE_URL", env.app.clone()),
+        ("AUTH0_ISSUER_BASE_URL", env.tenant.clone()),
+        (
+            "DATABASE_URL",
+            format!("sqlite://{}", env.db_path.display()),
+        ),
+        ("PYMD_DATA_DIR", data_dir.display().to_string()),
+        ("REDIS_URL", redis.to_owned()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect();
+    let config = pymd_server::config::Config::from_vars(&vars).expect("config");
+    let wiring = pymd_server::IdpWiring {
+        issuer_base_url: url::Url::parse(&env.tenant).expect("issuer"),
+        m2m: None,
+        web: Some(web),
+    };
+    let state = web_state(config, wiring).await;
+    assert_eq!(state.limiter.backend(), "redis");
+    let router = pymd_server::build_app(state);
+    tokio::spawn(async move {
+        let _ = pymd_server::serve(listener, router, std::future::pending()).await;
+    });
+    base
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_instances_a_logout_token_ends_a_session_made_elsewhere_and_its_replay_is_refused() {
+    let Ok(redis) = std::env::var("PYMD_TEST_REDIS_URL") else {
+        eprintln!("skipped: PYMD_TEST_REDIS_URL is not set");
+        return;
+    };
+    let (recorder_url, got) = recorder().await;
+    let captured: Arc<Mutex<Option<(String, secrecy::SecretString)>>> = Arc::default();
+    let keep = captured.clone();
+    let env = Env::start_full(
+        move |o| {
+            let yaml = pymd_tenant::DEFAULT_TENANT_YAML.replace(
+                "\"##APP_BASE_URL##/auth/backchannel-logout\"",
+                "\"##RECORDER##\"",
+            );
+            o.source = pymd_tenant::TenantSource::Yaml(yaml);
+            o.keywords.insert("RECORDER".into(), recorder_url);
+        },
+        move |s| {
+            *keep.lock().expect("lock") = s.web_client.as_ref().map(|c| (c.0.clone(), c.1.clone()));
+        },
+    )
+    .await;
+    let web = captured.lock().expect("lock").clone().expect("web client");
+    let client_id = web.0.clone();
+    let a = instance(&env, web.clone(), &redis).await;
+    let c = instance(&env, web, &redis).await;
+
+    // The session is made through the env's own instance.
+    let mut b = Browser::new();
+    let done = b.login(&env, "/auth/login", ALICE).await;
+    assert_eq!(done.status, StatusCode::FOUND, "login: {}", done.body);
+    assert_eq!(profile_status(&a, &b).await, 200, "every instance knows it");
+    let r = b
+        .get(&format!(
+            "{}v2/logout?client_id={client_id}&returnTo={}",
+            env.tenant,
+            enc(&env.app)
+        ))
+        .await;
+    assert_eq!(r.status, StatusCode::FOUND);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let body = loop {
+        if let Some(body) = got.lock().expect("lock").first().cloned() {
+            break body;
+        }
+        assert!(std::time::Instant::now() < deadline, "no logout token");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    };
+
+    let post = |base: String, body: String| async move {
+        client()
+            .post(format!("{base}/auth/backchannel-logout"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body)
+            .send()
+            .await
+            .expect("post")
+            .status()
+            .as_u16()
+    };
+    assert_eq!(
+        post(a.clone(), body.clone()).await,
+        200,
+        "instance A takes it"
+    );
+    assert_eq!(profile_status(&env.app, &b).await, 401, "ended everywhere");
+    assert_eq!(profile_status(&c, &b).await, 401);
+    assert_eq!(
+        post(c.clone(), body.clone()).await,
+        400,
+        "the replay to C is refused"
+    );
+    assert_eq!(post(a, body).await, 400, "and to A");
 }
