@@ -92,6 +92,25 @@ pub(crate) fn parse_compact<'a>(
     token: &'a str,
     allowed: &[Algorithm],
 ) -> Result<Parsed<'a>, VerifyError> {
+    parse_compact_typed(token, allowed, typ_ok)
+}
+
+/// Is this `typ` the one of an OpenID Connect Back-Channel Logout token (`logout+jwt`, §2.4)?
+/// No other type is: an access or ID token must never pass as a logout token.
+pub(crate) fn logout_typ_ok(typ: &str) -> bool {
+    let t = typ.to_ascii_lowercase();
+    t.strip_prefix("application/").unwrap_or(&t) == "logout+jwt"
+}
+
+/// [`parse_compact`] with the rule a present `typ` must satisfy (an absent one always passes).
+///
+/// # Errors
+/// As [`parse_compact`].
+pub(crate) fn parse_compact_typed<'a>(
+    token: &'a str,
+    allowed: &[Algorithm],
+    typ_allowed: fn(&str) -> bool,
+) -> Result<Parsed<'a>, VerifyError> {
     let mut parts = token.split('.');
     let (Some(h), Some(p), Some(s), None) =
         (parts.next(), parts.next(), parts.next(), parts.next())
@@ -119,7 +138,7 @@ pub(crate) fn parse_compact<'a>(
     }
     if let Some(typ) = header.get("typ") {
         match typ.as_str() {
-            Some(t) if typ_ok(t) => {}
+            Some(t) if typ_allowed(t) => {}
             _ => return Err(VerifyError::BadHeader),
         }
     }
@@ -264,6 +283,39 @@ mod tests {
         assert_eq!(
             check(r#"{"alg":"RS256","typ":1}"#),
             Err(VerifyError::BadHeader)
+        );
+    }
+
+    #[test]
+    fn a_logout_token_takes_only_logout_jwt_or_no_typ() {
+        let logout = |header: &str| {
+            let t = tok(header);
+            parse_compact_typed(&t, &[Algorithm::RS256], logout_typ_ok).map(|_| ())
+        };
+        for ok in [
+            r#"{"alg":"RS256"}"#,
+            r#"{"alg":"RS256","typ":"logout+jwt"}"#,
+            r#"{"alg":"RS256","typ":"application/logout+JWT"}"#,
+        ] {
+            assert_eq!(logout(ok), Ok(()), "{ok}");
+        }
+        for bad in [
+            "at+jwt",
+            "JWT",
+            "id_token",
+            "secevent+jwt",
+            "",
+            "logout+jwt ",
+        ] {
+            assert_eq!(
+                logout(&format!(r#"{{"alg":"RS256","typ":"{bad}"}}"#)),
+                Err(VerifyError::BadHeader),
+                "{bad}"
+            );
+        }
+        assert_eq!(
+            logout(r#"{"alg":"HS256","typ":"logout+jwt"}"#),
+            Err(VerifyError::AlgNotAllowed)
         );
     }
 

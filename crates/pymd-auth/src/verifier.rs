@@ -191,6 +191,23 @@ impl Verifier {
         Ok(parsed.payload)
     }
 
+    /// Verifies an OpenID Connect Back-Channel Logout token's signature exactly as
+    /// [`Verifier::verify_signed_payload`] does, except for its `typ`: only `logout+jwt` (or
+    /// none) is accepted, so an access token (`at+jwt`, `JWT`) can never pass as a logout token.
+    /// The caller checks the claims.
+    ///
+    /// # Errors
+    /// As [`Verifier::verify_signed_payload`].
+    pub async fn verify_logout_token_payload(&self, token: &str) -> Result<Vec<u8>, VerifyError> {
+        if token.len() > self.inner.config.max_token_bytes {
+            return Err(VerifyError::TooLarge);
+        }
+        let parsed = jws::parse_compact_typed(token, &self.inner.algorithms, jws::logout_typ_ok)?;
+        let (key, _issuer) = self.key_for(parsed.kid.as_deref(), parsed.alg).await?;
+        jws::verify_signature(&parsed, &key)?;
+        Ok(parsed.payload)
+    }
+
     fn current_keys(&self) -> Option<Arc<KeySet>> {
         self.inner
             .state

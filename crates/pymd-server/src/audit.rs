@@ -107,6 +107,12 @@ pub enum Event {
     IpUnblocked { ip: IpAddr },
     /// `admin_denied` (refused): an admin route without the admin role.
     AdminDenied { path: String },
+    /// `backchannel_logout`: the IdP's logout token ended this many sessions (by its `sid`, or
+    /// all of its `sub`).
+    BackchannelLogout { sessions_ended: u64, by_sid: bool },
+    /// `backchannel_logout` (refused): a logout token signed by the IdP but refused (claims,
+    /// replay), with a short machine reason.
+    BackchannelLogoutRefused { reason: &'static str },
 }
 
 /// The Auth0 log types that are successes (`s`, `ss`, `slo`, `sertft`, `seccft`).
@@ -133,6 +139,9 @@ impl Event {
             Event::IpBlocked { .. } => "ip_blocked",
             Event::IpUnblocked { .. } => "ip_unblocked",
             Event::AdminDenied { .. } => "admin_denied",
+            Event::BackchannelLogout { .. } | Event::BackchannelLogoutRefused { .. } => {
+                "backchannel_logout"
+            }
         })
     }
 
@@ -144,7 +153,8 @@ impl Event {
             | Event::RefreshSucceeded { .. }
             | Event::ProfileUpdated { .. }
             | Event::UserSynced
-            | Event::IpUnblocked { .. } => Outcome::Success,
+            | Event::IpUnblocked { .. }
+            | Event::BackchannelLogout { .. } => Outcome::Success,
             Event::LoginFailed { .. }
             | Event::ProfileUpdateFailed { .. }
             | Event::InternalAuthFailed { .. } => Outcome::Failure,
@@ -160,7 +170,9 @@ impl Event {
             Event::TokenRevoked { failure: None } => Outcome::Success,
             Event::TokenRevoked { failure: Some(_) } => Outcome::Error,
             Event::SuspiciousLogin { .. } => Outcome::Alert,
-            Event::RateLimited { .. } | Event::AdminDenied { .. } => Outcome::Refused,
+            Event::RateLimited { .. }
+            | Event::AdminDenied { .. }
+            | Event::BackchannelLogoutRefused { .. } => Outcome::Refused,
             Event::IpBlocked { .. } => Outcome::Blocked,
         }
     }
@@ -211,6 +223,13 @@ impl Event {
                 json!({ "ip": ip.to_string(), "minutes": minutes })
             }
             Event::IpUnblocked { ip } => json!({ "ip": ip.to_string() }),
+            Event::BackchannelLogout {
+                sessions_ended,
+                by_sid,
+            } => {
+                json!({ "sessions_ended": sessions_ended, "by": if *by_sid { "sid" } else { "sub" } })
+            }
+            Event::BackchannelLogoutRefused { reason } => json!({ "reason": reason }),
         }
     }
 }

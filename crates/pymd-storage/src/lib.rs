@@ -385,6 +385,19 @@ pub trait Store: Send + Sync + 'static {
     /// [`StoreError::Unavailable`] / [`StoreError::Internal`].
     async fn delete_session(&self, id_hash: &[u8]) -> Result<bool, StoreError>;
 
+    /// Deletes the sessions an IdP logout names (OpenID Connect Back-Channel Logout): with a
+    /// `sid`, the sessions opened in that IdP session (and, when `subject` is given too, only
+    /// those of that subject); with only a `subject`, every session of that subject. Returns how
+    /// many were deleted. Naming neither deletes nothing (0).
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] / [`StoreError::Internal`].
+    async fn delete_sessions_by_idp(
+        &self,
+        idp_sid: Option<&str>,
+        subject: Option<&str>,
+    ) -> Result<u64, StoreError>;
+
     /// Deletes every session that has expired at `now` (idle or absolute) and returns how many.
     ///
     /// # Errors

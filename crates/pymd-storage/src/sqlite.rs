@@ -254,6 +254,11 @@ const TOUCH_SESSION: &str =
 
 const DELETE_SESSION: &str = "DELETE FROM sessions WHERE id_hash = $1";
 
+/// Back-channel logout: by `sid` (and `subject` when given), or every session of a `subject`.
+const DELETE_SESSIONS_BY_IDP: &str = "DELETE FROM sessions \
+     WHERE ($1 IS NOT NULL OR $2 IS NOT NULL) \
+       AND ($1 IS NULL OR idp_sid = $1) AND ($2 IS NULL OR subject = $2)";
+
 const DELETE_EXPIRED_SESSIONS: &str = "DELETE FROM sessions \
      WHERE expires_at <= $1 OR last_seen_at + idle_timeout_secs * 1000000 <= $1";
 
@@ -704,6 +709,23 @@ impl Store for SqliteStore {
             .await
             .map(|r| r.rows_affected() > 0)
             .map_err(|e| map_sqlx("delete_session", e))
+    }
+
+    async fn delete_sessions_by_idp(
+        &self,
+        idp_sid: Option<&str>,
+        subject: Option<&str>,
+    ) -> Result<u64, StoreError> {
+        if idp_sid.is_none() && subject.is_none() {
+            return Ok(0);
+        }
+        sqlx::query(DELETE_SESSIONS_BY_IDP)
+            .bind(idp_sid)
+            .bind(subject)
+            .execute(&self.pool)
+            .await
+            .map(|r| r.rows_affected())
+            .map_err(|e| map_sqlx("delete_sessions_by_idp", e))
     }
 
     async fn delete_expired_sessions(&self, now: time::OffsetDateTime) -> Result<u64, StoreError> {

@@ -37,6 +37,9 @@ pub async fn openid_configuration(State(state): State<AppState>) -> Response {
     if state.cfg.tenant.iss_parameter {
         doc["authorization_response_iss_parameter_supported"] = json!(true);
     }
+    // OpenID Connect Back-Channel Logout 1.0 §2.1: logout tokens are sent, with `sid`.
+    doc["backchannel_logout_supported"] = json!(true);
+    doc["backchannel_logout_session_supported"] = json!(true);
     if state.cfg.tenant.end_session_endpoint_discovery {
         doc["end_session_endpoint"] = json!(format!("{i}oidc/logout"));
     }

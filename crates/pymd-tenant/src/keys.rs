@@ -291,8 +291,17 @@ impl KeyStore {
     /// # Errors
     /// [`KeyError::Crypto`] if signing fails.
     pub fn sign(&self, claims: &Value) -> Result<String, KeyError> {
+        self.sign_typed(claims, "JWT")
+    }
+
+    /// Signs `claims` as an RS256 JWT with the current key and the header `typ` given (e.g.
+    /// `logout+jwt` for a back-channel logout token).
+    ///
+    /// # Errors
+    /// [`KeyError::Crypto`] if signing fails.
+    pub fn sign_typed(&self, claims: &Value, typ: &str) -> Result<String, KeyError> {
         let key = self.current().ok_or(KeyError::Crypto)?;
-        let header = json!({"alg": "RS256", "typ": "JWT", "kid": key.kid});
+        let header = json!({"alg": "RS256", "typ": typ, "kid": key.kid});
         let h = serde_json::to_vec(&header).map_err(|_| KeyError::Crypto)?;
         let c = serde_json::to_vec(claims).map_err(|_| KeyError::Crypto)?;
         let msg = format!("{}.{}", b64url(&h), b64url(&c));
@@ -367,6 +376,14 @@ impl SigningKeys {
     /// [`KeyError`] if signing fails.
     pub async fn sign(&self, claims: &Value) -> Result<String, KeyError> {
         self.store.read().await.sign(claims)
+    }
+
+    /// Signs `claims` with the current key and the header `typ` given.
+    ///
+    /// # Errors
+    /// [`KeyError`] if signing fails.
+    pub async fn sign_typed(&self, claims: &Value, typ: &str) -> Result<String, KeyError> {
+        self.store.read().await.sign_typed(claims, typ)
     }
 
     /// Verifies a token's signature and returns its claims (nothing else is checked).

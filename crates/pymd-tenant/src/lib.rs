@@ -23,6 +23,7 @@
 mod access_token;
 pub mod actions;
 mod authorize;
+mod backchannel;
 mod clock;
 pub mod config;
 mod cookies;

@@ -1,7 +1,8 @@
 //! Logout: `GET /v2/logout` (§9: `returnTo` checked against the application's or tenant's
 //! Allowed Logout URLs, query string ignored) and `GET|POST /oidc/logout` (§10: RP-initiated
 //! logout with `id_token_hint`, `logout_hint`, `post_logout_redirect_uri`, `state`, exact
-//! match). Both clear the `auth0` session cookie and log `slo`.
+//! match). Both clear the `auth0` session cookie and log `slo`, and send back-channel logout
+//! tokens to the session's clients that have back-channel URLs (`crate::backchannel`).
 
 use std::collections::HashMap;
 
@@ -70,6 +71,7 @@ async fn end_session(
             ..Default::default()
         },
     );
+    crate::backchannel::notify(state, &s, crate::backchannel::RP_LOGOUT);
     true
 }
 

@@ -219,6 +219,8 @@ async fn id_token(
         c.insert("nonce".into(), json!(n));
     }
     grant.action.shape_id_token(&mut c);
+    // This client now takes part in the session: its back-channel logout URL hears of its end.
+    state.sessions.join(&grant.sid, &client.client_id).await;
     state.keys.sign(&Value::Object(c)).await
 }
 

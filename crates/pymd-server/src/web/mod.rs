@@ -5,6 +5,7 @@
 pub mod access;
 pub mod api_docs;
 pub mod auth;
+pub mod backchannel;
 pub mod callback;
 pub mod crypto;
 pub mod documents;
@@ -62,8 +63,13 @@ pub fn auth_router() -> Router<AppState> {
 
 /// The session's own `/auth/*` routes: logging out must always work, and reading the profile
 /// does not spend the sign-in budget, so neither is rate limited or refused to a blocked IP.
+/// The IdP's back-channel logout (server to server, guarded by its signed token) is here too.
 pub fn session_router() -> Router<AppState> {
     Router::new()
+        .route(
+            "/auth/backchannel-logout",
+            post(backchannel::backchannel_logout),
+        )
         .route(
             "/auth/logout",
             get(auth::logout).post(auth::logout_confirmed),

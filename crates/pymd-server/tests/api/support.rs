@@ -583,6 +583,7 @@ impl Store for FlakyStore {
         fn find_session<'life1>(&'life0 self, id_hash: &'life1 [u8]) -> Option<Session>;
         fn touch_session<'life1>(&'life0 self, id_hash: &'life1 [u8], now: OffsetDateTime) -> bool;
         fn delete_session<'life1>(&'life0 self, id_hash: &'life1 [u8]) -> bool;
+        fn delete_sessions_by_idp<'life1, 'life2>(&'life0 self, idp_sid: Option<&'life1 str>, subject: Option<&'life2 str>) -> u64;
         fn delete_expired_sessions<>(&'life0 self, now: OffsetDateTime) -> u64;
         fn count_active_sessions<>(&'life0 self, now: OffsetDateTime) -> u64;
         fn try_lock_session_refresh<'life1>(&'life0 self, id_hash: &'life1 [u8], lease: time::Duration) -> Option<OffsetDateTime>;

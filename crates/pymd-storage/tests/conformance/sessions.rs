@@ -56,6 +56,7 @@ session_tests![
     a_second_session_with_the_same_hash_is_refused_and_the_first_is_unchanged,
     touching_moves_last_seen_forward_only_and_never_the_absolute_expiry,
     deleting_a_session_removes_it_once,
+    a_back_channel_logout_deletes_by_sid_by_sid_and_subject_or_by_subject,
     expired_sessions_are_swept_and_live_ones_counted,
     a_session_for_an_unknown_user_is_refused,
     of_twenty_concurrent_refresh_locks_exactly_one_wins,
@@ -253,6 +254,82 @@ pub async fn deleting_a_session_removes_it_once(db: &TestDb) {
             .expect("find")
             .is_some(),
         "only the named session is deleted"
+    );
+}
+
+pub async fn a_back_channel_logout_deletes_by_sid_by_sid_and_subject_or_by_subject(db: &TestDb) {
+    let store = &db.store;
+    let u = user(store, "auth0|bcl").await;
+    let now = pymd_domain::now();
+    let mk = |tag: u8, sub: &str, sid: Option<&str>| {
+        let mut s = session(tag, u.id, now);
+        s.subject = sub.to_owned();
+        s.idp_sid = sid.map(str::to_owned);
+        s
+    };
+    // Two browsers in IdP session A, one in B, one without a sid, one of another subject in A.
+    let a1 = mk(20, "auth0|bcl", Some("sid-A"));
+    let a2 = mk(21, "auth0|bcl", Some("sid-A"));
+    let b = mk(22, "auth0|bcl", Some("sid-B"));
+    let none = mk(23, "auth0|bcl", None);
+    let other = mk(24, "auth0|other", Some("sid-A"));
+    for s in [&a1, &a2, &b, &none, &other] {
+        store.create_session(s).await.expect("create");
+    }
+    let alive = |h: Vec<u8>| async move { store.find_session(&h).await.expect("find").is_some() };
+
+    assert_eq!(
+        store
+            .delete_sessions_by_idp(None, None)
+            .await
+            .expect("none"),
+        0
+    );
+    assert_eq!(
+        store
+            .delete_sessions_by_idp(Some("sid-Z"), None)
+            .await
+            .expect("unknown sid"),
+        0
+    );
+    // sid and sub together: only that subject's sessions of that sid.
+    assert_eq!(
+        store
+            .delete_sessions_by_idp(Some("sid-A"), Some("auth0|bcl"))
+            .await
+            .expect("sid+sub"),
+        2
+    );
+    assert!(!alive(a1.id_hash.clone()).await && !alive(a2.id_hash.clone()).await);
+    assert!(
+        alive(other.id_hash.clone()).await,
+        "another subject's session in sid-A stays"
+    );
+    assert!(alive(b.id_hash.clone()).await && alive(none.id_hash.clone()).await);
+    // sid alone.
+    assert_eq!(
+        store
+            .delete_sessions_by_idp(Some("sid-A"), None)
+            .await
+            .expect("sid"),
+        1
+    );
+    assert!(!alive(other.id_hash.clone()).await);
+    // sub alone: every remaining session of the subject, with or without a sid.
+    assert_eq!(
+        store
+            .delete_sessions_by_idp(None, Some("auth0|bcl"))
+            .await
+            .expect("sub"),
+        2
+    );
+    assert!(!alive(b.id_hash.clone()).await && !alive(none.id_hash.clone()).await);
+    assert_eq!(
+        store
+            .delete_sessions_by_idp(None, Some("auth0|bcl"))
+            .await
+            .expect("again"),
+        0
     );
 }
 

@@ -11,6 +11,61 @@ use super::error::{Locator, Seg, TenantFileError, k, n};
 use super::ids::stable_id;
 use super::shape::Ignored;
 
+/// A client's `oidc_logout` (OpenID Connect Back-Channel Logout, Management API client keys).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)] // the `Ignored` keys are never read
+struct FileOidcLogout {
+    #[serde(default)]
+    backchannel_logout_urls: Vec<String>,
+    #[serde(default)]
+    backchannel_logout_initiators: Option<FileInitiators>,
+    #[serde(default)]
+    backchannel_logout_session_metadata: Ignored,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileInitiators {
+    mode: String,
+    #[serde(default)]
+    selected_initiators: Vec<String>,
+}
+
+/// The session-termination events Auth0 can send a logout token for.
+const INITIATORS: [&str; 9] = [
+    "rp-logout",
+    "idp-logout",
+    "password-changed",
+    "session-expired",
+    "session-revoked",
+    "account-deleted",
+    "email-identifier-changed",
+    "mfa-phone-unenrolled",
+    "account-deactivated",
+];
+
+/// Which session ends a client is told about over the back channel.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BackchannelInitiators {
+    /// Every initiator, present and future (`mode: all`).
+    All,
+    /// The listed ones (`mode: custom`); `rp-logout` is always among them, as on Auth0.
+    Custom(Vec<String>),
+}
+
+impl BackchannelInitiators {
+    /// Whether an end of session by `initiator` is sent.
+    pub fn includes(&self, initiator: &str) -> bool {
+        match self {
+            BackchannelInitiators::All => true,
+            BackchannelInitiators::Custom(list) => {
+                initiator == "rp-logout" || list.iter().any(|i| i == initiator)
+            }
+        }
+    }
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 #[allow(dead_code)] // the `Ignored` keys are never read
@@ -86,7 +141,7 @@ pub(super) struct FileClient {
     #[serde(default)]
     oidc_backchannel_logout: Ignored,
     #[serde(default)]
-    oidc_logout: Ignored,
+    oidc_logout: Option<FileOidcLogout>,
     #[serde(default)]
     require_pushed_authorization_requests: Ignored,
     #[serde(default)]
@@ -169,6 +224,10 @@ pub struct ClientConfig {
     pub id_token_lifetime_secs: i64,
     /// Refresh-token settings.
     pub refresh_token: RefreshTokenConfig,
+    /// OpenID Connect Back-Channel Logout URLs (`oidc_logout.backchannel_logout_urls`).
+    pub backchannel_logout_urls: Vec<String>,
+    /// Which session ends are sent there.
+    pub backchannel_initiators: BackchannelInitiators,
 }
 
 impl fmt::Debug for ClientConfig {
@@ -332,7 +391,58 @@ fn client(
             .and_then(|j| j.lifetime_in_seconds)
             .unwrap_or(DEFAULT_ID_TOKEN_LIFETIME_SECS),
         refresh_token: refresh_token(c.refresh_token.as_ref()),
+        backchannel_logout_urls: c
+            .oidc_logout
+            .as_ref()
+            .map(|o| o.backchannel_logout_urls.clone())
+            .unwrap_or_default(),
+        backchannel_initiators: initiators(ci, c, loc)?,
     })
+}
+
+/// `oidc_logout.backchannel_logout_initiators`: `mode` `all` or `custom` (the default, with
+/// `rp-logout`), and only Auth0's initiator names.
+fn initiators(
+    ci: usize,
+    c: &FileClient,
+    loc: &Locator<'_>,
+) -> Result<BackchannelInitiators, TenantFileError> {
+    let Some(init) = c
+        .oidc_logout
+        .as_ref()
+        .and_then(|o| o.backchannel_logout_initiators.as_ref())
+    else {
+        return Ok(BackchannelInitiators::Custom(vec!["rp-logout".into()]));
+    };
+    let path = |last: &'static str| {
+        [
+            k("clients"),
+            n(ci),
+            k("oidc_logout"),
+            k("backchannel_logout_initiators"),
+            k(last),
+        ]
+    };
+    for (i, name) in init.selected_initiators.iter().enumerate() {
+        if !INITIATORS.contains(&name.as_str()) {
+            let mut at = path("selected_initiators").to_vec();
+            at.push(n(i));
+            return Err(loc.at(
+                &at,
+                format!("unknown back-channel logout initiator \"{name}\""),
+            ));
+        }
+    }
+    match init.mode.as_str() {
+        "all" => Ok(BackchannelInitiators::All),
+        "custom" => Ok(BackchannelInitiators::Custom(
+            init.selected_initiators.clone(),
+        )),
+        other => Err(loc.at(
+            &path("mode"),
+            format!("backchannel_logout_initiators.mode \"{other}\" must be all or custom"),
+        )),
+    }
 }
 
 /// The token-endpoint authentication: public for SPAs and native apps unless named.
@@ -397,6 +507,28 @@ fn check_urls(ci: usize, c: &FileClient, loc: &Locator<'_>) -> Result<(), Tenant
             return Err(loc.at(
                 &[k("clients"), n(ci), k(list), n(i)],
                 format!("\"{url}\" is not an absolute URL"),
+            ));
+        }
+    }
+    // Back-channel URLs: http(s) only. Auth0 also requires https and a public host; the dev
+    // tenant takes http://127.0.0.1 and localhost ones (see dev-tenant.md).
+    let backchannel = c
+        .oidc_logout
+        .iter()
+        .flat_map(|o| o.backchannel_logout_urls.iter());
+    for (i, url) in backchannel.enumerate() {
+        let ok = url::Url::parse(url)
+            .is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some());
+        if !ok {
+            return Err(loc.at(
+                &[
+                    k("clients"),
+                    n(ci),
+                    k("oidc_logout"),
+                    k("backchannel_logout_urls"),
+                    n(i),
+                ],
+                format!("\"{url}\" is not an http(s) URL"),
             ));
         }
     }

@@ -22,6 +22,9 @@ pub struct Session {
     pub last_active: i64,
     /// Authentication time.
     pub auth_time: i64,
+    /// The clients that received tokens in this session (the ones a back-channel logout is
+    /// sent to), in order of first use.
+    pub clients: Vec<String>,
 }
 
 /// Absolute and idle session lifetimes (seconds).
@@ -55,6 +58,7 @@ impl Sessions {
             created_at: now,
             last_active: now,
             auth_time: now,
+            clients: Vec::new(),
         };
         self.by_cookie
             .lock()
@@ -83,6 +87,17 @@ impl Sessions {
         match sessions.get(cookie) {
             Some(s) if only_sid.is_none_or(|sid| sid == s.sid) => sessions.remove(cookie),
             _ => None,
+        }
+    }
+
+    /// Records that `client_id` received tokens in the session `sid` (no-op for an unknown or
+    /// ended session, or a client already recorded).
+    pub async fn join(&self, sid: &str, client_id: &str) {
+        let mut sessions = self.by_cookie.lock().await;
+        if let Some(s) = sessions.values_mut().find(|s| s.sid == sid)
+            && !s.clients.iter().any(|c| c == client_id)
+        {
+            s.clients.push(client_id.to_string());
         }
     }
 

@@ -10,6 +10,7 @@
 
 mod actions_in_logins;
 mod authorize;
+mod backchannel_logout;
 mod code_exchange;
 mod dev_controls;
 mod fidelity;

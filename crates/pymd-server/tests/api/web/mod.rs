@@ -3,6 +3,7 @@
 //! session table inspected through the store and as raw database bytes.
 
 mod api_cookie;
+mod backchannel;
 mod documents_pages;
 pub mod harness;
 mod login;
