@@ -554,8 +554,13 @@ async fn recorder() -> (String, Arc<Mutex<Vec<String>>>) {
     (url, got)
 }
 
-/// Another instance of the app on the env's database, with the shared limiter in Redis.
-async fn instance(env: &Env, web: (String, secrecy::SecretString), redis: &str) -> String {
+/// Another instance of the app on `database`, with the shared limiter in Redis.
+async fn instance(
+    env: &Env,
+    web: (String, secrecy::SecretString),
+    redis: &str,
+    database: &str,
+) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
@@ -564,10 +569,7 @@ async fn instance(env: &Env, web: (String, secrecy::SecretString), redis: &str) 
     let vars: std::collections::HashMap<String, String> = [
         ("AUTH0_BASE_URL", env.app.clone()),
         ("AUTH0_ISSUER_BASE_URL", env.tenant.clone()),
-        (
-            "DATABASE_URL",
-            format!("sqlite://{}", env.db_path.display()),
-        ),
+        ("DATABASE_URL", database.to_owned()),
         ("PYMD_DATA_DIR", data_dir.display().to_string()),
         ("REDIS_URL", redis.to_owned()),
     ]
@@ -591,8 +593,11 @@ async fn instance(env: &Env, web: (String, secrecy::SecretString), redis: &str) 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_instances_a_logout_token_ends_a_session_made_elsewhere_and_its_replay_is_refused() {
-    let Ok(redis) = std::env::var("PYMD_TEST_REDIS_URL") else {
-        eprintln!("skipped: PYMD_TEST_REDIS_URL is not set");
+    let (Ok(redis), Some((admin, database))) = (
+        std::env::var("PYMD_TEST_REDIS_URL"),
+        crate::web::harness::fresh_postgres().await,
+    ) else {
+        eprintln!("skipped: PYMD_TEST_DATABASE_URL and PYMD_TEST_REDIS_URL are both needed");
         return;
     };
     let (recorder_url, got) = recorder().await;
@@ -614,14 +619,19 @@ async fn two_instances_a_logout_token_ends_a_session_made_elsewhere_and_its_repl
     .await;
     let web = captured.lock().expect("lock").clone().expect("web client");
     let client_id = web.0.clone();
-    let a = instance(&env, web.clone(), &redis).await;
-    let c = instance(&env, web, &redis).await;
+    // Two instances on one PostgreSQL database and one Redis.
+    let a = instance(&env, web.clone(), &redis, &database).await;
+    let c = instance(&env, web, &redis, &database).await;
 
-    // The session is made through the env's own instance.
+    // The session is made through instance A (the IdP sends the browser back to the public base
+    // URL; a load balancer would hand the callback to A).
     let mut b = Browser::new();
-    let done = b.login(&env, "/auth/login", ALICE).await;
+    let start = b.get(&format!("{a}/auth/login")).await;
+    let authorize = start.location.clone().expect("login redirects");
+    let callback = b.authorize_until_callback(&env, &authorize, ALICE).await;
+    let done = b.get(&callback.replacen(&env.app, &a, 1)).await;
     assert_eq!(done.status, StatusCode::FOUND, "login: {}", done.body);
-    assert_eq!(profile_status(&a, &b).await, 200, "every instance knows it");
+    assert_eq!(profile_status(&c, &b).await, 200, "every instance knows it");
     let r = b
         .get(&format!(
             "{}v2/logout?client_id={client_id}&returnTo={}",
@@ -655,12 +665,12 @@ async fn two_instances_a_logout_token_ends_a_session_made_elsewhere_and_its_repl
         200,
         "instance A takes it"
     );
-    assert_eq!(profile_status(&env.app, &b).await, 401, "ended everywhere");
-    assert_eq!(profile_status(&c, &b).await, 401);
+    assert_eq!(profile_status(&c, &b).await, 401, "ended everywhere");
     assert_eq!(
         post(c.clone(), body.clone()).await,
         400,
         "the replay to C is refused"
     );
     assert_eq!(post(a, body).await, 400, "and to A");
+    crate::web::harness::drop_postgres(&admin, &database).await;
 }
