@@ -284,3 +284,52 @@ fn with_the_dev_tenant_only_loopback_addresses_pass_unless_remote_is_allowed() {
     let err = Config::from_vars(&vars(&[("PYMD_DEV_ALLOW_REMOTE", "maybe")])).unwrap_err();
     assert!(err.to_string().contains("PYMD_DEV_ALLOW_REMOTE"), "{err}");
 }
+
+#[test]
+fn session_lifetimes_are_read_and_validated() {
+    let c = Config::from_vars(&vars(&[])).unwrap();
+    assert_eq!(c.sessions.idle_timeout, Duration::from_secs(86_400));
+    assert_eq!(c.sessions.absolute_timeout, Duration::from_secs(604_800));
+    assert_eq!(c.limits.refresh_per_hour, 30);
+    let c = Config::from_vars(&vars(&[
+        ("PYMD_SESSION_IDLE_TIMEOUT_SECS", "600"),
+        ("PYMD_SESSION_ABSOLUTE_TIMEOUT_SECS", "3600"),
+        ("PYMD_REFRESH_RATE_LIMIT_PER_HOUR", "60"),
+    ]))
+    .unwrap();
+    assert_eq!(c.sessions.idle_timeout, Duration::from_secs(600));
+    assert_eq!(c.sessions.absolute_timeout, Duration::from_secs(3600));
+    assert_eq!(c.limits.refresh_per_hour, 60);
+    for (pairs, named) in [
+        (
+            vec![("PYMD_SESSION_IDLE_TIMEOUT_SECS", "0")],
+            "PYMD_SESSION_IDLE_TIMEOUT_SECS",
+        ),
+        (
+            vec![("PYMD_SESSION_IDLE_TIMEOUT_SECS", "59")],
+            "PYMD_SESSION_IDLE_TIMEOUT_SECS",
+        ),
+        (
+            vec![("PYMD_SESSION_ABSOLUTE_TIMEOUT_SECS", "soon")],
+            "PYMD_SESSION_ABSOLUTE_TIMEOUT_SECS",
+        ),
+        (
+            vec![("PYMD_SESSION_ABSOLUTE_TIMEOUT_SECS", "34560001")],
+            "PYMD_SESSION_ABSOLUTE_TIMEOUT_SECS",
+        ),
+        (
+            vec![
+                ("PYMD_SESSION_IDLE_TIMEOUT_SECS", "7200"),
+                ("PYMD_SESSION_ABSOLUTE_TIMEOUT_SECS", "3600"),
+            ],
+            "must not exceed PYMD_SESSION_ABSOLUTE_TIMEOUT_SECS",
+        ),
+        (
+            vec![("PYMD_REFRESH_RATE_LIMIT_PER_HOUR", "0")],
+            "PYMD_REFRESH_RATE_LIMIT_PER_HOUR",
+        ),
+    ] {
+        let err = Config::from_vars(&vars(&pairs)).unwrap_err().to_string();
+        assert!(err.contains(named), "{pairs:?}: {err}");
+    }
+}
