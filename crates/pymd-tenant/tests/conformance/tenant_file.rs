@@ -434,7 +434,7 @@ fn a_semantic_error_points_at_the_offending_node_not_an_earlier_lookalike() {
 fn positions_are_in_the_file_as_written_before_keyword_replacement() {
     // A bad URL after a keyword on the same line: the column counts `##APP_BASE_URL##` as
     // written, not the (longer) URL it expands to.
-    let block = "    callbacks:\n      - \"##APP_BASE_URL##/auth/callback\"\n      - \"##APP_BASE_URL##/api/auth/callback\"\n";
+    let block = "    callbacks:\n      - \"##APP_BASE_URL##/auth/callback\"\n      - \"##APP_BASE_URL##/api/auth/callback\"\n      - \"##APP_BASE_URL##/spa/callback\"\n";
     let flow = "    callbacks: [\"##APP_BASE_URL##/auth/callback\", \"not a url\"]\n";
     assert!(DEFAULT_TENANT_YAML.contains(block));
     let yaml = DEFAULT_TENANT_YAML.replacen(block, flow, 1);
