@@ -199,12 +199,16 @@ struct Tally {
     signins_failed: usize,
     dashboard_ok: usize,
     dashboard: usize,
+    slowest_api: Duration,
+    slowest_signin: Duration,
 }
 
 impl Tally {
     fn add(&mut self, r: &Record) {
+        let took = r.end.saturating_sub(r.start);
         match r.op {
             Op::SignIn => {
+                self.slowest_signin = self.slowest_signin.max(took);
                 if r.outcome == Outcome::SignedIn {
                     self.signins_ok += 1;
                 } else {
@@ -219,7 +223,10 @@ impl Tally {
                 }
                 return;
             }
-            _ => self.api += 1,
+            _ => {
+                self.api += 1;
+                self.slowest_api = self.slowest_api.max(took);
+            }
         }
         match r.outcome {
             Outcome::Answered { status, .. } if (200..300).contains(&status) => self.ok += 1,
@@ -244,7 +251,7 @@ impl Tally {
                 .join(" ")
         };
         format!(
-            "| {name} | {span} | {} | {} | {client} | {} | {} | {} / {} | {} / {} | {} / {} |",
+            "| {name} | {span} | {} | {} | {client} | {} | {} | {} / {} | {} / {} | {} / {} | {} / {} |",
             self.api,
             self.ok,
             self.s503,
@@ -254,7 +261,9 @@ impl Tally {
             self.signins_ok,
             self.signins_failed,
             self.dashboard_ok,
-            self.dashboard
+            self.dashboard,
+            secs(self.slowest_api),
+            secs(self.slowest_signin)
         )
     }
 }
@@ -328,9 +337,9 @@ pub fn print(run: &Run) -> bool {
 
     println!("\n### Requests by phase\n");
     println!(
-        "| phase | s | API requests | 2xx | 4xx | 503 | other 5xx | transport errors / timeouts | sign-ins ok / failed | dashboard 200 / opened |"
+        "| phase | s | API requests | 2xx | 4xx | 503 | other 5xx | transport errors / timeouts | sign-ins ok / failed | dashboard 200 / opened | slowest API / sign-in s |"
     );
-    println!("|---|---|---:|---:|---|---:|---:|---:|---:|---:|");
+    println!("|---|---|---:|---:|---|---:|---:|---:|---:|---:|---:|");
     let mut total = Tally::default();
     let mut failures: BTreeMap<(&'static str, String), usize> = BTreeMap::new();
     for (name, start, end) in phases(run) {
