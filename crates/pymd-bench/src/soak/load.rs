@@ -31,13 +31,6 @@ pub enum Op {
     Dashboard,
 }
 
-impl Op {
-    /// Whether it is a JSON API request.
-    pub fn is_api(self) -> bool {
-        matches!(self, Op::Create | Op::Update | Op::Read | Op::List)
-    }
-}
-
 /// How a request ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {

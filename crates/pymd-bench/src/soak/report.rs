@@ -137,8 +137,8 @@ fn problem(r: &Record, downs: &[Down]) -> Option<&'static str> {
             if *status >= 500 && *status != 503 {
                 return Some("5xx other than 503");
             }
-            if *status == 503 && !retry_after && r.op.is_api() {
-                return Some("API 503 without Retry-After");
+            if *status == 503 && !retry_after {
+                return Some("503 without Retry-After");
             }
             let fine = (200..300).contains(status)
                 || *status == 503
@@ -510,7 +510,7 @@ mod tests {
         let no_retry_after = rec(Op::Read, 12, 13, answered(503, false));
         assert_eq!(
             problem(&no_retry_after, &downs),
-            Some("API 503 without Retry-After")
+            Some("503 without Retry-After")
         );
         let internal = rec(Op::List, 12, 13, answered(500, false));
         assert_eq!(problem(&internal, &downs), Some("5xx other than 503"));
