@@ -10,6 +10,8 @@
 //! must show the acknowledged version and content, or a later one that is one of those pending
 //! writes. Anything else is a lost or stale write.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::signin::{SESSION_COOKIE, SignInFailure, one_login};
@@ -92,21 +94,30 @@ pub fn client() -> anyhow::Result<reqwest::Client> {
         .build()?)
 }
 
-/// The time base of the load and its end.
-#[derive(Clone, Copy)]
+/// The time base of the load, and the flag that ends it (set by the scheduler, since the run
+/// is stretched by however long the restarts take).
+#[derive(Clone)]
 pub struct Clock {
     pub t0: Instant,
-    pub deadline: Instant,
+    pub stop: Arc<AtomicBool>,
 }
 
 impl Clock {
+    /// A clock starting now.
+    pub fn start() -> Self {
+        Self {
+            t0: Instant::now(),
+            stop: Arc::new(AtomicBool::new(false)),
+        }
+    }
+
     /// Now, from the start of the load.
     pub fn now(&self) -> Duration {
         self.t0.elapsed()
     }
 
     fn running(&self) -> bool {
-        Instant::now() < self.deadline
+        !self.stop.load(Ordering::Relaxed)
     }
 }
 
@@ -251,10 +262,12 @@ pub struct ApiResult {
     pub records: Vec<Record>,
     pub docs: Vec<Doc>,
     pub acknowledged_writes: usize,
+    /// Reads during the run that found a write whose answer was lost applied.
+    pub pending_applied: usize,
     pub violations: Vec<String>,
 }
 
-/// One API worker: until the deadline, creates (15%), updates (35%), reads (30%) and lists
+/// One API worker: until the clock stops, creates (15%), updates (35%), reads (30%) and lists
 /// (20%) with its own token, keeping at least two documents of its own.
 pub async fn api_worker(
     id: usize,
@@ -268,6 +281,7 @@ pub async fn api_worker(
         records: Vec::new(),
         docs: Vec::new(),
         acknowledged_writes: 0,
+        pending_applied: 0,
         violations: Vec::new(),
     };
     let mut serial = 0u64;
@@ -450,8 +464,10 @@ async fn read(
     };
     if let Some(state) = seen {
         let gone = state.is_none();
-        if let Check::Lost(what) = doc.check(state) {
-            out.violations.push(format!("while running: {what}"));
+        match doc.check(state) {
+            Check::Lost(what) => out.violations.push(format!("while running: {what}")),
+            Check::PendingApplied => out.pending_applied += 1,
+            Check::Acknowledged => {}
         }
         if gone {
             out.docs.remove(i);
@@ -501,7 +517,7 @@ pub async fn verify(
     (acknowledged, applied, lost)
 }
 
-/// One sign-in worker: full sign-ins until the deadline, each followed (when it made a session)
+/// One sign-in worker: full sign-ins until the clock stops, each followed (when it made a session)
 /// by `GET /dashboard` with that session.
 pub async fn signin_worker(http: reqwest::Client, base: String, clock: Clock) -> Vec<Record> {
     let mut records = Vec::new();

@@ -13,7 +13,7 @@ mod report;
 mod schedule;
 
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::Context;
 
@@ -180,11 +180,8 @@ async fn run(options: &Options, pymd: &Path, dir: &Path) -> anyhow::Result<bool>
     );
     let (rss_start_kib, _) = memory_kib(pid);
 
-    let t0 = Instant::now();
-    let clock = load::Clock {
-        t0,
-        deadline: t0 + options.duration,
-    };
+    let clock = load::Clock::start();
+    let t0 = clock.t0;
     let api: Vec<_> = tokens
         .iter()
         .enumerate()
@@ -194,19 +191,34 @@ async fn run(options: &Options, pymd: &Path, dir: &Path) -> anyhow::Result<bool>
                 http.clone(),
                 app_base.clone(),
                 token.clone(),
-                clock,
+                clock.clone(),
             ))
         })
         .collect();
     let signins: Vec<_> = (0..options.signin_workers)
-        .map(|_| tokio::spawn(load::signin_worker(http.clone(), app_base.clone(), clock)))
+        .map(|_| {
+            tokio::spawn(load::signin_worker(
+                http.clone(),
+                app_base.clone(),
+                clock.clone(),
+            ))
+        })
         .collect();
     let (stop_probe, stopped) = tokio::sync::watch::channel(false);
-    let probe = tokio::spawn(load::probe(http.clone(), app_base.clone(), clock, stopped));
+    let probe = tokio::spawn(load::probe(
+        http.clone(),
+        app_base.clone(),
+        clock.clone(),
+        stopped,
+    ));
 
+    // The time the actions took shifts the rest of the schedule, so that a slow restart does not
+    // eat the calm phase after it: every phase keeps its planned length.
+    let mut lag = Duration::ZERO;
     let mut actions = Vec::new();
     for step in schedule::plan() {
-        tokio::time::sleep_until((t0 + schedule::offset(&step, options.duration)).into()).await;
+        let at = t0 + schedule::offset(&step, options.duration) + lag;
+        tokio::time::sleep_until(at.into()).await;
         let began = clock.now();
         println!("{:>6.1} s  {}", began.as_secs_f64(), step.action.describe());
         let result = match step.action {
@@ -218,13 +230,17 @@ async fn run(options: &Options, pymd: &Path, dir: &Path) -> anyhow::Result<bool>
             Action::IdpKill => idp.kill().await,
             Action::IdpStart => idp.start(&http).await,
         };
+        let done = clock.now();
+        lag += done - began;
         actions.push(ActionRecord {
             step,
             began,
-            done: clock.now(),
+            done,
             error: result.err().map(|e| format!("{e:#}")),
         });
     }
+    tokio::time::sleep_until((t0 + options.duration + lag).into()).await;
+    clock.stop.store(true, std::sync::atomic::Ordering::Relaxed);
 
     let mut records = Vec::new();
     let mut workers = Vec::new();
@@ -241,14 +257,25 @@ async fn run(options: &Options, pymd: &Path, dir: &Path) -> anyhow::Result<bool>
         load_end.as_secs_f64()
     );
 
-    let (mut documents, mut acknowledged_writes) = (0, 0);
+    let (mut documents, mut acknowledged_writes, mut pending_applied) = (0, 0, 0);
     let (mut verified_acknowledged, mut verified_pending_applied) = (0, 0);
     let (mut lost, mut violations) = (Vec::new(), Vec::new());
-    for (w, mut result) in workers.into_iter().enumerate() {
-        let token = tokens.get(w).map_or("", String::as_str);
-        let (a, p, l) = load::verify(&http, &app_base, token, &mut result.docs).await;
+    let checks: Vec<_> = workers
+        .into_iter()
+        .zip(tokens.iter().cloned())
+        .map(|(mut result, token)| {
+            let (http, base) = (http.clone(), app_base.clone());
+            tokio::spawn(async move {
+                let verdict = load::verify(&http, &base, &token, &mut result.docs).await;
+                (result, verdict)
+            })
+        })
+        .collect();
+    for h in checks {
+        let (result, (a, p, l)) = h.await?;
         documents += result.docs.len();
         acknowledged_writes += result.acknowledged_writes;
+        pending_applied += result.pending_applied;
         verified_acknowledged += a;
         verified_pending_applied += p;
         lost.extend(l);
@@ -271,6 +298,7 @@ async fn run(options: &Options, pymd: &Path, dir: &Path) -> anyhow::Result<bool>
         probes,
         documents,
         acknowledged_writes,
+        pending_applied,
         verified_acknowledged,
         verified_pending_applied,
         lost,

@@ -63,6 +63,7 @@ pub struct Run {
     pub probes: Vec<Probe>,
     pub documents: usize,
     pub acknowledged_writes: usize,
+    pub pending_applied: usize,
     pub verified_acknowledged: usize,
     pub verified_pending_applied: usize,
     pub lost: Vec<String>,
@@ -268,10 +269,18 @@ impl Tally {
     }
 }
 
-/// The phases: `(name, start, end)`, each starting when its action began.
+/// The phases: `(name, start, end)`. A fault's phase starts when the fault began, the phase after
+/// a restart when the dependency answered again.
 fn phases(run: &Run) -> Vec<(&'static str, Duration, Duration)> {
     let mut starts = vec![(FIRST_PHASE, Duration::ZERO)];
-    starts.extend(run.actions.iter().map(|a| (a.step.phase, a.began)));
+    starts.extend(run.actions.iter().map(|a| {
+        let at = if a.step.action.effect().1 {
+            a.began
+        } else {
+            a.done
+        };
+        (a.step.phase, at)
+    }));
     let mut out = Vec::new();
     for (i, (name, start)) in starts.iter().enumerate() {
         let end = starts.get(i + 1).map_or(run.load_end, |(_, s)| *s);
@@ -314,8 +323,9 @@ pub fn print(run: &Run) -> bool {
     let downs = downs(run);
     let mut ok = true;
     println!(
-        "\n## Fault soak: {} s, {} API workers, {} sign-in workers\n",
+        "\n## Fault soak: {} s planned + {} s of restarts, {} API workers, {} sign-in workers\n",
         run.duration.as_secs(),
+        secs(run.load_end.saturating_sub(run.duration)),
         run.api_workers,
         run.signin_workers
     );
@@ -347,7 +357,8 @@ pub fn print(run: &Run) -> bool {
         for r in run
             .records
             .iter()
-            .filter(|r| r.start >= start && r.start < end)
+            // A request counts in the phase in which its answer came (or its sign-in ended).
+            .filter(|r| r.end >= start && r.end < end)
         {
             t.add(r);
             total.add(r);
@@ -405,10 +416,15 @@ pub fn print(run: &Run) -> bool {
         run.documents, run.acknowledged_writes
     );
     println!(
-        "- read back after the run: {} hold their last acknowledged write, {} hold a later write \
-         whose answer was lost (allowed), {} lost",
-        run.verified_acknowledged,
-        run.verified_pending_applied,
+        "- writes answered 5xx or not at all that a later read found applied (allowed: the \
+         answer, not the write, was lost): {} during the run, {} after it",
+        run.pending_applied, run.verified_pending_applied
+    );
+    println!(
+        "- read back after the run: {} of {} documents hold their last acknowledged write (or a \
+         later unanswered one); {} lost",
+        run.verified_acknowledged + run.verified_pending_applied,
+        run.documents,
         run.lost.len()
     );
     for l in &run.lost {
@@ -492,6 +508,63 @@ mod tests {
             status,
             retry_after,
         }
+    }
+
+    fn run_with(actions: Vec<ActionRecord>) -> Run {
+        Run {
+            duration: Duration::from_secs(60),
+            load_end: Duration::from_secs(70),
+            api_workers: 1,
+            signin_workers: 0,
+            actions,
+            records: Vec::new(),
+            probes: Vec::new(),
+            documents: 0,
+            acknowledged_writes: 0,
+            pending_applied: 0,
+            verified_acknowledged: 0,
+            verified_pending_applied: 0,
+            lost: Vec::new(),
+            violations: Vec::new(),
+            rss_start_kib: None,
+            rss_end_kib: None,
+            hwm_kib: None,
+            app_alive: true,
+            log: LogSummary::default(),
+            metrics: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_slow_restart_belongs_to_the_outage_and_the_calm_phase_starts_when_it_is_back() {
+        let plan = crate::soak::schedule::plan();
+        let action = |i: usize, began: u64, done: u64| ActionRecord {
+            step: plan[i],
+            began: Duration::from_secs(began),
+            done: Duration::from_secs(done),
+            error: None,
+        };
+        let run = run_with(vec![action(0, 6, 6), action(1, 12, 28)]);
+        let p = phases(&run);
+        assert_eq!(p[0], (FIRST_PHASE, Duration::ZERO, Duration::from_secs(6)));
+        assert_eq!(
+            p[1].1..p[1].2,
+            Duration::from_secs(6)..Duration::from_secs(28)
+        );
+        assert_eq!(
+            p[2].1..p[2].2,
+            Duration::from_secs(28)..Duration::from_secs(70)
+        );
+        let d = downs(&run);
+        assert_eq!(
+            (d[0].from, d[0].until),
+            (Duration::from_secs(6), Duration::from_secs(28))
+        );
+        // A restart that failed leaves the dependency down to the end.
+        let mut failed = action(1, 12, 40);
+        failed.error = Some("pg_ctl start failed".into());
+        let d = downs(&run_with(vec![action(0, 6, 6), failed]));
+        assert_eq!(d[0].until, Duration::MAX);
     }
 
     #[test]
