@@ -287,6 +287,7 @@ async fn run(options: &Options, pymd: &Path, dir: &Path) -> anyhow::Result<bool>
     let metrics = interesting_metrics(&http, &app_base).await;
     let app_alive = app.is_running();
     let log = LogSummary::of(&std::fs::read_to_string(app.log()).unwrap_or_default());
+    let tenant_log = LogSummary::of(&std::fs::read_to_string(idp.log()).unwrap_or_default());
 
     let passed = report::print(&Run {
         duration: options.duration,
@@ -308,6 +309,7 @@ async fn run(options: &Options, pymd: &Path, dir: &Path) -> anyhow::Result<bool>
         hwm_kib,
         app_alive,
         log,
+        tenant_log,
         metrics,
     });
     app.kill().await?;

@@ -34,15 +34,19 @@ pub struct LogSummary {
 }
 
 impl LogSummary {
-    /// Counts the levels in a text-format log.
+    /// Counts the levels in a text-format log (its colour codes, if any, left out).
     pub fn of(text: &str) -> Self {
         let mut s = Self::default();
-        for line in text.lines() {
-            if line.contains(" WARN ") {
-                s.warn += 1;
-            }
-            if line.contains(" ERROR ") {
-                s.error += 1;
+        for line in text.lines().map(strip_ansi) {
+            // The level is the second field of a text line (after the time stamp).
+            let mut fields = line.split_whitespace();
+            let stamped = fields
+                .next()
+                .is_some_and(|t| t.starts_with(|c: char| c.is_ascii_digit()));
+            match fields.next() {
+                Some("WARN") if stamped => s.warn += 1,
+                Some("ERROR") if stamped => s.error += 1,
+                _ => {}
             }
             if line.contains("panicked") {
                 s.panics += 1;
@@ -50,6 +54,24 @@ impl LogSummary {
         }
         s
     }
+}
+
+/// `line` without ANSI escape sequences (`ESC [ … letter`).
+fn strip_ansi(line: &str) -> String {
+    let mut out = String::with_capacity(line.len());
+    let mut chars = line.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            for e in chars.by_ref() {
+                if e.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// Everything the report is made from.
@@ -73,6 +95,7 @@ pub struct Run {
     pub hwm_kib: Option<u64>,
     pub app_alive: bool,
     pub log: LogSummary,
+    pub tenant_log: LogSummary,
     pub metrics: Vec<String>,
 }
 
@@ -451,7 +474,11 @@ pub fn print(run: &Run) -> bool {
         run.log.error,
         run.log.panics
     );
-    if !run.app_alive || run.log.panics > 0 {
+    println!(
+        "- the IdP's log (all its runs): {} WARN, {} ERROR, {} panics",
+        run.tenant_log.warn, run.tenant_log.error, run.tenant_log.panics
+    );
+    if !run.app_alive || run.log.panics > 0 || run.tenant_log.panics > 0 {
         ok = false;
     }
     if !run.metrics.is_empty() {
@@ -531,6 +558,7 @@ mod tests {
             hwm_kib: None,
             app_alive: true,
             log: LogSummary::default(),
+            tenant_log: LogSummary::default(),
             metrics: Vec::new(),
         }
     }
@@ -565,6 +593,14 @@ mod tests {
         failed.error = Some("pg_ctl start failed".into());
         let d = downs(&run_with(vec![action(0, 6, 6), failed]));
         assert_eq!(d[0].until, Duration::MAX);
+    }
+
+    #[test]
+    fn log_levels_are_counted_through_colour_codes() {
+        let log = "\u{1b}[2m2026-12-03T15:59:10Z\u{1b}[0m \u{1b}[33m WARN\u{1b}[0m sqlx: x\n\
+                   2026 \u{1b}[31mERROR\u{1b}[0m tower_http: y\n2026 ERROR z\n  demo ERROR line\n";
+        let s = LogSummary::of(log);
+        assert_eq!((s.warn, s.error, s.panics), (1, 2, 0));
     }
 
     #[test]
