@@ -1,6 +1,6 @@
 //! What the soak saw, judged and printed: requests by outcome per phase, sign-ins completed and
 //! failed (and where they stopped), the recovery time after each fault, `pymd`'s memory, the
-//! check of every acknowledged write, and the list of problems (anything PRODUCT.md says must
+//! check of every acknowledged write, and the list of problems (anything the specification (§10) says must
 //! not happen). The tables are Markdown, so a run can be pasted into `docs/reliability.md`.
 
 use std::collections::BTreeMap;
