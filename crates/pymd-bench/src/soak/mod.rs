@@ -3,8 +3,8 @@
 //! here on free 127.0.0.1 ports, under API traffic and browser sign-ins for the whole run while
 //! the schedule (`schedule.rs`) stops and restarts each dependency. Afterwards every
 //! acknowledged write is read back, and the report (`report.rs`) says what the app answered in
-//! each phase, how fast it recovered, and whether anything happened that the specification (§10) rules out.
-//! The exit status is non-zero when it did. How to run it and a recorded run:
+//! each phase, how fast it recovered, and whether anything happened that the specification's
+//! §10 rules out. The exit status is non-zero when it did. How to run it and a recorded run:
 //! `docs/reliability.md`.
 
 mod load;

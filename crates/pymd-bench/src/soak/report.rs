@@ -1,7 +1,8 @@
 //! What the soak saw, judged and printed: requests by outcome per phase, sign-ins completed and
 //! failed (and where they stopped), the recovery time after each fault, `pymd`'s memory, the
-//! check of every acknowledged write, and the list of problems (anything the specification (§10) says must
-//! not happen). The tables are Markdown, so a run can be pasted into `docs/reliability.md`.
+//! check of every acknowledged write, and the list of problems (anything the specification's §10
+//! says must not happen). The tables are Markdown, so a run can be pasted into
+//! `docs/reliability.md`.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
