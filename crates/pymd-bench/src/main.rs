@@ -8,6 +8,9 @@
 //! token per request (every request verifies an RS256 signature), with an invalid token, and a
 //! full browser-style sign-in against the dev tenant (`pymd serve` with no IdP configured).
 //! Every request goes to 127.0.0.1 only.
+//!
+//! `cargo run --release -p pymd-bench -- soak [--duration SECONDS]` runs the fault soak instead
+//! (see the `soak` module and `docs/reliability.md`).
 
 use std::process::Stdio;
 use std::sync::Arc;
@@ -15,6 +18,9 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use pymd_auth::testkit::TestIssuer;
+
+mod signin;
+mod soak;
 
 const CONNECTIONS: usize = 100;
 
@@ -109,103 +115,6 @@ async fn drive(
     }
 }
 
-/// Keeps each `Set-Cookie` of a response in the sign-in's jar (a later value replaces an
-/// earlier one).
-fn absorb_cookies(jar: &mut Vec<(String, String)>, headers: &reqwest::header::HeaderMap) {
-    for sc in headers.get_all("set-cookie") {
-        if let Some((k, v)) = sc
-            .to_str()
-            .ok()
-            .and_then(|s| s.split(';').next())
-            .and_then(|kv| kv.split_once('='))
-        {
-            jar.retain(|(name, _)| name != k);
-            jar.push((k.to_owned(), v.to_owned()));
-        }
-    }
-}
-
-/// The tenant's login form filled in for alice, URL-encoded (`None` without a CSRF field).
-fn login_form(page: &str) -> Option<String> {
-    let csrf = page
-        .split("name=\"csrf_token\" value=\"")
-        .nth(1)
-        .and_then(|rest| rest.split('"').next())?;
-    let enc = |s: &str| {
-        s.bytes()
-            .map(|b| match b {
-                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                    (b as char).to_string()
-                }
-                _ => format!("%{b:02X}"),
-            })
-            .collect::<String>()
-    };
-    Some(format!(
-        "csrf_token={}&email={}&password={}",
-        enc(csrf),
-        enc("alice@example.com"),
-        enc("Alice-Dev-2026!")
-    ))
-}
-
-/// One browser-style sign-in: app `/auth/login` → tenant `/authorize` → login form → POST →
-/// app `/auth/callback` → session cookie. Cookies are kept per sign-in (a fresh browser each
-/// time, so the tenant's form runs every time). Returns whether a session was created.
-async fn one_login(client: &reqwest::Client, base: &str) -> bool {
-    let mut jar: Vec<(String, String)> = Vec::new();
-    let mut url = format!("{base}/auth/login");
-    let mut form: Option<String> = None;
-    for _ in 0..8 {
-        let cookie_header = jar
-            .iter()
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect::<Vec<_>>()
-            .join("; ");
-        let rb = match form.take() {
-            Some(body) => client
-                .post(&url)
-                .header("content-type", "application/x-www-form-urlencoded")
-                .body(body),
-            None => client.get(&url),
-        };
-        let Ok(r) = rb.header("cookie", cookie_header).send().await else {
-            return false;
-        };
-        absorb_cookies(&mut jar, r.headers());
-        if jar
-            .iter()
-            .any(|(k, v)| k == "pymd_session" && !v.is_empty())
-        {
-            return true;
-        }
-        let status = r.status();
-        let location = r
-            .headers()
-            .get("location")
-            .and_then(|l| l.to_str().ok())
-            .map(str::to_owned);
-        let body = r.text().await.unwrap_or_default();
-        if status.is_redirection() {
-            let Some(next) = location else { return false };
-            url = if next.starts_with('/') {
-                let origin = url.splitn(4, '/').take(3).collect::<Vec<_>>().join("/");
-                format!("{origin}{next}")
-            } else {
-                next
-            };
-        } else if status.is_success() && body.contains("name=\"csrf_token\"") {
-            let Some(filled) = login_form(&body) else {
-                return false;
-            };
-            form = Some(filled);
-        } else {
-            return false;
-        }
-    }
-    false
-}
-
 /// Full sign-ins from `CONNECTIONS` concurrent fresh browsers for `duration`.
 async fn drive_logins(client: &reqwest::Client, base: &str, duration: Duration) -> Outcome {
     let start = Instant::now();
@@ -219,7 +128,7 @@ async fn drive_logins(client: &reqwest::Client, base: &str, duration: Duration) 
             let mut errors = 0usize;
             while Instant::now() < deadline {
                 let t0 = Instant::now();
-                if !one_login(&client, &base).await {
+                if signin::one_login(&client, &base).await.is_err() {
                     errors += 1;
                 }
                 lat.push(t0.elapsed().as_micros() as u64);
@@ -477,6 +386,10 @@ async fn login_scenario(pymd: &std::path::Path, duration: Duration) -> anyhow::R
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("soak") {
+        return soak::main(&args[1..]).await;
+    }
     let seconds: u64 = std::env::var("PYMD_BENCH_SECONDS")
         .ok()
         .and_then(|s| s.parse().ok())
