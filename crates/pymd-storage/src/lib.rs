@@ -497,6 +497,19 @@ pub trait Store: Send + Sync + 'static {
     /// # Errors
     /// [`StoreError::Unavailable`] when the database cannot be reached.
     async fn end_spa_grant(&self, grant_id: uuid::Uuid) -> Result<u64, StoreError>;
+
+    /// Ends the SPA grants an IdP logout names, as [`Store::delete_sessions_by_idp`] selects
+    /// sessions: with a `sid`, the grants issued in that IdP session (only that `subject`'s when
+    /// given too); with only a `subject`, all of that subject's. Every token of such a grant is
+    /// forgotten. Returns how many tokens were; naming neither ends nothing (0).
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] when the database cannot be reached.
+    async fn end_spa_grants_by_idp(
+        &self,
+        idp_sid: Option<&str>,
+        subject: Option<&str>,
+    ) -> Result<u64, StoreError>;
 }
 
 /// A refresh lease in microseconds, bounded to a day either way (a lease is seconds long; the bound

@@ -335,6 +335,10 @@ const INSERT_SPA_GRANT_TOKEN: &str = "INSERT INTO spa_grant_tokens \
 const SELECT_SPA_GRANT_TOKEN: &str = "SELECT token_hash, grant_id, user_id, subject, idp_sid, \
        created_at FROM spa_grant_tokens WHERE token_hash = $1";
 const DELETE_SPA_GRANT: &str = "DELETE FROM spa_grant_tokens WHERE grant_id = $1";
+const DELETE_SPA_GRANTS_BY_IDP: &str = "DELETE FROM spa_grant_tokens WHERE grant_id IN \
+       (SELECT grant_id FROM spa_grant_tokens \
+         WHERE ($1 IS NOT NULL OR $2 IS NOT NULL) \
+           AND ($1 IS NULL OR idp_sid = $1) AND ($2 IS NULL OR subject = $2))";
 
 #[derive(sqlx::FromRow)]
 struct SpaTransactionRow {
@@ -820,6 +824,23 @@ impl Store for PgStore {
             .await
             .map(|r| r.map(SpaGrantToken::from))
             .map_err(|e| map_sqlx("find_spa_grant_token", e))
+    }
+
+    async fn end_spa_grants_by_idp(
+        &self,
+        idp_sid: Option<&str>,
+        subject: Option<&str>,
+    ) -> Result<u64, StoreError> {
+        if idp_sid.is_none() && subject.is_none() {
+            return Ok(0);
+        }
+        sqlx::query(DELETE_SPA_GRANTS_BY_IDP)
+            .bind(idp_sid)
+            .bind(subject)
+            .execute(&self.pool)
+            .await
+            .map(|r| r.rows_affected())
+            .map_err(|e| map_sqlx("end_spa_grants_by_idp", e))
     }
 
     async fn end_spa_grant(&self, grant_id: Uuid) -> Result<u64, StoreError> {

@@ -338,6 +338,15 @@ async fn handle(state: &AppState, headers: &HeaderMap, body: Body) -> Result<u64
             tracing::warn!(error = %e, "ending sessions for a back-channel logout failed");
             Failure::Unavailable("the database")
         })?;
+    // The browser apps' grants of that IdP session (or user) end with it: their refresh tokens
+    // no longer renew through PyMD.
+    if let Err(e) = state
+        .store
+        .end_spa_grants_by_idp(found.sid.as_deref(), found.sub.as_deref())
+        .await
+    {
+        tracing::warn!(error = %e, "ending SPA grants for a back-channel logout failed");
+    }
     audit::record(
         state,
         Event::BackchannelLogout {

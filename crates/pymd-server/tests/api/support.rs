@@ -594,6 +594,7 @@ impl Store for FlakyStore {
         fn record_spa_grant_token<'life1>(&'life0 self, token: &'life1 pymd_storage::SpaGrantToken) -> ();
         fn find_spa_grant_token<'life1>(&'life0 self, token_hash: &'life1 [u8]) -> Option<pymd_storage::SpaGrantToken>;
         fn end_spa_grant<>(&'life0 self, grant_id: uuid::Uuid) -> u64;
+        fn end_spa_grants_by_idp<'life1, 'life2>(&'life0 self, idp_sid: Option<&'life1 str>, subject: Option<&'life2 str>) -> u64;
     }
 }
 

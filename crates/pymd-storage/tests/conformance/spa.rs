@@ -11,6 +11,7 @@ session_tests![
     an_spa_transaction_is_spent_once_and_never_after_it_expires,
     spa_grant_tokens_are_found_by_hash_until_their_grant_ends,
     spa_records_with_a_malformed_hash_are_refused,
+    an_idp_logout_ends_the_grants_of_its_sid_or_subject,
 ];
 
 fn hash(tag: u8) -> Vec<u8> {
@@ -162,4 +163,68 @@ pub async fn spa_records_with_a_malformed_hash_are_refused(db: &TestDb) {
             Err(StoreError::Internal(_))
         ));
     }
+}
+
+pub async fn an_idp_logout_ends_the_grants_of_its_sid_or_subject(db: &TestDb) {
+    let store = &db.store;
+    let alice = store.ensure_user("auth0|spa-alice").await.expect("user");
+    let bob = store.ensure_user("auth0|spa-bob").await.expect("user");
+    let now = pymd_domain::truncate_to_micros(pymd_domain::now());
+    let token = |tag: u8, grant_id: Uuid, user: &pymd_domain::User, sid: &str| SpaGrantToken {
+        token_hash: hash(tag),
+        grant_id,
+        user_id: user.id,
+        subject: user.auth0_id.clone(),
+        idp_sid: Some(sid.to_owned()),
+        created_at: now,
+    };
+    let (g1, g2, g3) = (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
+    let rows = [
+        token(20, g1, &alice, "sid-a1"),
+        token(21, g1, &alice, "sid-a1"),
+        token(22, g2, &alice, "sid-a2"),
+        token(23, g3, &bob, "sid-b1"),
+    ];
+    for r in &rows {
+        store.record_spa_grant_token(r).await.expect("record");
+    }
+    let alive = |tag: u8| async move {
+        store
+            .find_spa_grant_token(&hash(tag))
+            .await
+            .expect("find")
+            .is_some()
+    };
+    assert_eq!(
+        store.end_spa_grants_by_idp(None, None).await.expect("none"),
+        0
+    );
+    // A sid naming another subject ends nothing.
+    assert_eq!(
+        store
+            .end_spa_grants_by_idp(Some("sid-a1"), Some("auth0|spa-bob"))
+            .await
+            .expect("mismatch"),
+        0
+    );
+    // By sid: that IdP session's grant, every token of it.
+    assert_eq!(
+        store
+            .end_spa_grants_by_idp(Some("sid-a1"), None)
+            .await
+            .expect("by sid"),
+        2
+    );
+    assert!(!alive(20).await && !alive(21).await);
+    assert!(alive(22).await && alive(23).await);
+    // By subject: all of that user's, no one else's.
+    assert_eq!(
+        store
+            .end_spa_grants_by_idp(None, Some("auth0|spa-alice"))
+            .await
+            .expect("by subject"),
+        1
+    );
+    assert!(!alive(22).await);
+    assert!(alive(23).await, "another user's grant stays");
 }

@@ -449,3 +449,72 @@ async fn two_instances_on_postgres_and_redis_share_grants_and_the_refresh_limit(
     let _ = (stop_one.send(()), stop_two.send(()));
     crate::web::harness::drop_postgres(&admin, &database).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_logout_at_the_idp_ends_the_spas_grant_through_the_back_channel() {
+    let mut web = None;
+    let env = Env::start_with(|state| {
+        web = state.web_client.clone();
+        let mut config = (*state.config).clone();
+        config.limits.auth_per_minute = 1000;
+        state.config = Arc::new(config);
+    })
+    .await;
+    let client_id = web.expect("the web client").0.clone();
+    let (verifier, challenge) = pkce();
+    let (status, started) = post(
+        &env,
+        "/api/v1/auth/authorize",
+        json!({ "codeChallenge": challenge }),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{started}");
+    // This browser keeps its session at the tenant, to log out of it.
+    let mut b = Browser::new();
+    let url = started["authorizeUrl"].as_str().expect("authorizeUrl");
+    let back = query(&b.authorize_until_callback(&env, url, ALICE).await);
+    let (status, tokens) = post(
+        &env,
+        "/api/v1/auth/callback",
+        json!({ "code": back["code"], "state": back["state"], "codeVerifier": verifier }),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{tokens}");
+    let return_to: String = url::form_urlencoded::byte_serialize(env.app.as_bytes()).collect();
+    let out = b
+        .get(&format!(
+            "{}v2/logout?client_id={client_id}&returnTo={return_to}",
+            env.tenant
+        ))
+        .await;
+    assert_eq!(out.status, StatusCode::FOUND, "{}", out.body);
+    // The tenant posts its logout token off the request path: wait (bounded) for PyMD's audit.
+    let started_at = std::time::Instant::now();
+    loop {
+        let seen = env
+            .store
+            .list_audit(&AuditFilter {
+                event: Some("backchannel_logout".into()),
+                limit: 10,
+                ..AuditFilter::default()
+            })
+            .await
+            .expect("audit");
+        if seen.iter().any(|e| e.event.outcome == "success") {
+            break;
+        }
+        assert!(
+            started_at.elapsed() < std::time::Duration::from_secs(10),
+            "no back-channel logout arrived: {seen:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let (status, body) = post(
+        &env,
+        "/api/v1/auth/refresh",
+        json!({ "refreshToken": tokens["refreshToken"] }),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(body["error"], "invalid_grant", "{body}");
+}
