@@ -366,7 +366,7 @@ async fn finish(state: &AppState, input: CallbackInput) -> ApiResult<TokensView>
         client_id: &client.0,
         nonce: &tx.nonce,
         leeway_secs: state.config.clock_leeway.as_secs_f64(),
-        now: unix_now(),
+        now: oidc::now_secs_f64(),
     };
     let claims = oidc::verify_id_token(state, &tokens.id_token, &expected)
         .await
@@ -507,13 +507,6 @@ async fn record_token(
 
 fn expires_in(access: &pymd_auth::VerifiedToken) -> i64 {
     (access.expires_at - pymd_domain::now().unix_timestamp()).max(0)
-}
-
-fn unix_now() -> f64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs_f64())
-        .unwrap_or(0.0)
 }
 
 #[cfg(test)]

@@ -300,7 +300,7 @@ async fn handle(state: &AppState, headers: &HeaderMap, body: Body) -> Result<u64
         issuer: &meta.issuer,
         client_id: &client.0,
         leeway_secs: state.config.clock_leeway.as_secs_f64(),
-        now: now_secs_f64(),
+        now: super::oidc::now_secs_f64(),
     };
     let found = match check_claims(&claims, &expected) {
         Ok(found) => found,
@@ -357,12 +357,6 @@ async fn handle(state: &AppState, headers: &HeaderMap, body: Body) -> Result<u64
     )
     .await;
     Ok(ended)
-}
-
-fn now_secs_f64() -> f64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0.0, |d| d.as_secs_f64())
 }
 
 #[cfg(test)]

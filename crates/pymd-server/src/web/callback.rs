@@ -5,7 +5,7 @@
 //! failure is counted, audited and shown as a clear page with a "try again" link, and creates no
 //! session.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -371,7 +371,7 @@ async fn verify_id_token(
         client_id: &client.0,
         nonce: &tx.n,
         leeway_secs: state.config.clock_leeway.as_secs_f64(),
-        now: now_secs_f64(),
+        now: super::oidc::now_secs_f64(),
     };
     oidc::verify_id_token(state, &tokens.id_token, &expected)
         .await
@@ -522,11 +522,4 @@ async fn record_success(state: &AppState, user: &User, tx: &Transaction) {
     let ip = crate::request_meta::current().and_then(|m| m.ip);
     service::login::record_success(state, user, ip, elapsed).await;
     auth::update_active_sessions_gauge(state).await;
-}
-
-fn now_secs_f64() -> f64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs_f64())
-        .unwrap_or(0.0)
 }

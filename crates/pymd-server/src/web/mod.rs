@@ -19,8 +19,8 @@ pub mod spa;
 
 use axum::Router;
 use axum::extract::State;
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::StatusCode;
+use axum::response::Response;
 use axum::routing::{get, post};
 use pymd_domain::PageRequest;
 
@@ -100,15 +100,9 @@ async fn dashboard(
 }
 
 async fn stylesheet() -> Response {
-    let mut r = pages::STYLESHEET.into_response();
-    let h = r.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/css; charset=utf-8"),
-    );
-    h.insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("public, max-age=3600"),
-    );
-    r
+    pages::static_asset(
+        pages::STYLESHEET,
+        "text/css; charset=utf-8",
+        "public, max-age=3600",
+    )
 }

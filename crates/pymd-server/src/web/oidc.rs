@@ -230,6 +230,13 @@ pub struct IdClaims {
     pub picture: Option<String>,
 }
 
+/// Now, in Unix seconds with a fraction: the clock IdP tokens' `iat`/`exp` are checked against.
+pub fn now_secs_f64() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64())
+}
+
 /// What an ID token is checked against.
 pub struct Expected<'a> {
     pub issuer: &'a str,

@@ -24,19 +24,22 @@ pub const STYLESHEET: &str = include_str!("app.css");
 /// The icon, served at `/static/favicon.svg` (and `/favicon.ico`, where browsers look unasked).
 pub const FAVICON: &str = include_str!("favicon.svg");
 
+/// A file built into the binary, with its type and how long browsers may cache it.
+pub fn static_asset(
+    body: &'static str,
+    content_type: &'static str,
+    max_age: &'static str,
+) -> Response {
+    let mut r = body.into_response();
+    let h = r.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static(max_age));
+    r
+}
+
 /// `GET /static/favicon.svg`: the icon every page names, cached for a day.
 pub async fn favicon() -> Response {
-    let mut r = FAVICON.into_response();
-    let h = r.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("image/svg+xml"),
-    );
-    h.insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("public, max-age=86400"),
-    );
-    r
+    static_asset(FAVICON, "image/svg+xml", "public, max-age=86400")
 }
 
 /// The editor's live preview script, served at `/static/editor.js`.
@@ -44,17 +47,11 @@ pub const EDITOR_SCRIPT: &str = include_str!("editor.js");
 
 /// `GET /static/editor.js`.
 pub async fn editor_script() -> Response {
-    let mut r = EDITOR_SCRIPT.into_response();
-    let h = r.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/javascript; charset=utf-8"),
-    );
-    h.insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("public, max-age=3600"),
-    );
-    r
+    static_asset(
+        EDITOR_SCRIPT,
+        "text/javascript; charset=utf-8",
+        "public, max-age=3600",
+    )
 }
 
 /// The user's own name, when they have one that is not just their email address (a new

@@ -32,15 +32,9 @@ async fn page() -> Response {
 }
 
 async fn script() -> Response {
-    let mut r = SCRIPT.into_response();
-    let h = r.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/javascript; charset=utf-8"),
-    );
-    h.insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("public, max-age=3600"),
-    );
-    r
+    super::pages::static_asset(
+        SCRIPT,
+        "text/javascript; charset=utf-8",
+        "public, max-age=3600",
+    )
 }

@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 use time::Duration;
 
 use crate::support::{SpawnOptions, TestApp};
-use crate::web::harness::{ALICE, Browser, Env, client, web_state};
+use crate::web::harness::{ALICE, Browser, Env, client};
 
 const CLIENT_ID: &str = "bcl-web-client";
 const EVENT: &str = "http://schemas.openid.net/event/backchannel-logout";
@@ -554,43 +554,6 @@ async fn recorder() -> (String, Arc<Mutex<Vec<String>>>) {
     (url, got)
 }
 
-/// Another instance of the app on `database`, with the shared limiter in Redis.
-async fn instance(
-    env: &Env,
-    web: (String, secrecy::SecretString),
-    redis: &str,
-    database: &str,
-) -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let base = format!("http://{}", listener.local_addr().expect("addr"));
-    let data_dir = env.db_path.parent().expect("data dir").to_path_buf();
-    let vars: std::collections::HashMap<String, String> = [
-        ("AUTH0_BASE_URL", env.app.clone()),
-        ("AUTH0_ISSUER_BASE_URL", env.tenant.clone()),
-        ("DATABASE_URL", database.to_owned()),
-        ("PYMD_DATA_DIR", data_dir.display().to_string()),
-        ("REDIS_URL", redis.to_owned()),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_owned(), v))
-    .collect();
-    let config = pymd_server::config::Config::from_vars(&vars).expect("config");
-    let wiring = pymd_server::IdpWiring {
-        issuer_base_url: url::Url::parse(&env.tenant).expect("issuer"),
-        m2m: None,
-        web: Some(web),
-    };
-    let state = web_state(config, wiring).await;
-    assert_eq!(state.limiter.backend(), "redis");
-    let router = pymd_server::build_app(state);
-    tokio::spawn(async move {
-        let _ = pymd_server::serve(listener, router, std::future::pending()).await;
-    });
-    base
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_instances_a_logout_token_ends_a_session_made_elsewhere_and_its_replay_is_refused() {
     let (Ok(redis), Some((admin, database))) = (
@@ -620,8 +583,9 @@ async fn two_instances_a_logout_token_ends_a_session_made_elsewhere_and_its_repl
     let web = captured.lock().expect("lock").clone().expect("web client");
     let client_id = web.0.clone();
     // Two instances on one PostgreSQL database and one Redis.
-    let a = instance(&env, web.clone(), &redis, &database).await;
-    let c = instance(&env, web, &redis, &database).await;
+    let vars = [("DATABASE_URL", database.clone()), ("REDIS_URL", redis)];
+    let a = crate::web::harness::another_instance(&env, &web, &vars).await;
+    let c = crate::web::harness::another_instance(&env, &web, &vars).await;
 
     // The session is made through instance A (the IdP sends the browser back to the public base
     // URL; a load balancer would hand the callback to A).

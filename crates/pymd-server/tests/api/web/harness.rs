@@ -176,6 +176,41 @@ pub async fn web_state(config: Config, wiring: IdpWiring) -> pymd_server::state:
         .expect("build state")
 }
 
+/// Another app instance for `env`'s dev tenant, with pools, limiter and verifier of its own, on
+/// the base variables plus `extra` (`DATABASE_URL`, `REDIS_URL`…); its base URL. It serves until
+/// the test ends.
+pub async fn another_instance(
+    env: &Env,
+    web: &(String, SecretString),
+    extra: &[(&str, String)],
+) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let base = format!("http://{}", listener.local_addr().expect("addr"));
+    let dir = env.db_path.parent().expect("data dir").to_path_buf();
+    let mut vars: HashMap<String, String> = [
+        ("AUTH0_BASE_URL", env.app.clone()),
+        ("AUTH0_ISSUER_BASE_URL", env.tenant.clone()),
+        ("PYMD_DATA_DIR", dir.display().to_string()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect();
+    vars.extend(extra.iter().map(|(k, v)| ((*k).to_owned(), v.clone())));
+    let config = Config::from_vars(&vars).expect("config");
+    let wiring = IdpWiring {
+        issuer_base_url: Url::parse(&env.tenant).expect("issuer"),
+        m2m: None,
+        web: Some((web.0.clone(), web.1.clone())),
+    };
+    let router = pymd_server::build_app(web_state(config, wiring).await);
+    tokio::spawn(async move {
+        let _ = pymd_server::serve(listener, router, std::future::pending()).await;
+    });
+    base
+}
+
 /// A new PostgreSQL database of this test's own on `PYMD_TEST_DATABASE_URL` (an admin URL), as
 /// `(admin URL, database URL)`; `None` when the variable is unset. Drop it with [`drop_postgres`].
 pub async fn fresh_postgres() -> Option<(String, String)> {

@@ -326,44 +326,6 @@ async fn refreshes_beyond_the_users_hourly_limit_are_429_with_retry_after() {
     );
 }
 
-/// An app instance of its own (own pools, limiter, verifier) on the given variables, for the
-/// dev tenant of `env`; its base URL and a sender that stops it.
-async fn instance(
-    env: &Env,
-    web: &(String, secrecy::SecretString),
-    extra: &[(&str, String)],
-) -> (String, tokio::sync::oneshot::Sender<()>) {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let base = format!("http://{}", listener.local_addr().expect("addr"));
-    let dir = env.db_path.parent().expect("data dir").to_path_buf();
-    let mut vars: std::collections::HashMap<String, String> = [
-        ("AUTH0_BASE_URL", env.app.clone()),
-        ("AUTH0_ISSUER_BASE_URL", env.tenant.clone()),
-        ("PYMD_DATA_DIR", dir.display().to_string()),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_owned(), v))
-    .collect();
-    vars.extend(extra.iter().map(|(k, v)| ((*k).to_owned(), v.clone())));
-    let config = pymd_server::config::Config::from_vars(&vars).expect("config");
-    let wiring = pymd_server::IdpWiring {
-        issuer_base_url: url::Url::parse(&env.tenant).expect("issuer"),
-        m2m: None,
-        web: Some((web.0.clone(), web.1.clone())),
-    };
-    let router = pymd_server::build_app(crate::web::harness::web_state(config, wiring).await);
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(async move {
-        let _ = pymd_server::serve(listener, router, async move {
-            let _ = rx.await;
-        })
-        .await;
-    });
-    (base, tx)
-}
-
 async fn post_to(base: &str, path: &str, body: Value) -> (StatusCode, Value) {
     let r = client()
         .post(format!("{base}{path}"))
@@ -395,8 +357,8 @@ async fn two_instances_on_postgres_and_redis_share_grants_and_the_refresh_limit(
         ("PYMD_REFRESH_RATE_LIMIT_PER_HOUR", "3".to_owned()),
         ("PYMD_AUTH_RATE_LIMIT_PER_MINUTE", "1000".to_owned()),
     ];
-    let (one, stop_one) = instance(&env, &web, &vars).await;
-    let (two, stop_two) = instance(&env, &web, &vars).await;
+    let one = crate::web::harness::another_instance(&env, &web, &vars).await;
+    let two = crate::web::harness::another_instance(&env, &web, &vars).await;
 
     // Started on one instance, finished on the other: the transaction is in the shared database.
     let (verifier, challenge) = pkce();
@@ -446,7 +408,6 @@ async fn two_instances_on_postgres_and_redis_share_grants_and_the_refresh_limit(
         assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{body}");
         assert_eq!(body["error"], "rate_limited");
     }
-    let _ = (stop_one.send(()), stop_two.send(()));
     crate::web::harness::drop_postgres(&admin, &database).await;
 }
 
