@@ -312,6 +312,60 @@ fn exchange_failed(e: ExchangeError) -> ApiError {
 }
 
 async fn finish(state: &AppState, input: CallbackInput) -> ApiResult<TokensView> {
+    let tx = take_transaction(state, &input).await?;
+    let client = web_client(state)?;
+    let meta = provider(state).await?;
+    let tokens = oidc::exchange_code(
+        state,
+        &meta,
+        &client,
+        &input.code,
+        &input.code_verifier,
+        &tx.redirect_uri,
+    )
+    .await
+    .map_err(exchange_failed)?;
+    let claims = verified_id_token(state, &meta, &client.0, &tx.nonce, &tokens.id_token).await?;
+    let access = verified_access(state, &tokens.access_token, &claims.sub).await?;
+    let described = SyncUser {
+        auth0_id: claims.sub.clone(),
+        email: claims.email.clone(),
+        name: claims.name.clone(),
+        picture: claims.picture.clone(),
+        email_verified: claims.email_verified,
+    };
+    let user = crate::service::login::upsert_signed_in(state, described).await?;
+    if let Some(refresh_token) = &tokens.refresh_token {
+        let grant = uuid::Uuid::new_v4();
+        record_token(state, refresh_token, grant, &user, claims.sid.clone()).await?;
+    }
+    let ip = crate::request_meta::current().and_then(|m| m.ip);
+    let elapsed = (pymd_domain::now() - tx.created_at).unsigned_abs();
+    crate::service::login::record_success(state, &user, ip, elapsed).await;
+    Ok(TokensView {
+        access_token: tokens.access_token,
+        refresh_token: tokens.refresh_token,
+        expires_in: expires_in(&access),
+        user: Some(SpaUser::from(user)),
+    })
+}
+
+impl From<User> for SpaUser {
+    fn from(user: User) -> Self {
+        SpaUser {
+            id: user.id.0.to_string(),
+            user_id: user.auth0_id,
+            email: user.email,
+            name: user.name,
+            picture: user.picture,
+            email_verified: user.email_verified,
+        }
+    }
+}
+
+/// Spends the transaction `input.state` names (whatever happens next: a state works once), and
+/// checks the redirect URI and the verifier against it before the IdP is asked.
+async fn take_transaction(state: &AppState, input: &CallbackInput) -> ApiResult<SpaTransaction> {
     let verifier_ok = (43..=128).contains(&input.code_verifier.len())
         && input
             .code_verifier
@@ -323,11 +377,9 @@ async fn finish(state: &AppState, input: CallbackInput) -> ApiResult<TokensView>
             "must be 43–128 characters of A-Z a-z 0-9 - . _ ~",
         ));
     }
-    // Spent whatever happens next: a state works once.
-    let now = pymd_domain::now();
     let tx = state
         .store
-        .take_spa_transaction(&crypto::sha256(input.state.as_bytes()), now)
+        .take_spa_transaction(&crypto::sha256(input.state.as_bytes()), pymd_domain::now())
         .await?
         .ok_or_else(|| oauth("invalid_request", "unknown, used or expired state"))?;
     if input
@@ -349,26 +401,25 @@ async fn finish(state: &AppState, input: CallbackInput) -> ApiResult<TokensView>
             "the code verifier does not match the challenge",
         ));
     }
-    let client = web_client(state)?;
-    let meta = provider(state).await?;
-    let tokens = oidc::exchange_code(
-        state,
-        &meta,
-        &client,
-        &input.code,
-        &input.code_verifier,
-        &tx.redirect_uri,
-    )
-    .await
-    .map_err(exchange_failed)?;
+    Ok(tx)
+}
+
+/// The ID token of the exchange, verified against the IdP, this client and the stored nonce.
+async fn verified_id_token(
+    state: &AppState,
+    meta: &pymd_auth::ProviderMetadata,
+    client_id: &str,
+    nonce: &str,
+    token: &str,
+) -> ApiResult<oidc::IdClaims> {
     let expected = Expected {
         issuer: &meta.issuer,
-        client_id: &client.0,
-        nonce: &tx.nonce,
+        client_id,
+        nonce,
         leeway_secs: state.config.clock_leeway.as_secs_f64(),
         now: oidc::now_secs_f64(),
     };
-    let claims = oidc::verify_id_token(state, &tokens.id_token, &expected)
+    oidc::verify_id_token(state, token, &expected)
         .await
         .map_err(|e| match e {
             oidc::IdTokenError::KeysUnavailable => idp_unavailable("the IdP's keys"),
@@ -376,36 +427,7 @@ async fn finish(state: &AppState, input: CallbackInput) -> ApiResult<TokensView>
                 tracing::warn!(reason = e.reason(), "SPA ID token refused");
                 oauth("invalid_grant", "the ID token failed verification")
             }
-        })?;
-    let access = verified_access(state, &tokens.access_token, &claims.sub).await?;
-    let described = SyncUser {
-        auth0_id: claims.sub.clone(),
-        email: claims.email.clone(),
-        name: claims.name.clone(),
-        picture: claims.picture.clone(),
-        email_verified: claims.email_verified,
-    };
-    let user = crate::service::login::upsert_signed_in(state, described).await?;
-    if let Some(refresh_token) = &tokens.refresh_token {
-        let grant = uuid::Uuid::new_v4();
-        record_token(state, refresh_token, grant, &user, claims.sid.clone()).await?;
-    }
-    let ip = crate::request_meta::current().and_then(|m| m.ip);
-    let elapsed = (pymd_domain::now() - tx.created_at).unsigned_abs();
-    crate::service::login::record_success(state, &user, ip, elapsed).await;
-    Ok(TokensView {
-        access_token: tokens.access_token,
-        refresh_token: tokens.refresh_token,
-        expires_in: expires_in(&access),
-        user: Some(SpaUser {
-            id: user.id.0.to_string(),
-            user_id: user.auth0_id,
-            email: user.email,
-            name: user.name,
-            picture: user.picture,
-            email_verified: user.email_verified,
-        }),
-    })
+        })
 }
 
 async fn renew(state: &AppState, input: RefreshInput) -> ApiResult<TokensView> {
