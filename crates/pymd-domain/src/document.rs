@@ -52,6 +52,49 @@ pub struct Document {
     pub version: i64,
 }
 
+/// A document as lists show it: everything but the content, which can be up to 1 MiB, and in
+/// its place a short plain-text excerpt ([`crate::markdown::excerpt`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DocumentSummary {
+    pub id: DocumentId,
+    pub owner_id: UserId,
+    pub title: String,
+    /// The content's first words as plain text, at most [`EXCERPT_CHARS`] characters.
+    pub excerpt: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub updated_at: OffsetDateTime,
+    pub version: i64,
+}
+
+/// The longest excerpt, in characters.
+pub const EXCERPT_CHARS: usize = 200;
+/// How much of a document's start a list reads to make its excerpt (in characters): enough for
+/// [`EXCERPT_CHARS`] of text under any reasonable amount of Markdown markup.
+pub const EXCERPT_SOURCE_CHARS: usize = 2000;
+
+impl DocumentSummary {
+    /// The summary of a whole document.
+    pub fn of(d: &Document) -> Self {
+        Self::from_parts(d.clone(), &d.content)
+    }
+
+    /// The summary of a document whose content is given separately (the storage reads only its
+    /// first [`EXCERPT_SOURCE_CHARS`] characters); `d.content` is not used.
+    pub fn from_parts(d: Document, content_start: &str) -> Self {
+        DocumentSummary {
+            excerpt: crate::markdown::excerpt(content_start, EXCERPT_CHARS),
+            id: d.id,
+            owner_id: d.owner_id,
+            title: d.title,
+            created_at: d.created_at,
+            updated_at: d.updated_at,
+            version: d.version,
+        }
+    }
+}
+
 impl Document {
     /// The strong entity tag for this version, quotes included (`"3"`).
     pub fn etag(&self) -> String {

@@ -8,7 +8,7 @@ pub mod paging;
 pub mod permission;
 pub mod user;
 
-pub use document::{Document, DocumentDraft, DocumentId, VersionCheck};
+pub use document::{Document, DocumentDraft, DocumentId, DocumentSummary, VersionCheck};
 pub use paging::{Cursor, CursorError, PageRequest};
 pub use permission::Permission;
 pub use user::{ProfilePatch, SyncUser, User, UserId};

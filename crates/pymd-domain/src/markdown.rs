@@ -2,7 +2,7 @@
 //! ammonia's allow-list (no script, no event handlers, no `javascript:` URLs, no SVG or MathML)
 //! before any page or API response carries it: a document can never run script in a reader's page.
 
-use pulldown_cmark::{Options, Parser, html};
+use pulldown_cmark::{Event, Options, Parser, TagEnd, html};
 
 /// Renders Markdown (CommonMark with tables, strikethrough, task lists and footnotes) to HTML that
 /// is safe to embed in a page.
@@ -21,9 +21,73 @@ pub fn render_html(markdown: &str) -> String {
         .to_string()
 }
 
+/// The first words of a Markdown text as plain text for a list: the text and inline code of its
+/// paragraphs, headings and items, whitespace collapsed to single spaces, no markup and no HTML;
+/// at most `max_chars` characters, ending in `…` when cut.
+pub fn excerpt(markdown: &str, max_chars: usize) -> String {
+    let mut words = String::new();
+    for event in Parser::new_ext(
+        markdown,
+        Options::ENABLE_STRIKETHROUGH | Options::ENABLE_TABLES,
+    ) {
+        match event {
+            Event::Text(t) | Event::Code(t) => words.push_str(&t),
+            // The end of an inline span is no word boundary; the end of a block is.
+            Event::End(
+                TagEnd::Emphasis
+                | TagEnd::Strong
+                | TagEnd::Strikethrough
+                | TagEnd::Link
+                | TagEnd::Image,
+            ) => {}
+            Event::SoftBreak | Event::HardBreak | Event::End(_) => words.push(' '),
+            _ => {}
+        }
+        if words.chars().count() > max_chars * 2 {
+            break;
+        }
+    }
+    let collapsed = words
+        .split(|c: char| c.is_whitespace() || c.is_control())
+        .filter(|w| !w.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ");
+    if collapsed.chars().count() <= max_chars {
+        return collapsed;
+    }
+    let mut cut: String = collapsed
+        .chars()
+        .take(max_chars.saturating_sub(1))
+        .collect();
+    cut.truncate(cut.trim_end().len());
+    cut.push('…');
+    cut
+}
+
 #[cfg(test)]
 mod tests {
-    use super::render_html;
+    use super::{excerpt, render_html};
+
+    #[test]
+    fn an_excerpt_is_plain_text_without_markup_or_html() {
+        let md = "# Title\n\nSome *emphasis*, `code` and a [link](https://x.example).\n\n<script>alert(1)</script>\n\n- one\n- two";
+        assert_eq!(
+            excerpt(md, 200),
+            "Title Some emphasis, code and a link. one two"
+        );
+        assert_eq!(excerpt("", 200), "");
+        assert_eq!(excerpt("   \n\n  ", 200), "");
+    }
+
+    #[test]
+    fn a_long_excerpt_is_cut_at_a_character_boundary_with_an_ellipsis() {
+        let md = "é".repeat(500);
+        let e = excerpt(&md, 10);
+        assert_eq!(e.chars().count(), 10);
+        assert!(e.ends_with('…'));
+        assert_eq!(excerpt("short", 10), "short");
+        assert_eq!(excerpt("exactly10!", 10), "exactly10!");
+    }
 
     #[test]
     fn markdown_becomes_html() {

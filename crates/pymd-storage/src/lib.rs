@@ -41,7 +41,8 @@ pub enum StoreError {
 /// One page of a user's documents, newest first.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DocumentPage {
-    pub documents: Vec<Document>,
+    /// Summaries, not whole documents: a page of 100 stays small however long the contents are.
+    pub documents: Vec<pymd_domain::DocumentSummary>,
     /// Present when more documents follow.
     pub next_cursor: Option<pymd_domain::Cursor>,
 }

@@ -305,15 +305,17 @@ const INSERT_DOCUMENT: &str = "INSERT INTO documents (id, owner_id, title, conte
 const SELECT_DOCUMENT: &str = "SELECT id, owner_id, title, content, created_at, updated_at, version \
      FROM documents WHERE id = $1";
 
-/// The first page of an owner's documents, newest first (`$1` owner, `$2` limit). Public so that
+/// The first page of an owner's documents, newest first (`$1` owner, `$2` limit), with only the
+/// first 2000 characters of each content (`pymd_domain::document::EXCERPT_SOURCE_CHARS`, for the
+/// excerpt). Public so that
 /// the conformance suite can check the plan of this exact statement.
-pub const LIST_DOCUMENTS_FIRST: &str = "SELECT id, owner_id, title, content, created_at, updated_at, version \
+pub const LIST_DOCUMENTS_FIRST: &str = "SELECT id, owner_id, title, substr(content, 1, 2000) AS content, created_at, updated_at, version \
      FROM documents WHERE owner_id = $1 \
      ORDER BY created_at DESC, id DESC LIMIT $2";
 
 /// A later page: rows strictly before the cursor `($2 created_at, $3 id)`, `$4` limit (keyset
 /// paging on the `documents_owner_created_id` index). Public for the same reason.
-pub const LIST_DOCUMENTS_AFTER: &str = "SELECT id, owner_id, title, content, created_at, updated_at, version \
+pub const LIST_DOCUMENTS_AFTER: &str = "SELECT id, owner_id, title, substr(content, 1, 2000) AS content, created_at, updated_at, version \
      FROM documents WHERE owner_id = $1 AND (created_at, id) < ($2, $3) \
      ORDER BY created_at DESC, id DESC LIMIT $4";
 

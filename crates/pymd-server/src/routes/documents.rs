@@ -8,7 +8,7 @@ use axum::http::header::{ETAG, IF_MATCH, LOCATION};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
-use pymd_domain::{Document, PageRequest, Permission, VersionCheck};
+use pymd_domain::{Document, DocumentSummary, PageRequest, Permission, VersionCheck};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -63,10 +63,44 @@ pub struct DocumentEnvelope {
     document: DocumentView,
 }
 
+/// A document in a list: no content (up to 1 MiB each), a short plain-text excerpt instead;
+/// `GET /api/v1/documents/{id}` has the whole document.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DocumentSummaryView {
+    #[schema(value_type = String, format = Uuid)]
+    id: String,
+    title: String,
+    /// The content's first words as plain text (no Markdown, no HTML), at most 200 characters,
+    /// ending in `…` when cut.
+    #[schema(max_length = 200)]
+    excerpt: String,
+    #[schema(value_type = String, format = Uuid)]
+    owner_id: String,
+    #[schema(value_type = String, format = DateTime)]
+    created_at: String,
+    #[schema(value_type = String, format = DateTime)]
+    updated_at: String,
+    version: i64,
+}
+
+impl From<DocumentSummary> for DocumentSummaryView {
+    fn from(d: DocumentSummary) -> Self {
+        DocumentSummaryView {
+            id: d.id.to_string(),
+            owner_id: d.owner_id.to_string(),
+            created_at: rfc3339(d.created_at),
+            updated_at: rfc3339(d.updated_at),
+            version: d.version,
+            title: d.title,
+            excerpt: d.excerpt,
+        }
+    }
+}
+
 /// One page of documents.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct DocumentList {
-    documents: Vec<DocumentView>,
+    documents: Vec<DocumentSummaryView>,
     /// Pass as `?cursor=` for the next page; `null` on the last page.
     next_cursor: Option<String>,
 }
@@ -163,7 +197,7 @@ pub async fn list_documents(
         documents: page
             .documents
             .into_iter()
-            .map(|d| DocumentView::new(d, false))
+            .map(DocumentSummaryView::from)
             .collect(),
         next_cursor: page.next_cursor.map(|c| c.encode()),
     }))

@@ -14,7 +14,7 @@ use askama::Template;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
-use pymd_domain::{Document, User};
+use pymd_domain::{Document, DocumentId, DocumentSummary, User};
 
 use super::error::{Viewer, viewer_of};
 
@@ -181,14 +181,26 @@ pub struct DocumentItem {
     pub updated_human: String,
 }
 
+impl DocumentItem {
+    fn new(id: DocumentId, title: &str, updated_at: time::OffsetDateTime) -> Self {
+        DocumentItem {
+            id: id.0.to_string(),
+            title: title.to_owned(),
+            updated: timestamp(updated_at),
+            updated_human: human_time(updated_at),
+        }
+    }
+}
+
+impl From<&DocumentSummary> for DocumentItem {
+    fn from(d: &DocumentSummary) -> Self {
+        DocumentItem::new(d.id, &d.title, d.updated_at)
+    }
+}
+
 impl From<&Document> for DocumentItem {
     fn from(d: &Document) -> Self {
-        DocumentItem {
-            id: d.id.0.to_string(),
-            title: d.title.clone(),
-            updated: timestamp(d.updated_at),
-            updated_human: human_time(d.updated_at),
-        }
+        DocumentItem::new(d.id, &d.title, d.updated_at)
     }
 }
 
@@ -213,7 +225,7 @@ pub struct Dashboard {
 
 impl Dashboard {
     /// The dashboard of `user`, listing `documents`.
-    pub fn new(user: &User, documents: &[Document]) -> Self {
+    pub fn new(user: &User, documents: &[DocumentSummary]) -> Self {
         Dashboard {
             viewer: viewer_of(user),
             name: real_name(user).map(str::to_owned),

@@ -100,6 +100,40 @@ async fn the_list_shows_only_the_callers_documents_newest_first() {
 }
 
 #[tokio::test]
+async fn the_list_carries_a_plain_text_excerpt_and_never_the_content() {
+    let app = TestApp::spawn().await;
+    let t = app.token(&sub("excerpts"), ALL);
+    let long = format!(
+        "# Notes\n\n**Bold** start <b>html</b>. {}",
+        "lorem ".repeat(100_000)
+    );
+    let (id, _) = app.create_document(&t, "Long", &long).await;
+    let r = app.get("/api/v1/documents", Some(&t)).await;
+    assert_eq!(r.status, 200, "{}", r.summary());
+    // A page of one 600 KB document stays small.
+    assert!(r.text.len() < 2_000, "{} bytes", r.text.len());
+    let listed = &r.json()["documents"][0];
+    assert_eq!(listed["id"], id.as_str());
+    assert!(listed.get("content").is_none(), "{listed}");
+    let excerpt = listed["excerpt"].as_str().expect("excerpt");
+    assert!(
+        excerpt.starts_with("Notes Bold start html. lorem"),
+        "{excerpt}"
+    );
+    assert!(
+        !excerpt.contains('<') && !excerpt.contains('*'),
+        "{excerpt}"
+    );
+    assert_eq!(excerpt.chars().count(), 200);
+    // The document itself still has all of it.
+    let one = app.get(&format!("/api/v1/documents/{id}"), Some(&t)).await;
+    assert_eq!(
+        one.json()["document"]["content"].as_str().map(str::len),
+        Some(long.len())
+    );
+}
+
+#[tokio::test]
 async fn keyset_paging_walks_120_documents_without_duplicates_or_gaps() {
     let app = TestApp::spawn().await;
     let s = sub("paging");

@@ -373,7 +373,15 @@ impl AppServer {
                 .list_documents(user.id, page)
                 .await
                 .expect("list_documents");
-            out.extend(page.documents);
+            // Lists carry summaries: each document is read whole.
+            for summary in page.documents {
+                let whole = self.state.store.get_document(summary.id).await;
+                out.push(
+                    whole
+                        .expect("get_document")
+                        .expect("a listed document exists"),
+                );
+            }
             match page.next_cursor {
                 Some(c) => cursor = Some(c.encode()),
                 None => return out,

@@ -5,7 +5,8 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use pymd_domain::{
-    Cursor, Document, DocumentDraft, DocumentId, PageRequest, ProfilePatch, SyncUser, User, UserId,
+    Cursor, Document, DocumentDraft, DocumentId, DocumentSummary, PageRequest, ProfilePatch,
+    SyncUser, User, UserId,
 };
 use pymd_storage::{AuditFilter, NewAuditEvent, Store, StoreError};
 use serde_json::json;
@@ -53,7 +54,7 @@ async fn walk_pages(
     store: &Arc<dyn Store>,
     owner: UserId,
     limit: u32,
-) -> (Vec<Document>, Vec<usize>) {
+) -> (Vec<DocumentSummary>, Vec<usize>) {
     let mut all = Vec::new();
     let mut sizes = Vec::new();
     let mut after = None;
@@ -73,6 +74,10 @@ async fn walk_pages(
 }
 
 fn ids(docs: &[Document]) -> Vec<DocumentId> {
+    docs.iter().map(|d| d.id).collect()
+}
+
+fn listed_ids(docs: &[DocumentSummary]) -> Vec<DocumentId> {
     docs.iter().map(|d| d.id).collect()
 }
 
@@ -166,7 +171,10 @@ pub async fn listing_is_newest_first_and_only_shows_the_owners_documents(db: &Te
         .await
         .unwrap();
     assert_eq!(listed.next_cursor, None);
-    assert_eq!(ids(&listed.documents), ids(&newest_first(alices.clone())));
+    assert_eq!(
+        listed_ids(&listed.documents),
+        ids(&newest_first(alices.clone()))
+    );
     // Created one after the other, so the last created is listed first.
     assert_eq!(
         listed.documents.first().map(|d| d.id),
@@ -179,7 +187,7 @@ pub async fn listing_is_newest_first_and_only_shows_the_owners_documents(db: &Te
         .list_documents(bob.id, page(50, None))
         .await
         .unwrap();
-    assert_eq!(ids(&listed.documents), ids(&newest_first(bobs)));
+    assert_eq!(listed_ids(&listed.documents), ids(&newest_first(bobs)));
 
     let nobody = UserId(Uuid::new_v4());
     let empty = db
@@ -202,7 +210,7 @@ pub async fn paging_250_documents_by_100_has_no_duplicates_or_gaps(db: &TestDb) 
     let unique: HashSet<_> = all.iter().map(|d| d.id).collect();
     assert_eq!(unique.len(), 250, "no duplicates");
     assert_eq!(
-        ids(&all),
+        listed_ids(&all),
         ids(&newest_first(created)),
         "no gaps, newest first"
     );
@@ -334,7 +342,7 @@ pub async fn another_owners_document_cannot_be_updated_or_deleted_and_stays_iden
         .list_documents(alice.id, page(10, None))
         .await
         .unwrap();
-    assert_eq!(listed.documents, vec![doc]);
+    assert_eq!(listed.documents, vec![DocumentSummary::of(&doc)]);
 }
 
 pub async fn deleting_removes_the_document_once(db: &TestDb) {
@@ -363,7 +371,7 @@ pub async fn deleting_removes_the_document_once(db: &TestDb) {
         .list_documents(alice.id, page(10, None))
         .await
         .unwrap();
-    assert_eq!(listed.documents, vec![keep]);
+    assert_eq!(listed.documents, vec![DocumentSummary::of(&keep)]);
 }
 
 pub async fn concurrent_updates_with_the_same_expected_version_let_exactly_one_win(db: &TestDb) {
@@ -871,7 +879,7 @@ pub async fn documents_created_in_the_same_microsecond_page_by_id(db: &TestDb) {
     expected.sort_by(|a, b| b.cmp(a));
     expected.dedup();
     assert_eq!(
-        ids(&all),
+        listed_ids(&all),
         expected,
         "ties are ordered by id, descending, each once"
     );
@@ -1047,4 +1055,50 @@ pub async fn audit_events_cannot_be_changed_or_deleted(db: &TestDb) {
         Backend::SqliteMemory => unreachable!("durable cases do not run in memory"),
     }
     assert_eq!(db.store.list_audit(&filter(10)).await.unwrap(), before);
+}
+
+pub async fn a_list_carries_a_short_excerpt_not_the_content(db: &TestDb) {
+    let alice = user(&db.store, "auth0|alice").await;
+    // A document of almost 1 MiB whose text starts after some markup.
+    let body = format!("# Big\n\n*First* words. {}", "word ".repeat(200_000));
+    let big = db
+        .store
+        .create_document(alice.id, &draft("Big", &body))
+        .await
+        .expect("create");
+    let small = db
+        .store
+        .create_document(alice.id, &draft("Small", "Just **this**."))
+        .await
+        .expect("create");
+    let listed = db
+        .store
+        .list_documents(alice.id, page(10, None))
+        .await
+        .expect("list");
+    assert_eq!(listed.documents.len(), 2);
+    let by_id = |id| {
+        listed
+            .documents
+            .iter()
+            .find(|d| d.id == id)
+            .expect("listed")
+    };
+    assert_eq!(by_id(small.id), &DocumentSummary::of(&small));
+    assert_eq!(by_id(small.id).excerpt, "Just this.");
+    let excerpt = &by_id(big.id).excerpt;
+    assert!(
+        excerpt.starts_with("Big First words. word word"),
+        "{excerpt}"
+    );
+    assert_eq!(
+        excerpt.chars().count(),
+        pymd_domain::document::EXCERPT_CHARS
+    );
+    assert!(excerpt.ends_with('…'));
+    assert_eq!(
+        by_id(big.id),
+        &DocumentSummary::of(&big),
+        "the same as from the whole content"
+    );
 }

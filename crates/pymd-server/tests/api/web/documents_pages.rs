@@ -110,8 +110,10 @@ pub async fn m2m_token(env: &Env, audience: &str, scope: Option<&str>) -> String
     v["access_token"].as_str().expect("access_token").to_owned()
 }
 
+/// The user's documents, whole (lists carry summaries), newest first.
 async fn all_documents(env: &Env, user: &User) -> Vec<Document> {
-    env.store
+    let listed = env
+        .store
         .list_documents(
             user.id,
             PageRequest {
@@ -121,7 +123,16 @@ async fn all_documents(env: &Env, user: &User) -> Vec<Document> {
         )
         .await
         .expect("list")
-        .documents
+        .documents;
+    let mut out = Vec::new();
+    for summary in listed {
+        out.push(
+            stored(env, summary.id)
+                .await
+                .expect("a listed document exists"),
+        );
+    }
+    out
 }
 
 async fn stored(env: &Env, id: DocumentId) -> Option<Document> {
