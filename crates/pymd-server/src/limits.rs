@@ -52,53 +52,68 @@ fn auth_limit(state: &AppState) -> Limit {
     }
 }
 
-/// Middleware for the `/auth/*` routes: refuses a blocked IP, then counts the request against
-/// the per-IP limit.
+/// Why a sign-in request is refused: the limit (`ip_block` or `auth`) and the seconds to wait.
+pub struct AuthRefusal {
+    pub limit: &'static str,
+    pub retry_after_secs: u64,
+}
+
+/// The `/auth/*` checks, whichever face answers: a blocked client is refused, then the request
+/// is counted against the per-client limit. A refusal is counted in the metric and audited (once
+/// a minute per limit and client) here.
+///
+/// # Errors
+/// The [`AuthRefusal`] the caller answers with (a page or JSON).
+pub async fn check_auth_client(state: &AppState) -> Result<(), AuthRefusal> {
+    let Some(ip) = crate::request_meta::current().and_then(|m| m.ip) else {
+        // Only an app embedded without connection info has no peer; nothing to key on.
+        return Ok(());
+    };
+    let ip = client_key(ip);
+    let refusal = if let Some(left) = state.limiter.blocked(AUTH_BLOCK, &ip).await {
+        AuthRefusal {
+            limit: "ip_block",
+            retry_after_secs: secs(left),
+        }
+    } else {
+        match state.limiter.check(&auth_limit(state), &ip).await {
+            Decision::Allowed { .. } => return Ok(()),
+            Decision::Limited { retry_after_secs } => AuthRefusal {
+                limit: "auth",
+                retry_after_secs,
+            },
+        }
+    };
+    let limit = refusal.limit;
+    metrics::counter!(METRIC_LIMITED, "limit" => limit).increment(1);
+    if first_this_minute(state, &format!("{limit}:{ip}")).await {
+        crate::audit::record(state, Event::RateLimited { limit }, None).await;
+    }
+    Err(refusal)
+}
+
+/// Middleware for the `/auth/*` pages: [`check_auth_client`], refused with the 429 page.
 pub async fn limit_auth_routes(
     State(state): State<AppState>,
     req: Request,
     next: Next,
 ) -> Response {
-    let Some(ip) = crate::request_meta::current().and_then(|m| m.ip) else {
-        // Only an app embedded without connection info has no peer; nothing to key on.
-        return next.run(req).await;
-    };
-    let ip = client_key(ip);
-    if let Some(left) = state.limiter.blocked(AUTH_BLOCK, &ip).await {
-        return refuse(&state, "ip_block", &ip, secs(left)).await;
-    }
-    match state.limiter.check(&auth_limit(&state), &ip).await {
-        Decision::Allowed { .. } => next.run(req).await,
-        Decision::Limited { retry_after_secs } => {
-            refuse(&state, "auth", &ip, retry_after_secs).await
+    match check_auth_client(&state).await {
+        Ok(()) => next.run(req).await,
+        Err(refusal) => crate::web::error::PageError::RateLimited {
+            blocked: refusal.limit == "ip_block",
+            retry_after_secs: refusal.retry_after_secs,
         }
+        .into_response(),
     }
 }
 
-/// The `/auth/*` checks for the JSON sign-in routes (the SPA token API): a blocked client, then
-/// the per-client request limit — refused as JSON.
-///
-/// # Errors
-/// [`crate::error::ApiError::RateLimited`], after the metric and (once a minute) the audit event.
-pub async fn check_auth_client(state: &AppState) -> Result<(), crate::error::ApiError> {
-    let Some(ip) = crate::request_meta::current().and_then(|m| m.ip) else {
-        return Ok(());
-    };
-    let ip = client_key(ip);
-    let (limit, retry_after_secs) = if let Some(left) = state.limiter.blocked(AUTH_BLOCK, &ip).await
-    {
-        ("ip_block", secs(left))
-    } else {
-        match state.limiter.check(&auth_limit(state), &ip).await {
-            Decision::Allowed { .. } => return Ok(()),
-            Decision::Limited { retry_after_secs } => ("auth", retry_after_secs),
+impl From<AuthRefusal> for crate::error::ApiError {
+    fn from(r: AuthRefusal) -> Self {
+        crate::error::ApiError::RateLimited {
+            retry_after_secs: r.retry_after_secs,
         }
-    };
-    metrics::counter!(METRIC_LIMITED, "limit" => limit).increment(1);
-    if first_this_minute(state, &format!("{limit}:{ip}")).await {
-        crate::audit::record(state, Event::RateLimited { limit }, None).await;
     }
-    Err(crate::error::ApiError::RateLimited { retry_after_secs })
 }
 
 fn secs(d: Duration) -> u64 {
@@ -122,23 +137,6 @@ pub async fn first_this_minute(state: &AppState, what: &str) -> bool {
         state.limiter.check(&AUDIT_REFUSALS, what).await,
         Decision::Allowed { .. }
     )
-}
-
-async fn refuse(
-    state: &AppState,
-    limit: &'static str,
-    ip: &str,
-    retry_after_secs: u64,
-) -> Response {
-    metrics::counter!(METRIC_LIMITED, "limit" => limit).increment(1);
-    if first_this_minute(state, &format!("{limit}:{ip}")).await {
-        crate::audit::record(state, Event::RateLimited { limit }, None).await;
-    }
-    crate::web::error::PageError::RateLimited {
-        blocked: limit == "ip_block",
-        retry_after_secs,
-    }
-    .into_response()
 }
 
 /// Counts one access-token refresh for `user` (the SPA's `POST /api/v1/auth/refresh` and a web

@@ -139,31 +139,14 @@ async fn run(options: &Options, pymd: &Path, dir: &Path) -> anyhow::Result<bool>
     let tenant_port = free_port()?;
     let mut idp = Pymd::dev_tenant(pymd, dir, tenant_port, &app_base, &internal_token);
     idp.start(&http).await.context("starting the dev tenant")?;
-    let secret = format!(
-        "{}{}",
-        uuid::Uuid::new_v4().simple(),
-        uuid::Uuid::new_v4().simple()
+    let env = app_env(
+        dir,
+        app_port,
+        &idp.base(),
+        &internal_token,
+        &pg.url(),
+        &redis.url(),
     );
-    let env = [
-        ("PYMD_BIND", format!("127.0.0.1:{app_port}")),
-        ("PYMD_DATA_DIR", dir.join("app").display().to_string()),
-        ("AUTH0_BASE_URL", app_base.clone()),
-        ("AUTH0_ISSUER_BASE_URL", idp.base()),
-        ("AUTH0_CLIENT_ID", WEB_CLIENT.0.to_owned()),
-        ("AUTH0_CLIENT_SECRET", WEB_CLIENT.1.to_owned()),
-        ("AUTH0_M2M_CLIENT_ID", M2M_CLIENT.0.to_owned()),
-        ("AUTH0_M2M_CLIENT_SECRET", M2M_CLIENT.1.to_owned()),
-        ("AUTH0_SECRET", secret),
-        ("INTERNAL_API_TOKEN", internal_token.clone()),
-        ("DATABASE_URL", pg.url()),
-        ("REDIS_URL", redis.url()),
-        // Every browser of the soak signs in from 127.0.0.1, over and over: the per-IP limit
-        // of /auth/* (10 a minute) would turn the sign-ins into 429s.
-        ("PYMD_AUTH_RATE_LIMIT_PER_MINUTE", "100000000".to_owned()),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_owned(), v))
-    .collect();
     let mut app = Pymd::serve(pymd, dir, app_port, env);
     app.start(&http).await.context("starting pymd serve")?;
     let pid = app.pid().context("pymd serve's PID")?;
@@ -182,38 +165,183 @@ async fn run(options: &Options, pymd: &Path, dir: &Path) -> anyhow::Result<bool>
 
     let clock = load::Clock::start();
     let t0 = clock.t0;
-    let api: Vec<_> = tokens
-        .iter()
-        .enumerate()
-        .map(|(w, token)| {
-            tokio::spawn(load::api_worker(
-                w,
-                http.clone(),
-                app_base.clone(),
-                token.clone(),
-                clock.clone(),
-            ))
-        })
-        .collect();
-    let signins: Vec<_> = (0..options.signin_workers)
-        .map(|_| {
-            tokio::spawn(load::signin_worker(
-                http.clone(),
-                app_base.clone(),
-                clock.clone(),
-            ))
-        })
-        .collect();
-    let (stop_probe, stopped) = tokio::sync::watch::channel(false);
-    let probe = tokio::spawn(load::probe(
-        http.clone(),
-        app_base.clone(),
-        clock.clone(),
-        stopped,
-    ));
+    let mut load = Load::start(&http, &app_base, &tokens, options.signin_workers, &clock);
 
-    // The time the actions took shifts the rest of the schedule, so that a slow restart does not
-    // eat the calm phase after it: every phase keeps its planned length.
+    let (actions, lag) = play_schedule(options, &clock, &pg, &mut redis, &mut idp, &http).await;
+    tokio::time::sleep_until((t0 + options.duration + lag).into()).await;
+    clock.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+
+    let (workers, mut records) = load.finish().await?;
+    let load_end = clock.now();
+    let (rss_end_kib, hwm_kib) = memory_kib(pid);
+    println!(
+        "{:>6.1} s  load ended; reading back every document",
+        load_end.as_secs_f64()
+    );
+
+    let checked = read_back(&http, &app_base, workers, &tokens).await?;
+    records.extend(checked.records);
+    let probes = load.probes().await?;
+    let metrics = interesting_metrics(&http, &app_base).await;
+    let app_alive = app.is_running();
+    let log = LogSummary::of(&std::fs::read_to_string(app.log()).unwrap_or_default());
+    let tenant_log = LogSummary::of(&std::fs::read_to_string(idp.log()).unwrap_or_default());
+
+    let passed = report::print(&Run {
+        duration: options.duration,
+        load_end,
+        api_workers: options.api_workers,
+        signin_workers: options.signin_workers,
+        actions,
+        records,
+        probes,
+        documents: checked.documents,
+        acknowledged_writes: checked.acknowledged_writes,
+        pending_applied: checked.pending_applied,
+        verified_acknowledged: checked.verified_acknowledged,
+        verified_pending_applied: checked.verified_pending_applied,
+        lost: checked.lost,
+        violations: checked.violations,
+        rss_start_kib,
+        rss_end_kib,
+        hwm_kib,
+        app_alive,
+        log,
+        tenant_log,
+        metrics,
+    });
+    app.kill().await?;
+    idp.kill().await?;
+    redis.kill().await?;
+    drop(pg);
+    Ok(passed)
+}
+
+/// The environment of the soak's `pymd serve`: its own dependencies, the dev tenant's clients
+/// and fresh secrets.
+fn app_env(
+    dir: &Path,
+    app_port: u16,
+    idp_base: &str,
+    internal_token: &str,
+    database_url: &str,
+    redis_url: &str,
+) -> Vec<(String, String)> {
+    let secret = format!(
+        "{}{}",
+        uuid::Uuid::new_v4().simple(),
+        uuid::Uuid::new_v4().simple()
+    );
+    [
+        ("PYMD_BIND", format!("127.0.0.1:{app_port}")),
+        ("PYMD_DATA_DIR", dir.join("app").display().to_string()),
+        ("AUTH0_BASE_URL", format!("http://127.0.0.1:{app_port}")),
+        ("AUTH0_ISSUER_BASE_URL", idp_base.to_owned()),
+        ("AUTH0_CLIENT_ID", WEB_CLIENT.0.to_owned()),
+        ("AUTH0_CLIENT_SECRET", WEB_CLIENT.1.to_owned()),
+        ("AUTH0_M2M_CLIENT_ID", M2M_CLIENT.0.to_owned()),
+        ("AUTH0_M2M_CLIENT_SECRET", M2M_CLIENT.1.to_owned()),
+        ("AUTH0_SECRET", secret),
+        ("INTERNAL_API_TOKEN", internal_token.to_owned()),
+        ("DATABASE_URL", database_url.to_owned()),
+        ("REDIS_URL", redis_url.to_owned()),
+        // Every browser of the soak signs in from 127.0.0.1, over and over: the per-IP limit
+        // of /auth/* (10 a minute) would turn the sign-ins into 429s.
+        ("PYMD_AUTH_RATE_LIMIT_PER_MINUTE", "100000000".to_owned()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect()
+}
+
+/// The traffic of the soak: the API workers, the sign-in workers and the `/readyz` probe.
+struct Load {
+    api: Vec<tokio::task::JoinHandle<load::ApiResult>>,
+    signins: Vec<tokio::task::JoinHandle<Vec<load::Record>>>,
+    stop_probe: tokio::sync::watch::Sender<bool>,
+    probe: tokio::task::JoinHandle<Vec<load::Probe>>,
+}
+
+impl Load {
+    /// Starts one API worker per token, `signin_workers` sign-in workers and the probe; they run
+    /// until `clock` stops (the probe until [`Load::probes`]).
+    fn start(
+        http: &reqwest::Client,
+        base: &str,
+        tokens: &[String],
+        signin_workers: usize,
+        clock: &load::Clock,
+    ) -> Load {
+        let api = tokens
+            .iter()
+            .enumerate()
+            .map(|(w, token)| {
+                tokio::spawn(load::api_worker(
+                    w,
+                    http.clone(),
+                    base.to_owned(),
+                    token.clone(),
+                    clock.clone(),
+                ))
+            })
+            .collect();
+        let signins = (0..signin_workers)
+            .map(|_| {
+                tokio::spawn(load::signin_worker(
+                    http.clone(),
+                    base.to_owned(),
+                    clock.clone(),
+                ))
+            })
+            .collect();
+        let (stop_probe, stopped) = tokio::sync::watch::channel(false);
+        let probe = tokio::spawn(load::probe(
+            http.clone(),
+            base.to_owned(),
+            clock.clone(),
+            stopped,
+        ));
+        Load {
+            api,
+            signins,
+            stop_probe,
+            probe,
+        }
+    }
+
+    /// Waits for the API and sign-in workers (after the clock stopped): what each API worker
+    /// wrote, and every sign-in's record.
+    async fn finish(&mut self) -> anyhow::Result<(Vec<load::ApiResult>, Vec<load::Record>)> {
+        let mut workers = Vec::new();
+        for h in self.api.drain(..) {
+            workers.push(h.await?);
+        }
+        let mut records = Vec::new();
+        for h in self.signins.drain(..) {
+            records.extend(h.await?);
+        }
+        Ok((workers, records))
+    }
+
+    /// Stops the probe and returns its samples.
+    async fn probes(self) -> anyhow::Result<Vec<load::Probe>> {
+        let _ = self.stop_probe.send(true);
+        Ok(self.probe.await?)
+    }
+}
+
+/// Plays the fault schedule against the dependencies. The time the actions took shifts the rest
+/// of the schedule, so that a slow restart does not eat the calm phase after it: every phase
+/// keeps its planned length. Returns what was done and the total shift.
+async fn play_schedule(
+    options: &Options,
+    clock: &load::Clock,
+    pg: &Postgres,
+    redis: &mut Redis,
+    idp: &mut Pymd,
+    http: &reqwest::Client,
+) -> (Vec<ActionRecord>, Duration) {
+    let t0 = clock.t0;
     let mut lag = Duration::ZERO;
     let mut actions = Vec::new();
     for step in schedule::plan() {
@@ -228,7 +356,7 @@ async fn run(options: &Options, pymd: &Path, dir: &Path) -> anyhow::Result<bool>
             Action::RedisKill => redis.kill().await,
             Action::RedisStart => redis.start().await,
             Action::IdpKill => idp.kill().await,
-            Action::IdpStart => idp.start(&http).await,
+            Action::IdpStart => idp.start(http).await,
         };
         let done = clock.now();
         lag += done - began;
@@ -239,84 +367,54 @@ async fn run(options: &Options, pymd: &Path, dir: &Path) -> anyhow::Result<bool>
             error: result.err().map(|e| format!("{e:#}")),
         });
     }
-    tokio::time::sleep_until((t0 + options.duration + lag).into()).await;
-    clock.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    (actions, lag)
+}
 
-    let mut records = Vec::new();
-    let mut workers = Vec::new();
-    for h in api {
-        workers.push(h.await?);
-    }
-    for h in signins {
-        records.extend(h.await?);
-    }
-    let load_end = clock.now();
-    let (rss_end_kib, hwm_kib) = memory_kib(pid);
-    println!(
-        "{:>6.1} s  load ended; reading back every document",
-        load_end.as_secs_f64()
-    );
+/// What reading every document back found.
+#[derive(Default)]
+struct ReadBack {
+    documents: usize,
+    acknowledged_writes: usize,
+    pending_applied: usize,
+    verified_acknowledged: usize,
+    verified_pending_applied: usize,
+    lost: Vec<String>,
+    violations: Vec<String>,
+    records: Vec<load::Record>,
+}
 
-    let (mut documents, mut acknowledged_writes, mut pending_applied) = (0, 0, 0);
-    let (mut verified_acknowledged, mut verified_pending_applied) = (0, 0);
-    let (mut lost, mut violations) = (Vec::new(), Vec::new());
+/// Reads back every document each API worker wrote (one task per worker), checking that every
+/// acknowledged write is there.
+async fn read_back(
+    http: &reqwest::Client,
+    base: &str,
+    workers: Vec<load::ApiResult>,
+    tokens: &[String],
+) -> anyhow::Result<ReadBack> {
     let checks: Vec<_> = workers
         .into_iter()
         .zip(tokens.iter().cloned())
         .map(|(mut result, token)| {
-            let (http, base) = (http.clone(), app_base.clone());
+            let (http, base) = (http.clone(), base.to_owned());
             tokio::spawn(async move {
                 let verdict = load::verify(&http, &base, &token, &mut result.docs).await;
                 (result, verdict)
             })
         })
         .collect();
+    let mut out = ReadBack::default();
     for h in checks {
         let (result, (a, p, l)) = h.await?;
-        documents += result.docs.len();
-        acknowledged_writes += result.acknowledged_writes;
-        pending_applied += result.pending_applied;
-        verified_acknowledged += a;
-        verified_pending_applied += p;
-        lost.extend(l);
-        violations.extend(result.violations);
-        records.extend(result.records);
+        out.documents += result.docs.len();
+        out.acknowledged_writes += result.acknowledged_writes;
+        out.pending_applied += result.pending_applied;
+        out.verified_acknowledged += a;
+        out.verified_pending_applied += p;
+        out.lost.extend(l);
+        out.violations.extend(result.violations);
+        out.records.extend(result.records);
     }
-    let _ = stop_probe.send(true);
-    let probes = probe.await?;
-    let metrics = interesting_metrics(&http, &app_base).await;
-    let app_alive = app.is_running();
-    let log = LogSummary::of(&std::fs::read_to_string(app.log()).unwrap_or_default());
-    let tenant_log = LogSummary::of(&std::fs::read_to_string(idp.log()).unwrap_or_default());
-
-    let passed = report::print(&Run {
-        duration: options.duration,
-        load_end,
-        api_workers: options.api_workers,
-        signin_workers: options.signin_workers,
-        actions,
-        records,
-        probes,
-        documents,
-        acknowledged_writes,
-        pending_applied,
-        verified_acknowledged,
-        verified_pending_applied,
-        lost,
-        violations,
-        rss_start_kib,
-        rss_end_kib,
-        hwm_kib,
-        app_alive,
-        log,
-        tenant_log,
-        metrics,
-    });
-    app.kill().await?;
-    idp.kill().await?;
-    redis.kill().await?;
-    drop(pg);
-    Ok(passed)
+    Ok(out)
 }
 
 /// The `/metrics` lines that show the faults from the inside: the rate-limit fallback while

@@ -345,7 +345,6 @@ fn recovery(run: &Run, action: Action, back: Duration) -> (&'static str, Option<
 /// Prints the report; returns whether the run found no problem.
 pub fn print(run: &Run) -> bool {
     let downs = downs(run);
-    let mut ok = true;
     println!(
         "\n## Fault soak: {} s planned + {} s of restarts, {} API workers, {} sign-in workers\n",
         run.duration.as_secs(),
@@ -353,7 +352,23 @@ pub fn print(run: &Run) -> bool {
         run.api_workers,
         run.signin_workers
     );
+    let mut ok = print_schedule(run);
+    print_phases(run);
+    print_readyz(run);
+    ok &= print_recovery(run);
+    ok &= print_writes(run);
+    ok &= print_process(run);
+    ok &= print_problems(run, &downs);
+    println!(
+        "\nVerdict: {}",
+        if ok { "PASS" } else { "FAIL (see above)" }
+    );
+    ok
+}
 
+/// The schedule as it ran; false when an action failed.
+fn print_schedule(run: &Run) -> bool {
+    let mut ok = true;
     println!("### Schedule (as run)\n");
     println!("| at s | action | took s | result |\n|---:|---|---:|---|");
     for a in &run.actions {
@@ -368,7 +383,11 @@ pub fn print(run: &Run) -> bool {
             ok = false;
         }
     }
+    ok
+}
 
+/// Requests by phase and outcome, and where failed sign-ins stopped.
+fn print_phases(run: &Run) {
     println!("\n### Requests by phase\n");
     println!(
         "| phase | s | API requests | 2xx | 4xx | 503 | other 5xx | transport errors / timeouts | sign-ins ok / failed | dashboard 200 / opened | slowest API / sign-in s |"
@@ -400,7 +419,10 @@ pub fn print(run: &Run) -> bool {
             println!("- {phase}: {hop} ×{n}");
         }
     }
+}
 
+/// What `/readyz` said in each phase.
+fn print_readyz(run: &Run) {
     println!("\n### /readyz by phase (sampled every 250 ms)\n");
     println!("| phase | status · database · rate limits · idp × samples |\n|---|---|");
     for (name, start, end) in phases(run) {
@@ -413,7 +435,11 @@ pub fn print(run: &Run) -> bool {
         let cells: Vec<String> = seen.iter().map(|(k, n)| format!("{k} ×{n}")).collect();
         println!("| {name} | {} |", cells.join("; "));
     }
+}
 
+/// How long the app took to recover after each fault; false when it took too long.
+fn print_recovery(run: &Run) -> bool {
+    let mut ok = true;
     println!("\n### Recovery after each fault\n");
     println!(
         "| dependency back at s | restart took s | measured | recovered after s |\n|---:|---:|---|---:|"
@@ -433,7 +459,12 @@ pub fn print(run: &Run) -> bool {
             ok = false;
         }
     }
+    ok
+}
 
+/// The writes and their read-back; false when one was lost or inconsistent.
+fn print_writes(run: &Run) -> bool {
+    let mut ok = true;
     println!("\n### Writes\n");
     println!(
         "- documents created and acknowledged: {}; acknowledged writes (creates + updates): {}",
@@ -460,7 +491,12 @@ pub fn print(run: &Run) -> bool {
     if !run.lost.is_empty() || !run.violations.is_empty() {
         ok = false;
     }
+    ok
+}
 
+/// Memory, liveness and log counts of `pymd serve` and the IdP; false on a crash or a panic.
+fn print_process(run: &Run) -> bool {
+    let mut ok = true;
     println!("\n### pymd serve\n");
     println!(
         "- resident memory: VmRSS {} at the start, {} at the end; peak (VmHWM) {}",
@@ -488,10 +524,15 @@ pub fn print(run: &Run) -> bool {
             println!("  - `{m}`");
         }
     }
+    ok
+}
 
+/// Failures while what they needed was up; false when there are any.
+fn print_problems(run: &Run, downs: &[Down]) -> bool {
+    let mut ok = true;
     let mut problems: BTreeMap<(&'static str, Op, String), (usize, Duration)> = BTreeMap::new();
     for r in &run.records {
-        if let Some(p) = problem(r, &downs) {
+        if let Some(p) = problem(r, downs) {
             let e = problems
                 .entry((p, r.op, describe(&r.outcome)))
                 .or_insert((0, r.start));
@@ -510,10 +551,6 @@ pub fn print(run: &Run) -> bool {
             );
         }
     }
-    println!(
-        "\nVerdict: {}",
-        if ok { "PASS" } else { "FAIL (see above)" }
-    );
     ok
 }
 

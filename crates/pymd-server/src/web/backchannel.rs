@@ -20,6 +20,7 @@ use axum::response::{IntoResponse, Response};
 use pymd_limits::{Decision, Limit};
 use serde_json::{Map, Value, json};
 
+use super::oidc::number;
 use crate::audit::{self, Event};
 use crate::state::AppState;
 
@@ -105,13 +106,6 @@ pub struct Expected<'a> {
     pub client_id: &'a str,
     pub leeway_secs: f64,
     pub now: f64,
-}
-
-fn number(claims: &Map<String, Value>, name: &str) -> Option<f64> {
-    claims
-        .get(name)
-        .and_then(Value::as_f64)
-        .filter(|v| v.is_finite())
 }
 
 /// Validates logout-token claims (§2.6 steps 3–6; a pure function, so every rule is
@@ -271,6 +265,18 @@ impl From<LogoutTokenError> for Failure {
 
 /// Reads, verifies and acts on one logout request; returns how many sessions ended.
 async fn handle(state: &AppState, headers: &HeaderMap, body: Body) -> Result<u64, Failure> {
+    let found = verified_claims(state, headers, body).await?;
+    end_what_it_names(state, &found).await
+}
+
+/// The claims of the request's logout token once it passed every check and was not seen before.
+/// A token signed by the IdP yet refused is audited; unsigned garbage is only counted (by the
+/// caller), so that nobody can fill the audit table through this open route.
+async fn verified_claims(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<LogoutClaims, Failure> {
     let body = axum::body::to_bytes(body, MAX_BODY)
         .await
         .map_err(|_| LogoutTokenError::Request)?;
@@ -305,8 +311,6 @@ async fn handle(state: &AppState, headers: &HeaderMap, body: Body) -> Result<u64
     let found = match check_claims(&claims, &expected) {
         Ok(found) => found,
         Err(e) => {
-            // Signed by the IdP yet wrong: worth an audit row (unsigned garbage is only counted,
-            // so that nobody can fill the audit table through this open route).
             let sub = claims.get("sub").and_then(Value::as_str);
             audit::record(
                 state,
@@ -330,6 +334,11 @@ async fn handle(state: &AppState, headers: &HeaderMap, body: Body) -> Result<u64
         .await;
         return Err(LogoutTokenError::Replayed.into());
     }
+    Ok(found)
+}
+
+/// Ends the web sessions and the SPA grants a verified logout token names, and audits it.
+async fn end_what_it_names(state: &AppState, found: &LogoutClaims) -> Result<u64, Failure> {
     let ended = state
         .store
         .delete_sessions_by_idp(found.sid.as_deref(), found.sub.as_deref())

@@ -273,7 +273,8 @@ pub async fn verify_id_token(
     check_claims(&claims, expected)
 }
 
-fn number(claims: &Map<String, Value>, name: &str) -> Option<f64> {
+/// A finite numeric claim (`iat`, `exp`…).
+pub(crate) fn number(claims: &Map<String, Value>, name: &str) -> Option<f64> {
     claims
         .get(name)
         .and_then(Value::as_f64)

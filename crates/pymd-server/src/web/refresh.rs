@@ -191,57 +191,77 @@ async fn refresh_holding_lease(state: &AppState, lease: &Lease<'_>) -> Result<Ou
         Err(e) => Err(e),
     };
     match exchanged {
-        Ok(refresh) => {
-            if !state
-                .store
-                .complete_session_refresh(hash, &refresh, row.access_token_expires_at)
-                .await?
-            {
-                // Only possible if this lease ran out and another request refreshed meanwhile.
-                tracing::warn!("a token refresh completed after its lease; keeping the stored one");
-                return Ok(match state.store.find_session(hash).await? {
-                    Some(current) if current.access_token != row.access_token => {
-                        Outcome::Fresh(Box::new(current))
-                    }
-                    Some(_) => Outcome::Unavailable,
-                    None => Outcome::Ended,
-                });
+        Ok(refresh) => store_refreshed(state, &row, &refresh).await,
+        Err(failure) => refresh_failed(state, lease, &row, failure).await,
+    }
+}
+
+/// Stores a completed refresh (compare-and-swap on the old expiry), counts and audits it.
+async fn store_refreshed(
+    state: &AppState,
+    row: &Session,
+    refresh: &SessionRefresh,
+) -> Result<Outcome, StoreError> {
+    let hash = row.id_hash.as_slice();
+    if !state
+        .store
+        .complete_session_refresh(hash, refresh, row.access_token_expires_at)
+        .await?
+    {
+        // Only possible if this lease ran out and another request refreshed meanwhile.
+        tracing::warn!("a token refresh completed after its lease; keeping the stored one");
+        return Ok(match state.store.find_session(hash).await? {
+            Some(current) if current.access_token != row.access_token => {
+                Outcome::Fresh(Box::new(current))
             }
-            metrics::counter!("pymd_token_refresh_total", "result" => "success").increment(1);
-            let event = crate::audit::Event::RefreshSucceeded {
-                user_id: row.user_id,
-            };
-            crate::audit::record(state, event, Some(&row.subject)).await;
-            Ok(match state.store.find_session(hash).await? {
-                Some(current) => Outcome::Fresh(Box::new(current)),
-                None => Outcome::Ended,
-            })
-        }
-        Err(ExchangeFailure::Refused(reason)) => {
+            Some(_) => Outcome::Unavailable,
+            None => Outcome::Ended,
+        });
+    }
+    metrics::counter!("pymd_token_refresh_total", "result" => "success").increment(1);
+    let event = crate::audit::Event::RefreshSucceeded {
+        user_id: row.user_id,
+    };
+    crate::audit::record(state, event, Some(&row.subject)).await;
+    Ok(match state.store.find_session(hash).await? {
+        Some(current) => Outcome::Fresh(Box::new(current)),
+        None => Outcome::Ended,
+    })
+}
+
+/// A refresh the IdP refused ends the session; one it could not answer keeps it (and releases
+/// the lease). Either way it is counted and audited.
+async fn refresh_failed(
+    state: &AppState,
+    lease: &Lease<'_>,
+    row: &Session,
+    failure: ExchangeFailure,
+) -> Result<Outcome, StoreError> {
+    let (reason, ended) = match failure {
+        ExchangeFailure::Refused(reason) => {
             tracing::info!(reason = %reason, "token refresh refused; ending the session");
-            state.store.delete_session(hash).await?;
-            metrics::counter!("pymd_token_refresh_total", "result" => "failure").increment(1);
-            let event = crate::audit::Event::RefreshFailed {
-                user_id: row.user_id,
-                reason: reason.to_string(),
-                session_ended: true,
-            };
-            crate::audit::record(state, event, Some(&row.subject)).await;
-            Ok(Outcome::Ended)
+            state.store.delete_session(lease.hash).await?;
+            (reason, true)
         }
-        Err(ExchangeFailure::Unavailable(reason)) => {
+        ExchangeFailure::Unavailable(reason) => {
             tracing::warn!(reason, "token refresh failed; the session is kept");
             lease.release(state).await?;
-            metrics::counter!("pymd_token_refresh_total", "result" => "unavailable").increment(1);
-            let event = crate::audit::Event::RefreshFailed {
-                user_id: row.user_id,
-                reason: reason.to_string(),
-                session_ended: false,
-            };
-            crate::audit::record(state, event, Some(&row.subject)).await;
-            Ok(Outcome::Unavailable)
+            (reason.to_owned(), false)
         }
-    }
+    };
+    let result = if ended { "failure" } else { "unavailable" };
+    metrics::counter!("pymd_token_refresh_total", "result" => result).increment(1);
+    let event = crate::audit::Event::RefreshFailed {
+        user_id: row.user_id,
+        reason,
+        session_ended: ended,
+    };
+    crate::audit::record(state, event, Some(&row.subject)).await;
+    Ok(if ended {
+        Outcome::Ended
+    } else {
+        Outcome::Unavailable
+    })
 }
 
 /// Verifies the new access token and seals what is to be stored.

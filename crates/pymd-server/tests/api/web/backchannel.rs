@@ -556,11 +556,7 @@ async fn recorder() -> (String, Arc<Mutex<Vec<String>>>) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_instances_a_logout_token_ends_a_session_made_elsewhere_and_its_replay_is_refused() {
-    let (Ok(redis), Some((admin, database))) = (
-        std::env::var("PYMD_TEST_REDIS_URL"),
-        crate::web::harness::fresh_postgres().await,
-    ) else {
-        eprintln!("skipped: PYMD_TEST_DATABASE_URL and PYMD_TEST_REDIS_URL are both needed");
+    let Some((admin, database, redis)) = crate::web::harness::postgres_and_redis().await else {
         return;
     };
     let (recorder_url, got) = recorder().await;

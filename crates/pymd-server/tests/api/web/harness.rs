@@ -232,6 +232,19 @@ pub async fn fresh_postgres() -> Option<(String, String)> {
     Some((admin, url.to_string()))
 }
 
+/// For the tests of several instances as one service: a fresh PostgreSQL database (as
+/// [`fresh_postgres`]) and the Redis URL, or `None` (after saying so) unless both
+/// `PYMD_TEST_DATABASE_URL` and `PYMD_TEST_REDIS_URL` are set.
+pub async fn postgres_and_redis() -> Option<(String, String, String)> {
+    let (Ok(redis), Some((admin, database))) =
+        (std::env::var("PYMD_TEST_REDIS_URL"), fresh_postgres().await)
+    else {
+        eprintln!("skipped: PYMD_TEST_DATABASE_URL and PYMD_TEST_REDIS_URL are both needed");
+        return None;
+    };
+    Some((admin, database, redis))
+}
+
 /// Drops a database made by [`fresh_postgres`] (best effort: its pools must be closed).
 pub async fn drop_postgres(admin: &str, url: &str) {
     use sqlx::Connection;

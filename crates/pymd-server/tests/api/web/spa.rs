@@ -34,14 +34,7 @@ fn pkce() -> (String, String) {
 }
 
 async fn post(env: &Env, path: &str, body: Value) -> (StatusCode, Value) {
-    let r = client()
-        .post(format!("{}{path}", env.app))
-        .json(&body)
-        .send()
-        .await
-        .expect("send");
-    let status = r.status();
-    (status, r.json().await.unwrap_or(Value::Null))
+    post_to(&env.app, path, body).await
 }
 
 /// Starts a sign-in and signs Alice in at the tenant: `(code, state)` from the redirect back.
@@ -324,6 +317,20 @@ async fn refreshes_beyond_the_users_hourly_limit_are_429_with_retry_after() {
         limited.iter().any(|e| e.event.detail["limit"] == "refresh"),
         "{limited:?}"
     );
+    let metrics = client()
+        .get(format!("{}/metrics", env.app))
+        .send()
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("metrics body");
+    assert!(
+        metrics
+            .lines()
+            .any(|l| l.starts_with("pymd_rate_limited_total{limit=\"refresh\"}")),
+        "pymd_rate_limited_total{{limit=\"refresh\"}} in /metrics"
+    );
 }
 
 async fn post_to(base: &str, path: &str, body: Value) -> (StatusCode, Value) {
@@ -339,11 +346,7 @@ async fn post_to(base: &str, path: &str, body: Value) -> (StatusCode, Value) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_instances_on_postgres_and_redis_share_grants_and_the_refresh_limit() {
-    let (Ok(redis), Some((admin, database))) = (
-        std::env::var("PYMD_TEST_REDIS_URL"),
-        crate::web::harness::fresh_postgres().await,
-    ) else {
-        eprintln!("skipped: PYMD_TEST_DATABASE_URL and PYMD_TEST_REDIS_URL are both needed");
+    let Some((admin, database, redis)) = crate::web::harness::postgres_and_redis().await else {
         return;
     };
     let mut web = None;
