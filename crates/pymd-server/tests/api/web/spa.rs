@@ -482,3 +482,63 @@ async fn a_logout_at_the_idp_ends_the_spas_grant_through_the_back_channel() {
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
     assert_eq!(body["error"], "invalid_grant", "{body}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_id_token_for_another_nonce_is_refused_and_records_nothing() {
+    let env = start(None).await;
+    let (verifier, challenge) = pkce();
+    let (status, started) = post(
+        &env,
+        "/api/v1/auth/authorize",
+        json!({ "codeChallenge": challenge }),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{started}");
+    // The authorize request is altered on its way: the IdP issues the ID token for another nonce
+    // while state and the PKCE pair still match.
+    let url = crate::web::harness::with_param(
+        started["authorizeUrl"].as_str().expect("authorizeUrl"),
+        "nonce",
+        "planted-nonce-0123456789abcdef",
+    );
+    let back = query(
+        &Browser::new()
+            .authorize_until_callback(&env, &url, ALICE)
+            .await,
+    );
+    let (status, body) = post(
+        &env,
+        "/api/v1/auth/callback",
+        json!({ "code": back["code"], "state": back["state"], "codeVerifier": verifier }),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(body["error"], "invalid_grant", "{body}");
+    assert!(body.get("accessToken").is_none());
+    assert_eq!(logins(&env).await, 0, "no sign-in recorded");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_three_routes_are_in_the_openapi_document_with_their_refusals() {
+    let env = start(None).await;
+    let doc: Value = client()
+        .get(format!("{}/api/openapi.json", env.app))
+        .send()
+        .await
+        .expect("openapi")
+        .json()
+        .await
+        .expect("JSON");
+    for path in ["authorize", "callback", "refresh"] {
+        let op = &doc["paths"][format!("/api/v1/auth/{path}")]["post"];
+        assert!(op.is_object(), "{path} is documented");
+        for status in ["200", "415", "422", "429"] {
+            assert!(op["responses"][status].is_object(), "{path} lists {status}");
+        }
+    }
+    // The deployment's registered redirect URI is listed as the only value (or none).
+    assert_eq!(
+        doc["components"]["schemas"]["AuthorizeInput"]["properties"]["redirectUri"]["enum"],
+        json!([format!("{}/spa/callback", env.app), null])
+    );
+}
