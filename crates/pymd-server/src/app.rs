@@ -2,16 +2,19 @@
 //! response passes through — request ids, redacted tracing, metrics, security headers, CORS,
 //! body limits, timeouts and a panic guard that answers in the API's error envelope.
 
+use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
 use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
+use tower::ServiceBuilder;
+use tower::util::BoxCloneSyncService;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
@@ -22,6 +25,7 @@ use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use crate::security_headers::SecurityHeadersLayer;
 use crate::routes::{admin, documents, health, internal, profile, spa_auth};
 use crate::state::AppState;
 
@@ -108,14 +112,52 @@ fn spec_for_deployment(spec: &utoipa::openapi::OpenApi, state: &AppState) -> Str
     serde_json::to_string(&doc).unwrap_or_else(|_| "{}".to_owned())
 }
 
+/// The whole application as one service: what [`build_app`] returns and [`serve`] serves.
+pub type AppService = BoxCloneSyncService<Request, Response, Infallible>;
+
 /// Builds the whole application for `state`.
-pub fn build_app(state: AppState) -> Router {
+///
+/// The router holds the routes and the middleware that needs a route (metrics by route
+/// template) or the state; everything else wraps the router from outside, where it is built
+/// once per connection instead of being cloned with the route on every request.
+pub fn build_app(state: AppState) -> AppService {
     // Install the recorder before anything records, whoever embeds the app.
     let _ = crate::telemetry::metrics_handle();
-    let (api, spec) = api_routes();
-    let spec_json = spec_for_deployment(&spec, &state);
-    let x_request_id = HeaderName::from_static("x-request-id");
     let https = state.config.is_https();
+    let cors = cors(&state);
+    let router = routes(&state)
+        .fallback(not_found)
+        .layer(middleware::from_fn(method_not_allowed_envelope))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(middleware::from_fn(refuse_form_body_tokens))
+        .layer(middleware::from_fn(drain_bodies_where_none_belong))
+        .layer(middleware::from_fn(record_metrics))
+        .layer(middleware::from_fn({
+            let base: Option<Arc<str>> = https.then(|| Arc::from(state.config.base_url.as_str()));
+            move |req, next| require_https(base.clone(), req, next)
+        }))
+        .layer(middleware::from_fn_with_state(state.clone(), crate::request_meta::capture))
+        .with_state(state);
+    let x_request_id = HeaderName::from_static("x-request-id");
+    let service = ServiceBuilder::new()
+        .map_response(into_axum_response)
+        .map_request(set_aside_client_request_id)
+        .layer(SetRequestIdLayer::new(x_request_id.clone(), MakeRequestUuid))
+        .layer(PropagateRequestIdLayer::new(x_request_id))
+        .layer(SetSensitiveRequestHeadersLayer::new([header::AUTHORIZATION, header::COOKIE]))
+        .layer(TraceLayer::new_for_http().make_span_with(request_span as fn(&Request) -> tracing::Span))
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, Duration::from_secs(30)))
+        .layer(CatchPanicLayer::custom(|_| panic_response()))
+        .layer(SecurityHeadersLayer { https })
+        .layer(cors)
+        .service(router);
+    BoxCloneSyncService::new(service)
+}
+
+/// Every route of the app, with the API's OpenAPI document served for this deployment.
+fn routes(state: &AppState) -> Router<AppState> {
+    let (api, spec) = api_routes();
+    let spec_json = spec_for_deployment(&spec, state);
     // With PYMD_METRICS_BIND, `/metrics` lives on its own listener (see `metrics_app`) and the
     // app's answers 404 for it.
     let metrics_here = if state.config.metrics_bind.is_none() {
@@ -136,34 +178,23 @@ pub fn build_app(state: AppState) -> Router {
             state.clone(),
             crate::limits::limit_auth_routes,
         )))
-        .fallback(not_found)
-        .layer(middleware::from_fn(method_not_allowed_envelope))
-        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .layer(middleware::from_fn(refuse_form_body_tokens))
-        .layer(middleware::from_fn(drain_bodies_where_none_belong))
-        .layer(middleware::from_fn_with_state(state.clone(), record_metrics))
-        .layer(middleware::from_fn({
-            let base: Option<Arc<str>> = https.then(|| Arc::from(state.config.base_url.as_str()));
-            move |req, next| require_https(base.clone(), req, next)
-        }))
-        .layer(middleware::from_fn_with_state(state.clone(), crate::request_meta::capture))
-        .layer(cors(&state))
-        .layer(middleware::from_fn(move |req, next| security_headers(https, req, next)))
-        .layer(CatchPanicLayer::custom(|_| panic_response()))
-        .layer(tower_http::timeout::TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, Duration::from_secs(30)))
-        .layer(
-            TraceLayer::new_for_http().make_span_with(|req: &Request| {
-                let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok()).unwrap_or("");
-                let (request_id, client_request_id) = (header("x-request-id"), header(CLIENT_REQUEST_ID));
-                // The path only: a query string may carry what must never be logged.
-                tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id, client_request_id)
-            }),
-        )
-        .layer(SetSensitiveRequestHeadersLayer::new([header::AUTHORIZATION, header::COOKIE]))
-        .layer(PropagateRequestIdLayer::new(x_request_id.clone()))
-        .layer(SetRequestIdLayer::new(x_request_id, MakeRequestUuid))
-        .layer(middleware::from_fn(set_aside_client_request_id))
-        .with_state(state)
+}
+
+/// The request's tracing span: the path only (a query string may carry what must never be
+/// logged) and both request ids.
+fn request_span(req: &Request) -> tracing::Span {
+    let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let (request_id, client_request_id) = (header("x-request-id"), header(CLIENT_REQUEST_ID));
+    tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id, client_request_id)
+}
+
+/// The outer layers' response, with its body as axum's own.
+fn into_axum_response<B>(response: axum::http::Response<B>) -> Response
+where
+    B: axum::body::HttpBody<Data = axum::body::Bytes> + Send + 'static,
+    B::Error: Into<axum::BoxError>,
+{
+    response.map(axum::body::Body::new)
 }
 
 /// Where a client's own `X-Request-Id` is kept (at most 64 visible ASCII characters).
@@ -171,7 +202,7 @@ const CLIENT_REQUEST_ID: &str = "x-client-request-id";
 
 /// The request id is always PyMD's own: a client's `X-Request-Id` is moved aside (truncated,
 /// printable only) so logs and audit rows can still name it, but never as the id.
-async fn set_aside_client_request_id(mut req: Request, next: Next) -> Response {
+fn set_aside_client_request_id(mut req: Request) -> Request {
     let headers = req.headers_mut();
     headers.remove(CLIENT_REQUEST_ID);
     if let Some(sent) = headers.remove("x-request-id") {
@@ -184,14 +215,16 @@ async fn set_aside_client_request_id(mut req: Request, next: Next) -> Response {
             headers.insert(HeaderName::from_static(CLIENT_REQUEST_ID), v);
         }
     }
-    next.run(req).await
+    req
 }
 
 /// The metrics listener's app (`PYMD_METRICS_BIND`): `/metrics` and nothing else.
-pub fn metrics_app() -> Router {
-    Router::new()
-        .route("/metrics", get(metrics))
-        .fallback(not_found)
+pub fn metrics_app() -> AppService {
+    BoxCloneSyncService::new(
+        Router::new()
+            .route("/metrics", get(metrics))
+            .fallback(not_found),
+    )
 }
 
 /// Serves `app` on `listener` until `shutdown` completes, with the peer address available to
@@ -201,12 +234,12 @@ pub fn metrics_app() -> Router {
 /// The listener's I/O errors.
 pub async fn serve(
     listener: tokio::net::TcpListener,
-    app: Router,
+    app: AppService,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     axum::serve(
         listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
+        axum::ServiceExt::<Request>::into_make_service_with_connect_info::<SocketAddr>(app),
     )
     .with_graceful_shutdown(shutdown)
     .await
@@ -359,19 +392,17 @@ async fn metrics() -> Response {
     }
 }
 
-async fn record_metrics(State(_state): State<AppState>, req: Request, next: Next) -> Response {
+async fn record_metrics(req: Request, next: Next) -> Response {
     let start = Instant::now();
-    let route = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|p| p.as_str().to_owned())
-        .unwrap_or_else(|| "unmatched".to_owned());
+    let route = req.extensions().get::<MatchedPath>().cloned();
     let method = method_label(req.method());
     let response = next.run(req).await;
-    let status = response.status().as_u16().to_string();
-    metrics::counter!("pymd_http_requests_total", "route" => route.clone(), "method" => method, "status" => status).increment(1);
-    metrics::histogram!("pymd_http_request_duration_seconds", "route" => route, "method" => method)
-        .record(start.elapsed().as_secs_f64());
+    crate::http_metrics::record(
+        route.as_ref().map_or("unmatched", MatchedPath::as_str),
+        method,
+        response.status().as_u16(),
+        start.elapsed().as_secs_f64(),
+    );
     response
 }
 
@@ -400,7 +431,7 @@ fn method_label(method: &Method) -> &'static str {
 async fn require_https(https_base: Option<Arc<str>>, req: Request, next: Next) -> Response {
     let path = req.uri().path();
     let exempt = matches!(path, "/healthz" | "/readyz" | "/metrics");
-    let secure = crate::request_meta::current().is_some_and(|m| m.https);
+    let secure = crate::request_meta::is_https();
     let Some(base) = https_base.filter(|_| !secure && !exempt) else {
         return next.run(req).await;
     };
@@ -420,41 +451,6 @@ async fn require_https(https_base: Option<Arc<str>>, req: Request, next: Next) -
         }
     }
     crate::error::ApiError::InvalidRequest("PyMD is served over https only".into()).into_response()
-}
-
-async fn security_headers(https: bool, req: Request, next: Next) -> Response {
-    // What answers a credential (a bearer token, a session cookie) is the user's own: no cache
-    // may keep it.
-    let private = req.headers().contains_key(header::AUTHORIZATION)
-        || req.headers().contains_key(header::COOKIE)
-        || req.uri().path().starts_with("/api/v1/");
-    let mut response = next.run(req).await;
-    let h = response.headers_mut();
-    if private && !h.contains_key(header::CACHE_CONTROL) {
-        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    }
-    let mut set = |name: HeaderName, value: &'static str| {
-        if !h.contains_key(&name) {
-            h.insert(name, HeaderValue::from_static(value));
-        }
-    };
-    set(
-        header::CONTENT_SECURITY_POLICY,
-        "default-src 'self'; script-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'",
-    );
-    set(header::X_CONTENT_TYPE_OPTIONS, "nosniff");
-    // `same-origin`, not `no-referrer`: with `no-referrer` browsers send `Origin: null` on our
-    // own form posts, which the same-origin (CSRF) check must then refuse. Cross-origin requests
-    // still carry no referrer.
-    set(header::REFERRER_POLICY, "same-origin");
-    set(header::X_FRAME_OPTIONS, "DENY");
-    if https {
-        set(
-            header::STRICT_TRANSPORT_SECURITY,
-            "max-age=31536000; includeSubDomains",
-        );
-    }
-    response
 }
 
 fn cors(state: &AppState) -> CorsLayer {

@@ -12,7 +12,7 @@ use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use axum_extra::extract::cookie::CookieJar;
 use pymd_auth::VerifiedToken;
-use pymd_domain::{Permission, User};
+use pymd_domain::{Permission, User, UserId};
 
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -21,10 +21,20 @@ use crate::state::AppState;
 #[derive(Debug, Clone)]
 pub struct Principal {
     pub token: Arc<VerifiedToken>,
-    pub user: User,
+    /// The local user the token's `sub` is (created on first sight).
+    pub user_id: UserId,
 }
 
 impl Principal {
+    /// The caller's user as stored now (name, email, bio), for the routes that show or change
+    /// it; everything else needs only [`Principal::user_id`].
+    ///
+    /// # Errors
+    /// The store's errors, as [`ApiError`].
+    pub async fn user(&self, state: &AppState) -> Result<User, ApiError> {
+        Ok(state.store.ensure_user(&self.token.sub).await?)
+    }
+
     /// Succeeds when the token grants `permission` (in `permissions` or `scope`).
     ///
     /// # Errors
@@ -154,7 +164,7 @@ impl Principal {
         }
         Ok(Some(Principal {
             token,
-            user: session.user,
+            user_id: session.user.id,
         }))
     }
 }
@@ -171,8 +181,15 @@ impl FromRequestParts<AppState> for Principal {
         }
         let raw = bearer_token(parts)?;
         let token = state.verifier.verify(raw).await?;
-        let user = state.store.ensure_user(&token.sub).await?;
-        Ok(Principal { token, user })
+        let user_id = match state.user_ids.get(&token.sub) {
+            Some(id) => id,
+            None => {
+                let id = state.store.ensure_user(&token.sub).await?.id;
+                state.user_ids.remember(&token.sub, id);
+                id
+            }
+        };
+        Ok(Principal { token, user_id })
     }
 }
 

@@ -29,6 +29,12 @@ tokio::task_local! {
     static CURRENT: RequestMeta;
 }
 
+/// Whether the current request came over https (false outside a request), without copying the
+/// rest of the metadata.
+pub fn is_https() -> bool {
+    CURRENT.try_with(|m| m.https).unwrap_or(false)
+}
+
 /// The current request's metadata, when called while serving a request.
 pub fn current() -> Option<RequestMeta> {
     CURRENT.try_with(Clone::clone).ok()

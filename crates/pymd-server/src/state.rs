@@ -1,6 +1,8 @@
 //! The shared state every handler receives — configuration, storage, the token verifier and the
 //! outbound clients — and [`StateBuilder`], the one way to make it: `pymd serve` and the tests
-//! both build their state through it. Cheap to clone (everything is behind `Arc`).
+//! both build their state through it. Cheap to clone: one `Arc`, so the per-request clones axum
+//! makes (one per stateful middleware and handler) cost one atomic increment each, not one per
+//! field.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -14,9 +16,29 @@ use url::Url;
 use crate::config::{Config, Idp};
 use crate::management::ManagementClient;
 
-/// Handler state.
+/// Handler state: the parts below ([`Parts`]) behind one `Arc`. Reads go through `Deref`
+/// (`state.config`); a test's hook may change a part before the app is built (`DerefMut`, which
+/// copies the parts only if the state is already shared).
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Parts>);
+
+impl std::ops::Deref for AppState {
+    type Target = Parts;
+
+    fn deref(&self) -> &Parts {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for AppState {
+    fn deref_mut(&mut self) -> &mut Parts {
+        Arc::make_mut(&mut self.0)
+    }
+}
+
+/// What every handler shares.
+#[derive(Clone)]
+pub struct Parts {
     pub config: Arc<Config>,
     pub store: Arc<dyn Store>,
     pub verifier: Verifier,
@@ -33,6 +55,8 @@ pub struct AppState {
     pub http: reqwest::Client,
     /// Rate limits and IP blocks (spec §7): Redis when `REDIS_URL` is set, else this process.
     pub limiter: pymd_limits::Limiter,
+    /// Which user each token subject is (the bearer path's just-in-time lookup, remembered).
+    pub user_ids: crate::user_ids::UserIds,
 }
 
 impl AppState {
@@ -154,7 +178,7 @@ impl StateBuilder {
             .unwrap_or_else(|| with_slash(&idp.issuer_base_url));
         let management = ManagementClient::new(http.clone(), management_base, idp.m2m);
         let limiter = limiter(&config)?;
-        Ok(AppState {
+        Ok(AppState(Arc::new(Parts {
             config: Arc::new(config),
             store,
             verifier,
@@ -164,7 +188,8 @@ impl StateBuilder {
             cookie_secret: Arc::new(cookie_secret),
             http,
             limiter,
-        })
+            user_ids: crate::user_ids::UserIds::default(),
+        })))
     }
 }
 

@@ -40,11 +40,11 @@ impl FromRequestParts<AppState> for Admin {
             return Ok(Admin(principal));
         }
         // One audit row per user and minute: a caller cannot turn refusals into a write flood.
-        if crate::limits::first_this_minute(state, &format!("admin_denied:{}", principal.user.id.0))
+        if crate::limits::first_this_minute(state, &format!("admin_denied:{}", principal.user_id.0))
             .await
         {
             let path = parts.uri.path().to_owned();
-            let subject = Some(principal.user.auth0_id.as_str());
+            let subject = Some(principal.token.sub.as_str());
             audit::record(state, Event::AdminDenied { path }, subject).await;
         }
         Err(ApiError::Forbidden("the admin role is required"))
@@ -105,7 +105,7 @@ pub async fn lift_block(
         Event::IpUnblocked {
             ip: ip.to_canonical(),
         },
-        Some(&admin.user.auth0_id),
+        Some(&admin.token.sub),
     )
     .await;
     Ok(StatusCode::NO_CONTENT)

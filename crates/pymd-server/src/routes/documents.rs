@@ -173,7 +173,7 @@ impl FromRequestParts<AppState> for OwnedDocument {
         let Path(raw_id) = Path::<String>::from_request_parts(parts, state)
             .await
             .map_err(|_| ApiError::NotFound)?;
-        let document = documents::get_owned(state, principal.user.id, &raw_id).await?;
+        let document = documents::get_owned(state, principal.user_id, &raw_id).await?;
         Ok(OwnedDocument {
             principal,
             document,
@@ -192,7 +192,7 @@ pub async fn list_documents(
 ) -> ApiResult<Json<DocumentList>> {
     principal.require(Permission::ReadDocuments)?;
     let page = PageRequest::new(params.limit.as_deref(), params.cursor.as_deref())?;
-    let page = documents::list(&state, principal.user.id, page).await?;
+    let page = documents::list(&state, principal.user_id, page).await?;
     Ok(Json(DocumentList {
         documents: page
             .documents
@@ -213,7 +213,7 @@ pub async fn create_document(
     ApiJson(input): ApiJson<DocumentInput>,
 ) -> ApiResult<Response> {
     principal.require(Permission::WriteDocuments)?;
-    let doc = documents::create(&state, principal.user.id, &input.title, input.content).await?;
+    let doc = documents::create(&state, principal.user_id, &input.title, input.content).await?;
     let location = HeaderValue::from_str(&format!("/api/v1/documents/{}", doc.id));
     let mut response = document_response(StatusCode::CREATED, doc, false);
     if let Ok(v) = location {
@@ -268,7 +268,7 @@ pub async fn replace_document(
     ApiJson(input): ApiJson<DocumentInput>,
 ) -> ApiResult<Response> {
     let checks = if_match(&headers)?;
-    let owner = owned.principal.user.id;
+    let owner = owned.principal.user_id;
     let (title, content) = (&input.title, input.content);
     let doc = documents::replace(&state, owner, &owned.document, &checks, title, content).await?;
     Ok(document_response(StatusCode::OK, doc, false))
@@ -282,7 +282,7 @@ pub async fn delete_document(
     State(state): State<AppState>,
     owned: OwnedDocument,
 ) -> ApiResult<StatusCode> {
-    let owner = owned.principal.user.id;
+    let owner = owned.principal.user_id;
     documents::delete(&state, owner, owned.document.id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -95,7 +95,7 @@ pub async fn get_profile(
     principal: Principal,
 ) -> ApiResult<Json<ProfileView>> {
     principal.require(Permission::ReadProfile)?;
-    let user = principal.user.clone();
+    let user = principal.user(&state).await?;
     Ok(Json(ProfileView::new(
         user,
         &principal,
@@ -120,7 +120,7 @@ pub async fn patch_profile(
         picture: input.picture,
         bio: input.bio,
     };
-    let user = profile::update(&state, &principal.user, patch, Via::Api).await?;
+    let user = profile::update(&state, &principal.user(&state).await?, patch, Via::Api).await?;
     Ok(Json(ProfileView::new(
         user,
         &principal,

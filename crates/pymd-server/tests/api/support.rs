@@ -477,7 +477,7 @@ impl TestApp {
             .await
             .unwrap_or_else(|e| panic!("build the state: {e:#}"));
         if let Some(wrap) = options.wrap_store {
-            state.store = wrap(state.store);
+            state.store = wrap(state.store.clone());
         }
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
