@@ -768,8 +768,8 @@ impl Writers {
     }
 }
 
-/// One write: `POST` a new document, or `PUT` with `If-Match` on `doc`. `Ok(Some(json))` for a
-/// 2xx answer, `Ok(None)` for no answer (the connection died); any other answer fails the test.
+/// One write: `POST` a new document, or `PUT` with `If-Match` on `doc`. `Some(json)` for a 2xx
+/// answer, `None` for no answer (the connection died); any other answer fails the test.
 async fn write(base: &str, token: &str, doc: Option<&Known>, content: &str) -> Option<Value> {
     let body = json!({"title": "kill test", "content": content});
     let rb = match doc {
