@@ -26,6 +26,7 @@ mod hardening;
 mod headers;
 mod hostile;
 mod idp;
+mod instances;
 mod internal;
 mod limits;
 mod monitoring;

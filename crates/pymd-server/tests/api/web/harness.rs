@@ -372,6 +372,18 @@ impl Browser {
         authorize: &str,
         who: (&str, &str),
     ) -> String {
+        self.authorize_until_callback_to(&env.app, authorize, who)
+            .await
+    }
+
+    /// As [`Browser::authorize_until_callback`], for an app whose public base URL is `app`
+    /// (e.g. an app run as a child process, without an [`Env`]).
+    pub async fn authorize_until_callback_to(
+        &mut self,
+        app: &str,
+        authorize: &str,
+        who: (&str, &str),
+    ) -> String {
         let to_form = self.get(authorize).await;
         assert_eq!(
             to_form.status,
@@ -402,8 +414,8 @@ impl Browser {
         );
         let callback = submitted.location.clone().expect("back to the app");
         assert!(
-            callback.starts_with(&format!("{}/auth/callback?", env.app))
-                || callback.starts_with(&format!("{}/spa/callback?", env.app)),
+            callback.starts_with(&format!("{app}/auth/callback?"))
+                || callback.starts_with(&format!("{app}/spa/callback?")),
             "{callback}"
         );
         callback
