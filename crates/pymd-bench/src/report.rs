@@ -173,7 +173,8 @@ fn git_commit() -> String {
 
 /// The repository this bench was built from.
 pub fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    std::fs::canonicalize(&root).unwrap_or(root)
 }
 
 /// Today's date and time (UTC), for a section's title.
