@@ -55,7 +55,11 @@ impl Options {
                     o.duration = Duration::from_secs(crate::number(a, it.next(), 1..=120)?)
                 }
                 "--no-record" => o.record = false,
-                other => anyhow::bail!("unknown argument {other:?} for million"),
+                "-h" | "--help" => {
+                    println!("{}", crate::USAGE);
+                    std::process::exit(0);
+                }
+                other => anyhow::bail!("unknown argument {other:?}\n{}", crate::USAGE),
             }
         }
         anyhow::ensure!(
