@@ -107,10 +107,11 @@ pub fn ratio_table(ratios: &[Ratio]) -> String {
             "×" => format!("{v:.2}×"),
             unit => format!("{v:.1}{unit}"),
         });
-        let met = match r.met {
-            Some(true) => "met",
-            Some(false) => "**not met**",
-            None => "not measured",
+        let met = match (r.met, r.value) {
+            (Some(true), _) => "met",
+            (Some(false), _) => "**not met**",
+            (None, Some(_)) => "(no target)",
+            (None, None) => "not measured",
         };
         let _ = writeln!(s, "| {} | {value} | {} | {met} |", r.name, r.target);
     }
