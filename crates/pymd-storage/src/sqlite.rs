@@ -6,9 +6,10 @@
 //! worker thread, channel or `spawn_blocking` per query — sqlx's SQLite driver sends every
 //! statement and every row over a channel to a worker thread, and the wake-ups cost more than the
 //! queries (a profile of the document list spent ~45 % of its CPU in futex calls). The only
-//! `.await` is for a free connection slot, *before* a connection is taken; a connection is never
-//! held across an `.await`, so a task can neither park holding one nor hold SQLite's write lock
-//! while suspended. `rusqlite` is used at the version that links the same `libsqlite3-sys` as
+//! `.await`s are for a free connection slot (and, for a statement that writes, the store's one
+//! writer slot), *before* a connection is taken; a connection is never held across an `.await`,
+//! so a task can neither park holding one nor hold SQLite's write lock while suspended, and this
+//! process's writers queue without blocking a thread instead of sleeping in SQLite's busy handler. `rusqlite` is used at the version that links the same `libsqlite3-sys` as
 //! sqlx (two copies of SQLite cannot link into one binary).
 //!
 //! **Migrations stay sqlx's**: `sqlx::migrate!` runs on a short-lived sqlx connection before the
@@ -98,6 +99,7 @@ impl SqliteStore {
         Ok(SqliteStore {
             pool: Arc::new(Pool {
                 slots: Semaphore::new(max),
+                writer: Semaphore::new(1),
                 idle: Mutex::new(vec![first]),
                 target,
                 acquire_timeout: options.acquire_timeout,
@@ -109,6 +111,7 @@ impl SqliteStore {
     /// `Unavailable`. A connection in use when the store closes is closed when it comes back.
     pub async fn close(&self) {
         self.pool.slots.close();
+        self.pool.writer.close();
         let idle = std::mem::take(&mut *self.pool.lock_idle());
         drop(idle);
     }
@@ -197,6 +200,8 @@ impl Target {
 /// connections are opened on demand; an in-memory database has exactly one, never replaced.
 struct Pool {
     slots: Semaphore,
+    /// One writing statement at a time per store (SQLite runs one writer at a time anyway).
+    writer: Semaphore,
     idle: Mutex<Vec<Conn>>,
     target: Target,
     acquire_timeout: Duration,
@@ -218,27 +223,39 @@ impl Pool {
     }
 
     /// Runs `f` on a connection, on this thread. The connection is taken after the only
-    /// `.await` and given back before returning.
+    /// `.await`s and given back before returning. A statement that writes first takes the
+    /// writer slot: this process's writers queue here, without blocking a thread, rather than
+    /// in SQLite's busy handler, which sleeps (it still waits for other processes' writers).
     async fn run<T>(
         &self,
         what: &'static str,
+        sql: &'static str,
         f: impl FnOnce(&mut Conn) -> Result<T, StoreError> + Send,
     ) -> Result<T, StoreError> {
-        let _slot = self.slot(what).await?;
+        let _writer = if writes(sql) {
+            Some(self.acquire(&self.writer, what).await?)
+        } else {
+            None
+        };
+        let _slot = self.acquire(&self.slots, what).await?;
         let mut conn = self.take(what)?;
         let result = f(&mut conn);
         self.give_back(conn);
         result
     }
 
-    /// Waits (up to the acquire timeout) for the right to use a connection.
-    async fn slot(&self, what: &'static str) -> Result<SemaphorePermit<'_>, StoreError> {
-        match self.slots.try_acquire() {
+    /// Waits (up to the acquire timeout) for a permit of `slots`.
+    async fn acquire<'a>(
+        &self,
+        slots: &'a Semaphore,
+        what: &'static str,
+    ) -> Result<SemaphorePermit<'a>, StoreError> {
+        match slots.try_acquire() {
             Ok(slot) => return Ok(slot),
             Err(TryAcquireError::Closed) => return Err(closed(what)),
             Err(TryAcquireError::NoPermits) => {}
         }
-        match tokio::time::timeout(self.acquire_timeout, self.slots.acquire()).await {
+        match tokio::time::timeout(self.acquire_timeout, slots.acquire()).await {
             Ok(Ok(slot)) => Ok(slot),
             Ok(Err(_)) => Err(closed(what)),
             Err(_) => Err(StoreError::Unavailable(format!(
@@ -264,6 +281,13 @@ impl Pool {
             self.lock_idle().push(conn);
         }
     }
+}
+
+/// Whether a statement may write (anything but a `SELECT`).
+fn writes(sql: &str) -> bool {
+    !sql.trim_start()
+        .get(..6)
+        .is_some_and(|verb| verb.eq_ignore_ascii_case("SELECT"))
 }
 
 fn closed(what: &'static str) -> StoreError {
@@ -313,7 +337,7 @@ impl Executor for SqliteStore {
         args: &[Value<'_>],
     ) -> Result<u64, StoreError> {
         self.pool
-            .run(what, |conn| {
+            .run(what, sql, |conn| {
                 let mut statement = conn.prepare(sql).map_err(|e| map_rusqlite(what, e))?;
                 let changed = statement
                     .execute(rusqlite::params_from_iter(args))
@@ -331,7 +355,7 @@ impl Executor for SqliteStore {
         map: MapRow<T>,
     ) -> Result<Option<T>, StoreError> {
         self.pool
-            .run(what, |conn| {
+            .run(what, sql, |conn| {
                 let mut statement = conn.prepare(sql).map_err(|e| map_rusqlite(what, e))?;
                 let mut rows = statement
                     .query(rusqlite::params_from_iter(args))
@@ -352,7 +376,7 @@ impl Executor for SqliteStore {
         map: MapRow<T>,
     ) -> Result<Vec<T>, StoreError> {
         self.pool
-            .run(what, |conn| {
+            .run(what, sql, |conn| {
                 let mut statement = conn.prepare(sql).map_err(|e| map_rusqlite(what, e))?;
                 let mut rows = statement
                     .query(rusqlite::params_from_iter(args))
@@ -443,6 +467,18 @@ impl Row for SqliteColumns<'_, '_> {
 #[cfg(test)]
 mod tests {
     use super::numbered_placeholders;
+
+    #[test]
+    fn only_selects_are_read_only() {
+        use super::writes;
+        assert!(!writes("SELECT 1"));
+        assert!(!writes(" select id FROM users"));
+        assert!(writes("UPDATE sessions SET a = 1"));
+        assert!(writes("INSERT INTO users (id) VALUES (?1)"));
+        assert!(writes(
+            "DELETE FROM spa_transactions WHERE state_hash = $1 RETURNING nonce"
+        ));
+    }
 
     #[test]
     fn dollar_placeholders_become_numbered_question_marks_and_nothing_else_changes() {
