@@ -1,7 +1,7 @@
-//! One mapping from sqlx's errors to [`StoreError`], shared by both back ends, so "the database
-//! is unreachable" (503, retry later) is told apart from "something is broken" (500) the same way
-//! whichever database runs. Messages never carry SQL or bound values, only what sqlx reports about
-//! the failure itself.
+//! One mapping from database errors (sqlx's for PostgreSQL and migrations, rusqlite's for the
+//! SQLite pool) to [`StoreError`], so "the database is unreachable" (503, retry later) is told
+//! apart from "something is broken" (500) the same way whichever database runs. Messages never
+//! carry SQL or bound values, only what the driver reports about the failure itself.
 
 use crate::StoreError;
 
@@ -69,9 +69,30 @@ fn is_unavailable_code(code: Option<&str>) -> bool {
     if code.len() > 4 {
         return false;
     }
-    match code.parse::<i32>() {
-        Ok(n) => matches!(n & 0xff, 5 | 6 | 10 | 13 | 14),
-        Err(_) => false,
+    code.parse::<i32>().is_ok_and(sqlite_code_is_unavailable)
+}
+
+/// SQLite (extended) result codes whose primary code means "busy or unreachable": BUSY, LOCKED
+/// (after the busy timeout), IOERR, FULL, CANTOPEN.
+fn sqlite_code_is_unavailable(code: i32) -> bool {
+    matches!(code & 0xff, 5 | 6 | 10 | 13 | 14)
+}
+
+/// Maps a rusqlite error; `what` names the operation for the log. Busy, locked and I/O failures
+/// are `Unavailable`; everything else (a constraint violation included) is `Internal`, as for
+/// sqlx's SQLite errors.
+pub(crate) fn map_rusqlite(what: &'static str, err: rusqlite::Error) -> StoreError {
+    match &err {
+        rusqlite::Error::SqliteFailure(code, _)
+            if sqlite_code_is_unavailable(code.extended_code) =>
+        {
+            StoreError::Unavailable(format!("{what}: {err}"))
+        }
+        rusqlite::Error::SqliteFailure(code, _) => StoreError::Internal(format!(
+            "{what}: database error {}: {err}",
+            code.extended_code
+        )),
+        _ => StoreError::Internal(format!("{what}: {err}")),
     }
 }
 
@@ -110,6 +131,32 @@ mod tests {
         assert!(!is_unavailable_code(Some("23505")));
         assert!(!is_unavailable_code(Some("2067"))); // SQLITE_CONSTRAINT_UNIQUE
         assert!(!is_unavailable_code(None));
+    }
+
+    #[test]
+    fn busy_and_unopenable_sqlite_failures_are_unavailable_but_constraints_are_internal() {
+        let failure =
+            |code: i32| rusqlite::Error::SqliteFailure(rusqlite::ffi::Error::new(code), None);
+        assert!(matches!(
+            map_rusqlite("x", failure(5)),
+            StoreError::Unavailable(_)
+        ));
+        assert!(matches!(
+            map_rusqlite("x", failure(517)),
+            StoreError::Unavailable(_)
+        ));
+        assert!(matches!(
+            map_rusqlite("x", failure(14)),
+            StoreError::Unavailable(_)
+        ));
+        assert!(matches!(
+            map_rusqlite("x", failure(2067)),
+            StoreError::Internal(_)
+        ));
+        assert!(matches!(
+            map_rusqlite("x", rusqlite::Error::QueryReturnedNoRows),
+            StoreError::Internal(_)
+        ));
     }
 
     #[test]

@@ -2,6 +2,10 @@
 //! and PostgreSQL (at scale) implementations that pass the same conformance suite. Everything the
 //! API needs to stay consistent under concurrency (optimistic versions, idempotent upserts, keyset
 //! paging) is guaranteed here, inside one statement or transaction, never by the caller.
+//!
+//! Both back ends share one implementation of [`Store`] (`sql`: the statements, the row mapping
+//! and every operation, written once); each only runs statements — PostgreSQL through sqlx's
+//! pool, SQLite through `rusqlite` on the calling thread (see [`sqlite`] for why).
 
 use async_trait::async_trait;
 use pymd_domain::{
@@ -13,6 +17,7 @@ mod connect;
 mod error;
 mod page;
 pub mod postgres;
+mod sql;
 pub mod sqlite;
 
 pub use connect::{ConnectOptions, connect, migrate};

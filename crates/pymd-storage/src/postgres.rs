@@ -1,30 +1,34 @@
-//! The at-scale back end: PostgreSQL, shared by several `pymd serve` instances.
+//! The at-scale back end: PostgreSQL through sqlx's pool, shared by several `pymd serve`
+//! instances. The operations themselves are the shared ones (`crate::sql`); this module binds
+//! their parameters in PostgreSQL's native types (`uuid`, `timestamptz`, `jsonb`) and reads
+//! result columns back.
 //!
 //! Every change that must not race is one statement (a conditional `UPDATE … WHERE version = $n
 //! RETURNING …`, an `INSERT … ON CONFLICT …`): under READ COMMITTED the row lock taken by the
 //! first writer makes the second re-check its `WHERE` against the committed row, so a stale
 //! version never applies. Timestamps are `timestamptz` (microseconds, like the domain, so values
-//! equal SQLite's), ids `uuid`, audit detail `jsonb` (see `migrations/postgres`). Migrations take
-//! sqlx's advisory lock, so instances starting together migrate once.
+//! equal SQLite's). Migrations take sqlx's advisory lock, so instances starting together migrate
+//! once.
 
-use async_trait::async_trait;
-use pymd_domain::paging::from_micros;
-use pymd_domain::{
-    Document, DocumentDraft, DocumentId, PageRequest, ProfilePatch, SyncUser, User, UserId,
-};
-use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::postgres::{PgArguments, PgPool, PgPoolOptions, PgRow};
 use sqlx::types::Json;
+use sqlx::{Postgres, Row as _};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::error::{map_migrate, map_sqlx};
-use crate::page::page_of;
-use crate::{
-    AuditEvent, AuditFilter, ConnectOptions, DocumentPage, NewAuditEvent, NewSession, Session,
-    SessionRefresh, SpaGrantToken, SpaTransaction, Store, StoreError, check_hash,
-};
+use crate::sql::{Dialect, Executor, MapRow, Row, Value, decode_error, statements};
+use crate::{ConnectOptions, StoreError};
 
-/// The PostgreSQL implementation of [`Store`].
+/// The first page of an owner's documents, as the store runs it (public so that the
+/// conformance suite can check the plan of this exact statement).
+pub const LIST_DOCUMENTS_FIRST: &str = statements::LIST_DOCUMENTS_FIRST;
+
+/// A later page of an owner's documents (keyset paging on `documents_owner_created_id`); public
+/// for the same reason.
+pub const LIST_DOCUMENTS_AFTER: &str = statements::LIST_DOCUMENTS_AFTER;
+
+/// The PostgreSQL implementation of [`Store`](crate::Store).
 #[derive(Debug, Clone)]
 pub struct PgStore {
     pool: PgPool,
@@ -67,88 +71,81 @@ impl PgStore {
     }
 }
 
-#[derive(sqlx::FromRow)]
-struct UserRow {
-    id: Uuid,
-    auth0_id: String,
-    email: Option<String>,
-    name: Option<String>,
-    picture: Option<String>,
-    bio: Option<String>,
-    email_verified: bool,
-    created_at: OffsetDateTime,
-    updated_at: OffsetDateTime,
+/// A statement with its parameters bound in PostgreSQL's types. PostgreSQL learns each
+/// parameter's type from these (a `NULL` too), so the shared statements need no casts.
+fn query<'a>(
+    sql: &'static str,
+    args: &[Value<'a>],
+) -> sqlx::query::Query<'a, Postgres, PgArguments> {
+    args.iter().fold(sqlx::query(sql), |q, arg| match *arg {
+        Value::Uuid(v) => q.bind(v),
+        Value::Ts(v) => q.bind(v),
+        Value::OptTs(v) => q.bind(v),
+        Value::I64(v) => q.bind(v),
+        Value::OptI64(v) => q.bind(v),
+        Value::Text(v) => q.bind(v),
+        Value::OptText(v) => q.bind(v),
+        Value::Bytes(v) => q.bind(v),
+        Value::OptBytes(v) => q.bind(v),
+        Value::OptBool(v) => q.bind(v),
+        Value::Json(v) => q.bind(Json(v)),
+    })
 }
 
-impl From<UserRow> for User {
-    fn from(r: UserRow) -> Self {
-        User {
-            id: UserId(r.id),
-            auth0_id: r.auth0_id,
-            email: r.email,
-            name: r.name,
-            picture: r.picture,
-            bio: r.bio,
-            email_verified: r.email_verified,
-            created_at: utc(r.created_at),
-            updated_at: utc(r.updated_at),
-        }
+impl Executor for PgStore {
+    const DIALECT: &'static Dialect = &statements::POSTGRES;
+
+    async fn execute(
+        &self,
+        what: &'static str,
+        sql: &'static str,
+        args: &[Value<'_>],
+    ) -> Result<u64, StoreError> {
+        query(sql, args)
+            .execute(&self.pool)
+            .await
+            .map(|done| done.rows_affected())
+            .map_err(|e| map_sqlx(what, e))
+    }
+
+    async fn fetch_optional<T: Send>(
+        &self,
+        what: &'static str,
+        sql: &'static str,
+        args: &[Value<'_>],
+        map: MapRow<T>,
+    ) -> Result<Option<T>, StoreError> {
+        let row = query(sql, args)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(|e| map_sqlx(what, e))?;
+        row.map(|row| map(&PgColumns(&row))).transpose()
+    }
+
+    async fn fetch_all<T: Send>(
+        &self,
+        what: &'static str,
+        sql: &'static str,
+        args: &[Value<'_>],
+        map: MapRow<T>,
+    ) -> Result<Vec<T>, StoreError> {
+        let rows = query(sql, args)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(|e| map_sqlx(what, e))?;
+        rows.iter().map(|row| map(&PgColumns(row))).collect()
     }
 }
 
-#[derive(sqlx::FromRow)]
-struct DocumentRow {
-    id: Uuid,
-    owner_id: Uuid,
-    title: String,
-    content: String,
-    created_at: OffsetDateTime,
-    updated_at: OffsetDateTime,
-    version: i64,
-}
+/// One PostgreSQL result row, read for the shared row mapping.
+struct PgColumns<'r>(&'r PgRow);
 
-impl From<DocumentRow> for Document {
-    fn from(r: DocumentRow) -> Self {
-        Document {
-            id: DocumentId(r.id),
-            owner_id: UserId(r.owner_id),
-            title: r.title,
-            content: r.content,
-            created_at: utc(r.created_at),
-            updated_at: utc(r.updated_at),
-            version: r.version,
-        }
-    }
-}
-
-#[derive(sqlx::FromRow)]
-struct AuditRow {
-    id: i64,
-    at: OffsetDateTime,
-    event: String,
-    outcome: String,
-    subject: Option<String>,
-    ip: Option<String>,
-    user_agent: Option<String>,
-    request_id: Option<String>,
-    detail: Json<serde_json::Value>,
-}
-
-impl From<AuditRow> for AuditEvent {
-    fn from(r: AuditRow) -> Self {
-        AuditEvent {
-            id: r.id,
-            at: utc(r.at),
-            event: NewAuditEvent {
-                event: r.event,
-                outcome: r.outcome,
-                subject: r.subject,
-                ip: r.ip,
-                user_agent: r.user_agent,
-                request_id: r.request_id,
-                detail: r.detail.0,
-            },
-        }
+impl PgColumns<'_> {
+    fn get<'r, T>(&'r self, i: usize) -> Result<T, StoreError>
+    where
+        T: sqlx::Decode<'r, Postgres> + sqlx::Type<Postgres>,
+    {
+        self.0.try_get(i).map_err(|e| decode_error(i, e))
     }
 }
 
@@ -157,700 +154,35 @@ fn utc(t: OffsetDateTime) -> OffsetDateTime {
     t.to_offset(time::UtcOffset::UTC)
 }
 
-#[derive(sqlx::FromRow)]
-struct SessionRow {
-    id_hash: Vec<u8>,
-    user_id: Uuid,
-    subject: String,
-    idp_sid: Option<String>,
-    access_token: Vec<u8>,
-    refresh_token: Option<Vec<u8>>,
-    id_token: Option<Vec<u8>>,
-    access_token_expires_at: OffsetDateTime,
-    created_at: OffsetDateTime,
-    last_seen_at: OffsetDateTime,
-    idle_timeout_secs: i64,
-    expires_at: OffsetDateTime,
-    refresh_lock_until: Option<OffsetDateTime>,
-}
-
-impl From<SessionRow> for Session {
-    fn from(r: SessionRow) -> Self {
-        Session {
-            id_hash: r.id_hash,
-            user_id: UserId(r.user_id),
-            subject: r.subject,
-            idp_sid: r.idp_sid,
-            access_token: r.access_token,
-            refresh_token: r.refresh_token,
-            id_token: r.id_token,
-            access_token_expires_at: utc(r.access_token_expires_at),
-            created_at: utc(r.created_at),
-            last_seen_at: utc(r.last_seen_at),
-            idle_timeout_secs: r.idle_timeout_secs,
-            expires_at: utc(r.expires_at),
-            refresh_lock_until: r.refresh_lock_until.map(utc),
-        }
+impl Row for PgColumns<'_> {
+    fn uuid(&self, i: usize) -> Result<Uuid, StoreError> {
+        self.get(i)
     }
-}
-
-const INSERT_SESSION: &str = "INSERT INTO sessions (id_hash, user_id, subject, idp_sid, access_token, refresh_token, id_token, \
-       access_token_expires_at, created_at, last_seen_at, idle_timeout_secs, expires_at) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10, $11)";
-
-const SELECT_SESSION: &str = "SELECT id_hash, user_id, subject, idp_sid, access_token, refresh_token, id_token, \
-       access_token_expires_at, created_at, last_seen_at, idle_timeout_secs, expires_at, \
-       refresh_lock_until \
-     FROM sessions WHERE id_hash = $1";
-
-// Exactly one concurrent caller matches the condition: the row is locked by the UPDATE, and the
-// others re-check it and find the lease taken.
-// The server's clock, read once per statement: every instance compares leases against the same
-// clock however far their own clocks drift.
-const LOCK_SESSION_REFRESH: &str = "UPDATE sessions \
-       SET refresh_lock_until = statement_timestamp() + $2 * INTERVAL '1 microsecond' \
-     WHERE id_hash = $1 \
-       AND (refresh_lock_until IS NULL OR refresh_lock_until <= statement_timestamp()) \
-     RETURNING refresh_lock_until";
-
-const COMPLETE_SESSION_REFRESH: &str = "UPDATE sessions SET access_token = $2, \
-       refresh_token = COALESCE($3, refresh_token), id_token = COALESCE($4, id_token), \
-       access_token_expires_at = $5, refresh_lock_until = NULL \
-     WHERE id_hash = $1 AND access_token_expires_at = $6";
-
-const RELEASE_SESSION_REFRESH: &str =
-    "UPDATE sessions SET refresh_lock_until = NULL WHERE id_hash = $1 AND refresh_lock_until = $2";
-
-const TOUCH_SESSION: &str =
-    "UPDATE sessions SET last_seen_at = GREATEST(last_seen_at, $2) WHERE id_hash = $1";
-
-const DELETE_SESSION: &str = "DELETE FROM sessions WHERE id_hash = $1";
-
-/// Back-channel logout: by `sid` (and `subject` when given), or every session of a `subject`.
-const DELETE_SESSIONS_BY_IDP: &str = "DELETE FROM sessions \
-     WHERE ($1 IS NOT NULL OR $2 IS NOT NULL) \
-       AND ($1 IS NULL OR idp_sid = $1) AND ($2 IS NULL OR subject = $2)";
-
-const DELETE_EXPIRED_SESSIONS: &str = "DELETE FROM sessions \
-     WHERE expires_at <= $1 OR last_seen_at + make_interval(secs => idle_timeout_secs) <= $1";
-
-const COUNT_ACTIVE_SESSIONS: &str = "SELECT COUNT(*) FROM sessions \
-     WHERE expires_at > $1 AND last_seen_at + make_interval(secs => idle_timeout_secs) > $1";
-
-// Column lists are spelled out in each statement: sqlx 0.9 only takes `&'static str` SQL.
-
-const UPSERT_USER: &str = "INSERT INTO users (id, auth0_id, email, name, picture, email_verified, created_at, updated_at) \
-     VALUES ($1, $2, $3, $4, $5, COALESCE($6, false), $7, $7) \
-     ON CONFLICT (auth0_id) DO UPDATE SET \
-       email = COALESCE(excluded.email, users.email), \
-       name = COALESCE(excluded.name, users.name), \
-       picture = COALESCE(excluded.picture, users.picture), \
-       email_verified = COALESCE($6, users.email_verified), \
-       updated_at = CASE WHEN excluded.email IS NOT NULL AND excluded.email IS DISTINCT FROM users.email \
-                           OR excluded.name IS NOT NULL AND excluded.name IS DISTINCT FROM users.name \
-                           OR excluded.picture IS NOT NULL AND excluded.picture IS DISTINCT FROM users.picture \
-                           OR $6 IS NOT NULL AND $6 IS DISTINCT FROM users.email_verified \
-                         THEN excluded.updated_at ELSE users.updated_at END \
-     RETURNING id, auth0_id, email, name, picture, bio, email_verified, created_at, updated_at";
-
-const INSERT_BARE_USER: &str = "INSERT INTO users (id, auth0_id, email_verified, created_at, updated_at) \
-     VALUES ($1, $2, false, $3, $3) ON CONFLICT (auth0_id) DO NOTHING";
-
-const SELECT_USER_BY_AUTH0_ID: &str = "SELECT id, auth0_id, email, name, picture, bio, email_verified, created_at, updated_at \
-     FROM users WHERE auth0_id = $1";
-
-const UPDATE_PROFILE: &str = "UPDATE users SET name = COALESCE($2, name), picture = COALESCE($3, picture), \
-       bio = COALESCE($4, bio), updated_at = $5 \
-     WHERE id = $1 \
-     RETURNING id, auth0_id, email, name, picture, bio, email_verified, created_at, updated_at";
-
-const LIST_USERS_FIRST: &str = "SELECT id, auth0_id, email, name, picture, bio, email_verified, created_at, updated_at \
-     FROM users ORDER BY id LIMIT $1";
-
-const LIST_USERS_AFTER: &str = "SELECT id, auth0_id, email, name, picture, bio, email_verified, created_at, updated_at \
-     FROM users WHERE id > $1 ORDER BY id LIMIT $2";
-
-const INSERT_DOCUMENT: &str = "INSERT INTO documents (id, owner_id, title, content, created_at, updated_at, version) \
-     VALUES ($1, $2, $3, $4, $5, $5, 1) \
-     RETURNING id, owner_id, title, content, created_at, updated_at, version";
-
-const SELECT_DOCUMENT: &str = "SELECT id, owner_id, title, content, created_at, updated_at, version \
-     FROM documents WHERE id = $1";
-
-/// The first page of an owner's documents, newest first (`$1` owner, `$2` limit), with only the
-/// first 2000 characters of each content (`pymd_domain::document::EXCERPT_SOURCE_CHARS`, for the
-/// excerpt). Public so that
-/// the conformance suite can check the plan of this exact statement.
-pub const LIST_DOCUMENTS_FIRST: &str = "SELECT id, owner_id, title, left(content, 2000) AS content, created_at, updated_at, version \
-     FROM documents WHERE owner_id = $1 \
-     ORDER BY created_at DESC, id DESC LIMIT $2";
-
-/// A later page: rows strictly before the cursor `($2 created_at, $3 id)`, `$4` limit (keyset
-/// paging on the `documents_owner_created_id` index). Public for the same reason.
-pub const LIST_DOCUMENTS_AFTER: &str = "SELECT id, owner_id, title, left(content, 2000) AS content, created_at, updated_at, version \
-     FROM documents WHERE owner_id = $1 AND (created_at, id) < ($2, $3) \
-     ORDER BY created_at DESC, id DESC LIMIT $4";
-
-const UPDATE_DOCUMENT_ANY: &str = "UPDATE documents SET title = $3, content = $4, updated_at = $5, version = version + 1 \
-     WHERE id = $1 AND owner_id = $2 \
-     RETURNING id, owner_id, title, content, created_at, updated_at, version";
-
-const UPDATE_DOCUMENT_IF_VERSION: &str = "UPDATE documents SET title = $3, content = $4, updated_at = $5, version = version + 1 \
-     WHERE id = $1 AND owner_id = $2 AND version = $6 \
-     RETURNING id, owner_id, title, content, created_at, updated_at, version";
-
-const SELECT_DOCUMENT_VERSION: &str =
-    "SELECT version FROM documents WHERE id = $1 AND owner_id = $2";
-
-const DELETE_DOCUMENT: &str = "DELETE FROM documents WHERE id = $1 AND owner_id = $2";
-
-const INSERT_AUDIT: &str = "INSERT INTO audit_events (at, event, outcome, subject, ip, user_agent, request_id, detail) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
-
-/// One statement per combination of the two indexed equality filters, so each can use its index.
-macro_rules! audit_query {
-    ($where:literal) => {
-        concat!(
-            "SELECT id, at, event, outcome, subject, ip, user_agent, request_id, detail \
-             FROM audit_events WHERE ",
-            $where,
-            " ($3::timestamptz IS NULL OR at >= $3) AND ($4::timestamptz IS NULL OR at <= $4) \
-             AND ($5::bigint IS NULL OR id < $5) \
-             ORDER BY id DESC LIMIT $6"
-        )
-    };
-}
-const AUDIT_ALL: &str = audit_query!("($1::text IS NULL) AND ($2::text IS NULL) AND");
-const AUDIT_BY_SUBJECT: &str = audit_query!("subject = $1 AND ($2::text IS NULL) AND");
-const AUDIT_BY_EVENT: &str = audit_query!("($1::text IS NULL) AND event = $2 AND");
-const AUDIT_BY_BOTH: &str = audit_query!("subject = $1 AND event = $2 AND");
-
-const DELETE_EXPIRED_SPA_TRANSACTIONS: &str = "DELETE FROM spa_transactions WHERE expires_at <= $1";
-const INSERT_SPA_TRANSACTION: &str = "INSERT INTO spa_transactions \
-       (state_hash, nonce, code_challenge, redirect_uri, return_to, created_at, expires_at) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7)";
-const TAKE_SPA_TRANSACTION: &str = "DELETE FROM spa_transactions WHERE state_hash = $1 \
-     RETURNING state_hash, nonce, code_challenge, redirect_uri, return_to, created_at, expires_at";
-const INSERT_SPA_GRANT_TOKEN: &str = "INSERT INTO spa_grant_tokens \
-       (token_hash, grant_id, user_id, subject, idp_sid, created_at) \
-     VALUES ($1, $2, $3, $4, $5, $6)";
-const SELECT_SPA_GRANT_TOKEN: &str = "SELECT token_hash, grant_id, user_id, subject, idp_sid, \
-       created_at FROM spa_grant_tokens WHERE token_hash = $1";
-const DELETE_SPA_GRANT: &str = "DELETE FROM spa_grant_tokens WHERE grant_id = $1";
-const DELETE_SPA_GRANTS_BY_IDP: &str = "DELETE FROM spa_grant_tokens WHERE grant_id IN \
-       (SELECT grant_id FROM spa_grant_tokens \
-         WHERE ($1 IS NOT NULL OR $2 IS NOT NULL) \
-           AND ($1 IS NULL OR idp_sid = $1) AND ($2 IS NULL OR subject = $2))";
-
-#[derive(sqlx::FromRow)]
-struct SpaTransactionRow {
-    state_hash: Vec<u8>,
-    nonce: String,
-    code_challenge: String,
-    redirect_uri: String,
-    return_to: String,
-    created_at: OffsetDateTime,
-    expires_at: OffsetDateTime,
-}
-
-impl From<SpaTransactionRow> for SpaTransaction {
-    fn from(r: SpaTransactionRow) -> Self {
-        SpaTransaction {
-            state_hash: r.state_hash,
-            nonce: r.nonce,
-            code_challenge: r.code_challenge,
-            redirect_uri: r.redirect_uri,
-            return_to: r.return_to,
-            created_at: r.created_at,
-            expires_at: r.expires_at,
-        }
+    fn ts(&self, i: usize) -> Result<OffsetDateTime, StoreError> {
+        self.get(i).map(utc)
     }
-}
-
-#[derive(sqlx::FromRow)]
-struct SpaGrantTokenRow {
-    token_hash: Vec<u8>,
-    grant_id: Uuid,
-    user_id: Uuid,
-    subject: String,
-    idp_sid: Option<String>,
-    created_at: OffsetDateTime,
-}
-
-impl From<SpaGrantTokenRow> for SpaGrantToken {
-    fn from(r: SpaGrantTokenRow) -> Self {
-        SpaGrantToken {
-            token_hash: r.token_hash,
-            grant_id: r.grant_id,
-            user_id: UserId(r.user_id),
-            subject: r.subject,
-            idp_sid: r.idp_sid,
-            created_at: r.created_at,
-        }
+    fn opt_ts(&self, i: usize) -> Result<Option<OffsetDateTime>, StoreError> {
+        self.get(i).map(|t: Option<OffsetDateTime>| t.map(utc))
     }
-}
-
-#[async_trait]
-impl Store for PgStore {
-    async fn ping(&self) -> Result<(), StoreError> {
-        sqlx::query("SELECT 1")
-            .execute(&self.pool)
-            .await
-            .map(|_| ())
-            .map_err(|e| match map_sqlx("ping", e) {
-                StoreError::Internal(m) => StoreError::Unavailable(m),
-                other => other,
-            })
+    fn i64(&self, i: usize) -> Result<i64, StoreError> {
+        self.get(i)
     }
-
-    async fn upsert_user(&self, user: &SyncUser) -> Result<User, StoreError> {
-        sqlx::query_as::<_, UserRow>(UPSERT_USER)
-            .bind(Uuid::now_v7())
-            .bind(&user.auth0_id)
-            .bind(&user.email)
-            .bind(&user.name)
-            .bind(&user.picture)
-            .bind(user.email_verified)
-            .bind(pymd_domain::now())
-            .fetch_one(&self.pool)
-            .await
-            .map(User::from)
-            .map_err(|e| map_sqlx("upsert_user", e))
+    fn text(&self, i: usize) -> Result<String, StoreError> {
+        self.get(i)
     }
-
-    async fn ensure_user(&self, auth0_id: &str) -> Result<User, StoreError> {
-        // Read first: the user almost always exists.
-        if let Some(user) = self.find_user_by_auth0_id(auth0_id).await? {
-            return Ok(user);
-        }
-        sqlx::query(INSERT_BARE_USER)
-            .bind(Uuid::now_v7())
-            .bind(auth0_id)
-            .bind(pymd_domain::now())
-            .execute(&self.pool)
-            .await
-            .map_err(|e| map_sqlx("ensure_user", e))?;
-        self.find_user_by_auth0_id(auth0_id).await?.ok_or_else(|| {
-            StoreError::Internal("ensure_user: the user vanished right after its insert".into())
-        })
+    fn opt_text(&self, i: usize) -> Result<Option<String>, StoreError> {
+        self.get(i)
     }
-
-    async fn find_user_by_auth0_id(&self, auth0_id: &str) -> Result<Option<User>, StoreError> {
-        sqlx::query_as::<_, UserRow>(SELECT_USER_BY_AUTH0_ID)
-            .bind(auth0_id)
-            .fetch_optional(&self.pool)
-            .await
-            .map(|r| r.map(User::from))
-            .map_err(|e| map_sqlx("find_user_by_auth0_id", e))
+    fn bool(&self, i: usize) -> Result<bool, StoreError> {
+        self.get(i)
     }
-
-    async fn update_profile(&self, id: UserId, patch: &ProfilePatch) -> Result<User, StoreError> {
-        sqlx::query_as::<_, UserRow>(UPDATE_PROFILE)
-            .bind(id.0)
-            .bind(&patch.name)
-            .bind(&patch.picture)
-            .bind(&patch.bio)
-            .bind(pymd_domain::now())
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(|e| map_sqlx("update_profile", e))?
-            .map(User::from)
-            .ok_or(StoreError::NotFound)
+    fn bytes(&self, i: usize) -> Result<Vec<u8>, StoreError> {
+        self.get(i)
     }
-
-    async fn list_users(&self, after: Option<UserId>, limit: u32) -> Result<Vec<User>, StoreError> {
-        let limit = i64::from(limit.clamp(1, 1000));
-        let rows = match after {
-            None => {
-                sqlx::query_as::<_, UserRow>(LIST_USERS_FIRST)
-                    .bind(limit)
-                    .fetch_all(&self.pool)
-                    .await
-            }
-            Some(after) => {
-                sqlx::query_as::<_, UserRow>(LIST_USERS_AFTER)
-                    .bind(after.0)
-                    .bind(limit)
-                    .fetch_all(&self.pool)
-                    .await
-            }
-        };
-        rows.map(|rows| rows.into_iter().map(User::from).collect())
-            .map_err(|e| map_sqlx("list_users", e))
+    fn opt_bytes(&self, i: usize) -> Result<Option<Vec<u8>>, StoreError> {
+        self.get(i)
     }
-
-    async fn create_document(
-        &self,
-        owner: UserId,
-        draft: &DocumentDraft,
-    ) -> Result<Document, StoreError> {
-        sqlx::query_as::<_, DocumentRow>(INSERT_DOCUMENT)
-            .bind(DocumentId::new_random().0)
-            .bind(owner.0)
-            .bind(draft.title())
-            .bind(draft.content())
-            .bind(pymd_domain::now())
-            .fetch_one(&self.pool)
-            .await
-            .map(Document::from)
-            .map_err(|e| map_sqlx("create_document", e))
-    }
-
-    async fn get_document(&self, id: DocumentId) -> Result<Option<Document>, StoreError> {
-        sqlx::query_as::<_, DocumentRow>(SELECT_DOCUMENT)
-            .bind(id.0)
-            .fetch_optional(&self.pool)
-            .await
-            .map(|r| r.map(Document::from))
-            .map_err(|e| map_sqlx("get_document", e))
-    }
-
-    async fn list_documents(
-        &self,
-        owner: UserId,
-        page: PageRequest,
-    ) -> Result<DocumentPage, StoreError> {
-        let limit = page.limit.clamp(1, crate::page::MAX_PAGE);
-        let fetch = i64::from(limit) + 1;
-        let rows = match page.after {
-            None => {
-                sqlx::query_as::<_, DocumentRow>(LIST_DOCUMENTS_FIRST)
-                    .bind(owner.0)
-                    .bind(fetch)
-                    .fetch_all(&self.pool)
-                    .await
-            }
-            Some(cursor) => {
-                sqlx::query_as::<_, DocumentRow>(LIST_DOCUMENTS_AFTER)
-                    .bind(owner.0)
-                    .bind(from_micros(cursor.created_at_micros))
-                    .bind(cursor.id)
-                    .bind(fetch)
-                    .fetch_all(&self.pool)
-                    .await
-            }
-        }
-        .map_err(|e| map_sqlx("list_documents", e))?;
-        Ok(page_of(
-            rows.into_iter().map(Document::from).collect(),
-            limit,
-        ))
-    }
-
-    async fn update_document(
-        &self,
-        id: DocumentId,
-        owner: UserId,
-        draft: &DocumentDraft,
-        expected_version: Option<i64>,
-    ) -> Result<Document, StoreError> {
-        let sql = if expected_version.is_some() {
-            UPDATE_DOCUMENT_IF_VERSION
-        } else {
-            UPDATE_DOCUMENT_ANY
-        };
-        let mut query = sqlx::query_as::<_, DocumentRow>(sql)
-            .bind(id.0)
-            .bind(owner.0)
-            .bind(draft.title())
-            .bind(draft.content())
-            .bind(pymd_domain::now());
-        if let Some(expected) = expected_version {
-            query = query.bind(expected);
-        }
-        let updated = query
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(|e| map_sqlx("update_document", e))?;
-        if let Some(row) = updated {
-            return Ok(row.into());
-        }
-        if expected_version.is_none() {
-            return Err(StoreError::NotFound);
-        }
-        let current: Option<i64> = sqlx::query_scalar(SELECT_DOCUMENT_VERSION)
-            .bind(id.0)
-            .bind(owner.0)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(|e| map_sqlx("update_document", e))?;
-        Err(match current {
-            Some(current) => StoreError::VersionConflict { current },
-            None => StoreError::NotFound,
-        })
-    }
-
-    async fn delete_document(&self, id: DocumentId, owner: UserId) -> Result<bool, StoreError> {
-        sqlx::query(DELETE_DOCUMENT)
-            .bind(id.0)
-            .bind(owner.0)
-            .execute(&self.pool)
-            .await
-            .map(|r| r.rows_affected() > 0)
-            .map_err(|e| map_sqlx("delete_document", e))
-    }
-
-    async fn record_audit(&self, event: &NewAuditEvent) -> Result<(), StoreError> {
-        sqlx::query(INSERT_AUDIT)
-            .bind(pymd_domain::now())
-            .bind(&event.event)
-            .bind(&event.outcome)
-            .bind(&event.subject)
-            .bind(&event.ip)
-            .bind(&event.user_agent)
-            .bind(&event.request_id)
-            .bind(Json(&event.detail))
-            .execute(&self.pool)
-            .await
-            .map(|_| ())
-            .map_err(|e| map_sqlx("record_audit", e))
-    }
-
-    async fn list_audit(&self, filter: &AuditFilter) -> Result<Vec<AuditEvent>, StoreError> {
-        let sql = match (&filter.subject, &filter.event) {
-            (None, None) => AUDIT_ALL,
-            (Some(_), None) => AUDIT_BY_SUBJECT,
-            (None, Some(_)) => AUDIT_BY_EVENT,
-            (Some(_), Some(_)) => AUDIT_BY_BOTH,
-        };
-        sqlx::query_as::<_, AuditRow>(sql)
-            .bind(&filter.subject)
-            .bind(&filter.event)
-            .bind(filter.since)
-            .bind(filter.until)
-            .bind(filter.before_id)
-            .bind(i64::from(filter.limit.clamp(1, 1000)))
-            .fetch_all(&self.pool)
-            .await
-            .map(|rows| rows.into_iter().map(AuditEvent::from).collect())
-            .map_err(|e| map_sqlx("list_audit", e))
-    }
-
-    async fn create_session(&self, session: &NewSession) -> Result<(), StoreError> {
-        check_hash("create_session", &session.id_hash)?;
-        if session.idle_timeout_secs <= 0 {
-            return Err(StoreError::Internal(
-                "create_session: the idle timeout must be positive".into(),
-            ));
-        }
-        sqlx::query(INSERT_SESSION)
-            .bind(&session.id_hash)
-            .bind(session.user_id.0)
-            .bind(&session.subject)
-            .bind(&session.idp_sid)
-            .bind(&session.access_token)
-            .bind(&session.refresh_token)
-            .bind(&session.id_token)
-            .bind(session.access_token_expires_at)
-            .bind(session.created_at)
-            .bind(session.idle_timeout_secs)
-            .bind(session.expires_at)
-            .execute(&self.pool)
-            .await
-            .map(|_| ())
-            .map_err(|e| map_sqlx("create_session", e))
-    }
-
-    async fn find_session(&self, id_hash: &[u8]) -> Result<Option<Session>, StoreError> {
-        check_hash("find_session", id_hash)?;
-        sqlx::query_as::<_, SessionRow>(SELECT_SESSION)
-            .bind(id_hash)
-            .fetch_optional(&self.pool)
-            .await
-            .map(|r| r.map(Session::from))
-            .map_err(|e| map_sqlx("find_session", e))
-    }
-
-    async fn touch_session(&self, id_hash: &[u8], now: OffsetDateTime) -> Result<bool, StoreError> {
-        check_hash("touch_session", id_hash)?;
-        sqlx::query(TOUCH_SESSION)
-            .bind(id_hash)
-            .bind(now)
-            .execute(&self.pool)
-            .await
-            .map(|r| r.rows_affected() > 0)
-            .map_err(|e| map_sqlx("touch_session", e))
-    }
-
-    async fn delete_session(&self, id_hash: &[u8]) -> Result<bool, StoreError> {
-        check_hash("delete_session", id_hash)?;
-        sqlx::query(DELETE_SESSION)
-            .bind(id_hash)
-            .execute(&self.pool)
-            .await
-            .map(|r| r.rows_affected() > 0)
-            .map_err(|e| map_sqlx("delete_session", e))
-    }
-
-    async fn delete_sessions_by_idp(
-        &self,
-        idp_sid: Option<&str>,
-        subject: Option<&str>,
-    ) -> Result<u64, StoreError> {
-        if idp_sid.is_none() && subject.is_none() {
-            return Ok(0);
-        }
-        sqlx::query(DELETE_SESSIONS_BY_IDP)
-            .bind(idp_sid)
-            .bind(subject)
-            .execute(&self.pool)
-            .await
-            .map(|r| r.rows_affected())
-            .map_err(|e| map_sqlx("delete_sessions_by_idp", e))
-    }
-
-    async fn delete_expired_sessions(&self, now: OffsetDateTime) -> Result<u64, StoreError> {
-        sqlx::query(DELETE_EXPIRED_SESSIONS)
-            .bind(now)
-            .execute(&self.pool)
-            .await
-            .map(|r| r.rows_affected())
-            .map_err(|e| map_sqlx("delete_expired_sessions", e))
-    }
-
-    async fn count_active_sessions(&self, now: OffsetDateTime) -> Result<u64, StoreError> {
-        let n: i64 = sqlx::query_scalar(COUNT_ACTIVE_SESSIONS)
-            .bind(now)
-            .fetch_one(&self.pool)
-            .await
-            .map_err(|e| map_sqlx("count_active_sessions", e))?;
-        Ok(u64::try_from(n).unwrap_or(0))
-    }
-
-    async fn try_lock_session_refresh(
-        &self,
-        id_hash: &[u8],
-        lease: time::Duration,
-    ) -> Result<Option<OffsetDateTime>, StoreError> {
-        check_hash("try_lock_session_refresh", id_hash)?;
-        sqlx::query_scalar::<_, OffsetDateTime>(LOCK_SESSION_REFRESH)
-            .bind(id_hash)
-            .bind(crate::lease_micros(lease))
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(|e| map_sqlx("try_lock_session_refresh", e))
-    }
-
-    async fn complete_session_refresh(
-        &self,
-        id_hash: &[u8],
-        refresh: &SessionRefresh,
-        expected_access_token_expires_at: OffsetDateTime,
-    ) -> Result<bool, StoreError> {
-        check_hash("complete_session_refresh", id_hash)?;
-        sqlx::query(COMPLETE_SESSION_REFRESH)
-            .bind(id_hash)
-            .bind(&refresh.access_token)
-            .bind(&refresh.refresh_token)
-            .bind(&refresh.id_token)
-            .bind(refresh.access_token_expires_at)
-            .bind(expected_access_token_expires_at)
-            .execute(&self.pool)
-            .await
-            .map(|r| r.rows_affected() == 1)
-            .map_err(|e| map_sqlx("complete_session_refresh", e))
-    }
-
-    async fn release_session_refresh(
-        &self,
-        id_hash: &[u8],
-        lease_until: time::OffsetDateTime,
-    ) -> Result<bool, StoreError> {
-        check_hash("release_session_refresh", id_hash)?;
-        sqlx::query(RELEASE_SESSION_REFRESH)
-            .bind(id_hash)
-            .bind(lease_until)
-            .execute(&self.pool)
-            .await
-            .map(|r| r.rows_affected() == 1)
-            .map_err(|e| map_sqlx("release_session_refresh", e))
-    }
-    async fn create_spa_transaction(&self, tx: &SpaTransaction) -> Result<(), StoreError> {
-        check_hash("create_spa_transaction", &tx.state_hash)?;
-        sqlx::query(DELETE_EXPIRED_SPA_TRANSACTIONS)
-            .bind(tx.created_at)
-            .execute(&self.pool)
-            .await
-            .map_err(|e| map_sqlx("create_spa_transaction", e))?;
-        sqlx::query(INSERT_SPA_TRANSACTION)
-            .bind(&tx.state_hash)
-            .bind(&tx.nonce)
-            .bind(&tx.code_challenge)
-            .bind(&tx.redirect_uri)
-            .bind(&tx.return_to)
-            .bind(tx.created_at)
-            .bind(tx.expires_at)
-            .execute(&self.pool)
-            .await
-            .map(|_| ())
-            .map_err(|e| map_sqlx("create_spa_transaction", e))
-    }
-
-    async fn take_spa_transaction(
-        &self,
-        state_hash: &[u8],
-        now: OffsetDateTime,
-    ) -> Result<Option<SpaTransaction>, StoreError> {
-        check_hash("take_spa_transaction", state_hash)?;
-        let row = sqlx::query_as::<_, SpaTransactionRow>(TAKE_SPA_TRANSACTION)
-            .bind(state_hash)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(|e| map_sqlx("take_spa_transaction", e))?;
-        Ok(row.map(SpaTransaction::from).filter(|t| t.expires_at > now))
-    }
-
-    async fn record_spa_grant_token(&self, token: &SpaGrantToken) -> Result<(), StoreError> {
-        check_hash("record_spa_grant_token", &token.token_hash)?;
-        sqlx::query(INSERT_SPA_GRANT_TOKEN)
-            .bind(&token.token_hash)
-            .bind(token.grant_id)
-            .bind(token.user_id.0)
-            .bind(&token.subject)
-            .bind(&token.idp_sid)
-            .bind(token.created_at)
-            .execute(&self.pool)
-            .await
-            .map(|_| ())
-            .map_err(|e| map_sqlx("record_spa_grant_token", e))
-    }
-
-    async fn find_spa_grant_token(
-        &self,
-        token_hash: &[u8],
-    ) -> Result<Option<SpaGrantToken>, StoreError> {
-        check_hash("find_spa_grant_token", token_hash)?;
-        sqlx::query_as::<_, SpaGrantTokenRow>(SELECT_SPA_GRANT_TOKEN)
-            .bind(token_hash)
-            .fetch_optional(&self.pool)
-            .await
-            .map(|r| r.map(SpaGrantToken::from))
-            .map_err(|e| map_sqlx("find_spa_grant_token", e))
-    }
-
-    async fn end_spa_grants_by_idp(
-        &self,
-        idp_sid: Option<&str>,
-        subject: Option<&str>,
-    ) -> Result<u64, StoreError> {
-        if idp_sid.is_none() && subject.is_none() {
-            return Ok(0);
-        }
-        sqlx::query(DELETE_SPA_GRANTS_BY_IDP)
-            .bind(idp_sid)
-            .bind(subject)
-            .execute(&self.pool)
-            .await
-            .map(|r| r.rows_affected())
-            .map_err(|e| map_sqlx("end_spa_grants_by_idp", e))
-    }
-
-    async fn end_spa_grant(&self, grant_id: Uuid) -> Result<u64, StoreError> {
-        sqlx::query(DELETE_SPA_GRANT)
-            .bind(grant_id)
-            .execute(&self.pool)
-            .await
-            .map(|r| r.rows_affected())
-            .map_err(|e| map_sqlx("end_spa_grant", e))
+    fn json(&self, i: usize) -> Result<serde_json::Value, StoreError> {
+        self.get(i).map(|Json(v)| v)
     }
 }
