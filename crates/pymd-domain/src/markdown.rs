@@ -25,13 +25,13 @@ pub fn render_html(markdown: &str) -> String {
 /// paragraphs, headings and items, whitespace collapsed to single spaces, no markup and no HTML;
 /// at most `max_chars` characters, ending in `…` when cut.
 pub fn excerpt(markdown: &str, max_chars: usize) -> String {
-    let mut words = String::new();
+    let mut words = Words::new(max_chars);
     for event in Parser::new_ext(
         markdown,
         Options::ENABLE_STRIKETHROUGH | Options::ENABLE_TABLES,
     ) {
         match event {
-            Event::Text(t) | Event::Code(t) => words.push_str(&t),
+            Event::Text(t) | Event::Code(t) => words.push_text(&t),
             // The end of an inline span is no word boundary; the end of a block is.
             Event::End(
                 TagEnd::Emphasis
@@ -40,28 +40,73 @@ pub fn excerpt(markdown: &str, max_chars: usize) -> String {
                 | TagEnd::Link
                 | TagEnd::Image,
             ) => {}
-            Event::SoftBreak | Event::HardBreak | Event::End(_) => words.push(' '),
+            Event::SoftBreak | Event::HardBreak | Event::End(_) => words.push_text(" "),
             _ => {}
         }
-        if words.chars().count() > max_chars * 2 {
+        if words.is_full() {
             break;
         }
     }
-    let collapsed = words
-        .split(|c: char| c.is_whitespace() || c.is_control())
-        .filter(|w| !w.is_empty())
-        .collect::<Vec<_>>()
-        .join(" ");
-    if collapsed.chars().count() <= max_chars {
-        return collapsed;
+    words.finish()
+}
+
+/// Plain text collected with its whitespace collapsed as it arrives, counting characters as it
+/// goes, so a long text costs no more than the `max_chars` it keeps.
+struct Words {
+    text: String,
+    chars: usize,
+    max_chars: usize,
+    /// A word ended: the next one starts after one space.
+    pending_space: bool,
+}
+
+impl Words {
+    fn new(max_chars: usize) -> Words {
+        Words {
+            text: String::with_capacity(max_chars + 8),
+            chars: 0,
+            max_chars,
+            pending_space: false,
+        }
     }
-    let mut cut: String = collapsed
-        .chars()
-        .take(max_chars.saturating_sub(1))
-        .collect();
-    cut.truncate(cut.trim_end().len());
-    cut.push('…');
-    cut
+
+    fn push_text(&mut self, t: &str) {
+        for c in t.chars() {
+            if self.is_full() {
+                return;
+            }
+            if c.is_whitespace() || c.is_control() {
+                self.pending_space = self.chars > 0;
+                continue;
+            }
+            if self.pending_space {
+                self.text.push(' ');
+                self.chars += 1;
+                self.pending_space = false;
+            }
+            self.text.push(c);
+            self.chars += 1;
+        }
+    }
+
+    /// One character past the limit is enough to know the text must be cut.
+    fn is_full(&self) -> bool {
+        self.chars > self.max_chars
+    }
+
+    fn finish(self) -> String {
+        if self.chars <= self.max_chars {
+            return self.text;
+        }
+        let mut cut: String = self
+            .text
+            .chars()
+            .take(self.max_chars.saturating_sub(1))
+            .collect();
+        cut.truncate(cut.trim_end().len());
+        cut.push('…');
+        cut
+    }
 }
 
 #[cfg(test)]

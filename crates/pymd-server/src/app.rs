@@ -25,8 +25,8 @@ use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::security_headers::SecurityHeadersLayer;
 use crate::routes::{admin, documents, health, internal, profile, spa_auth};
+use crate::security_headers::SecurityHeadersLayer;
 use crate::state::AppState;
 
 /// Largest request body (a 1 MiB document, JSON-escaped, fits comfortably).
@@ -136,17 +136,32 @@ pub fn build_app(state: AppState) -> AppService {
             let base: Option<Arc<str>> = https.then(|| Arc::from(state.config.base_url.as_str()));
             move |req, next| require_https(base.clone(), req, next)
         }))
-        .layer(middleware::from_fn_with_state(state.clone(), crate::request_meta::capture))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            crate::request_meta::capture,
+        ))
         .with_state(state);
     let x_request_id = HeaderName::from_static("x-request-id");
     let service = ServiceBuilder::new()
         .map_response(into_axum_response)
         .map_request(set_aside_client_request_id)
-        .layer(SetRequestIdLayer::new(x_request_id.clone(), MakeRequestUuid))
+        .layer(SetRequestIdLayer::new(
+            x_request_id.clone(),
+            MakeRequestUuid,
+        ))
         .layer(PropagateRequestIdLayer::new(x_request_id))
-        .layer(SetSensitiveRequestHeadersLayer::new([header::AUTHORIZATION, header::COOKIE]))
-        .layer(TraceLayer::new_for_http().make_span_with(request_span as fn(&Request) -> tracing::Span))
-        .layer(tower_http::timeout::TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, Duration::from_secs(30)))
+        .layer(SetSensitiveRequestHeadersLayer::new([
+            header::AUTHORIZATION,
+            header::COOKIE,
+        ]))
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(request_span as fn(&Request) -> tracing::Span),
+        )
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+            StatusCode::SERVICE_UNAVAILABLE,
+            Duration::from_secs(30),
+        ))
         .layer(CatchPanicLayer::custom(|_| panic_response()))
         .layer(SecurityHeadersLayer { https })
         .layer(cors)
@@ -167,23 +182,36 @@ fn routes(state: &AppState) -> Router<AppState> {
     };
     Router::new()
         .merge(api)
-        .route("/api/openapi.json", get(move || async move {
-            ([(header::CONTENT_TYPE, "application/json")], spec_json.clone())
-        }))
+        .route(
+            "/api/openapi.json",
+            get(move || async move {
+                (
+                    [(header::CONTENT_TYPE, "application/json")],
+                    spec_json.clone(),
+                )
+            }),
+        )
         .merge(metrics_here)
         .merge(crate::web::router())
         .merge(crate::web::spa::router())
         .merge(crate::web::session_router())
-        .merge(crate::web::auth_router().route_layer(middleware::from_fn_with_state(
-            state.clone(),
-            crate::limits::limit_auth_routes,
-        )))
+        .merge(
+            crate::web::auth_router().route_layer(middleware::from_fn_with_state(
+                state.clone(),
+                crate::limits::limit_auth_routes,
+            )),
+        )
 }
 
 /// The request's tracing span: the path only (a query string may carry what must never be
 /// logged) and both request ids.
 fn request_span(req: &Request) -> tracing::Span {
-    let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let header = |name: &str| {
+        req.headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+    };
     let (request_id, client_request_id) = (header("x-request-id"), header(CLIENT_REQUEST_ID));
     tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id, client_request_id)
 }
