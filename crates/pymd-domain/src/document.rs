@@ -83,8 +83,20 @@ impl DocumentSummary {
     /// The summary of a document whose content is given separately (the storage reads only its
     /// first [`EXCERPT_SOURCE_CHARS`] characters); `d.content` is not used.
     pub fn from_parts(d: Document, content_start: &str) -> Self {
+        let excerpt = Self::excerpt_of(content_start);
+        Self::with_excerpt(d, excerpt)
+    }
+
+    /// The excerpt a summary of `content_start` carries.
+    pub fn excerpt_of(content_start: &str) -> String {
+        crate::markdown::excerpt(content_start, EXCERPT_CHARS)
+    }
+
+    /// The summary of `d` with an excerpt already made by [`DocumentSummary::excerpt_of`] (e.g.
+    /// remembered for this version); `d.content` is not used.
+    pub fn with_excerpt(d: Document, excerpt: String) -> Self {
         DocumentSummary {
-            excerpt: crate::markdown::excerpt(content_start, EXCERPT_CHARS),
+            excerpt,
             id: d.id,
             owner_id: d.owner_id,
             title: d.title,

@@ -1,7 +1,13 @@
 //! Turning a `limit + 1` fetch into a page: shared by both back ends so they cut pages and
-//! derive cursors identically.
+//! derive cursors identically. Excerpts are remembered by document id and version: a version's
+//! content never changes, and parsing the Markdown of every listed document on every list was
+//! an eighth of the warm list's CPU (`docs/perf/`).
+
+use std::collections::HashMap;
+use std::sync::{LazyLock, Mutex};
 
 use pymd_domain::{Cursor, Document, DocumentSummary};
+use uuid::Uuid;
 
 use crate::DocumentPage;
 
@@ -16,7 +22,8 @@ pub(crate) fn page_of(documents: Vec<Document>, limit: u32) -> DocumentPage {
         .into_iter()
         .map(|mut d| {
             let start = std::mem::take(&mut d.content);
-            DocumentSummary::from_parts(d, &start)
+            let excerpt = excerpt_of(d.id.0, d.version, &start);
+            DocumentSummary::with_excerpt(d, excerpt)
         })
         .collect();
     let limit = usize::try_from(limit).unwrap_or(usize::MAX);
@@ -32,4 +39,28 @@ pub(crate) fn page_of(documents: Vec<Document>, limit: u32) -> DocumentPage {
         documents,
         next_cursor,
     }
+}
+
+/// How many excerpts are remembered; past it the map starts over (bounded memory, never a
+/// wrong excerpt: the key names the version).
+const EXCERPTS_KEPT: usize = 20_000;
+
+static EXCERPTS: LazyLock<Mutex<HashMap<(Uuid, i64), String>>> =
+    LazyLock::new(|| Mutex::new(HashMap::new()));
+
+/// The excerpt of version `version` of document `id`, whose content starts with `start`.
+fn excerpt_of(id: Uuid, version: i64, start: &str) -> String {
+    if let Ok(kept) = EXCERPTS.lock()
+        && let Some(excerpt) = kept.get(&(id, version))
+    {
+        return excerpt.clone();
+    }
+    let excerpt = DocumentSummary::excerpt_of(start);
+    if let Ok(mut kept) = EXCERPTS.lock() {
+        if kept.len() >= EXCERPTS_KEPT {
+            kept.clear();
+        }
+        kept.insert((id, version), excerpt.clone());
+    }
+    excerpt
 }

@@ -6,6 +6,12 @@
 //! and no casts — PostgreSQL learns each parameter's type from the bound value. Column lists
 //! are macros so that a statement's columns and the row mapping in `rows` (which reads them by
 //! position) are spelled in one place; sqlx only takes `&'static str` SQL, hence `concat!`.
+//!
+//! Every `LIMIT` is `LIMIT $n + 0`, not `LIMIT $n`: SQLite reads a bare bound `LIMIT` value at
+//! preparation and marks the statement to be prepared again whenever that parameter is bound,
+//! so a cached list statement was re-parsed and re-planned on every call (a fifth of the warm
+//! list's CPU in the profile, `docs/perf/`). An expression is evaluated at run time instead;
+//! PostgreSQL treats both spellings alike.
 
 use super::{Dialect, LeaseClock};
 
@@ -72,13 +78,13 @@ pub const UPDATE_PROFILE: &str = concat!(
 pub const LIST_USERS_FIRST: &str = concat!(
     "SELECT ",
     user_columns!(),
-    " FROM users ORDER BY id LIMIT $1"
+    " FROM users ORDER BY id LIMIT $1 + 0"
 );
 
 pub const LIST_USERS_AFTER: &str = concat!(
     "SELECT ",
     user_columns!(),
-    " FROM users WHERE id > $1 ORDER BY id LIMIT $2"
+    " FROM users WHERE id > $1 ORDER BY id LIMIT $2 + 0"
 );
 
 // documents
@@ -100,13 +106,13 @@ pub const SELECT_DOCUMENT: &str = concat!(
 /// the excerpt).
 pub const LIST_DOCUMENTS_FIRST: &str = "SELECT id, owner_id, title, substr(content, 1, 2000) AS content, created_at, updated_at, version \
      FROM documents WHERE owner_id = $1 \
-     ORDER BY created_at DESC, id DESC LIMIT $2";
+     ORDER BY created_at DESC, id DESC LIMIT $2 + 0";
 
 /// A later page: rows strictly before the cursor `($2 created_at, $3 id)`, `$4` limit (keyset
 /// paging on the `documents_owner_created_id` index).
 pub const LIST_DOCUMENTS_AFTER: &str = "SELECT id, owner_id, title, substr(content, 1, 2000) AS content, created_at, updated_at, version \
      FROM documents WHERE owner_id = $1 AND (created_at, id) < ($2, $3) \
-     ORDER BY created_at DESC, id DESC LIMIT $4";
+     ORDER BY created_at DESC, id DESC LIMIT $4 + 0";
 
 pub const UPDATE_DOCUMENT_ANY: &str = concat!(
     "UPDATE documents SET title = $3, content = $4, updated_at = $5, version = version + 1 \
@@ -140,7 +146,7 @@ macro_rules! audit_query {
              FROM audit_events WHERE ",
             $where,
             " ($3 IS NULL OR at >= $3) AND ($4 IS NULL OR at <= $4) AND ($5 IS NULL OR id < $5) \
-             ORDER BY id DESC LIMIT $6"
+             ORDER BY id DESC LIMIT $6 + 0"
         )
     };
 }
