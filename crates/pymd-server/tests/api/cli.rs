@@ -598,3 +598,37 @@ fn with_the_dev_tenant_a_non_loopback_address_is_refused_before_anything_listens
     assert!(e.contains("not a loopback address"), "{e}");
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_text_log_written_to_a_pipe_or_file_carries_no_colour_codes() {
+    use pymd_auth::testkit::TestIssuer;
+
+    let issuer = TestIssuer::start().await;
+    let dir = temp_dir();
+    let mut command = crate::binary::process::pymd(&dir);
+    command
+        .arg("serve")
+        .env("RUST_LOG", "info")
+        .env("PYMD_LOG_FORMAT", "text")
+        .env("PYMD_BIND", "127.0.0.1:0")
+        .env("PYMD_DATA_DIR", &dir)
+        .env("AUTH0_ISSUER_BASE_URL", issuer.base_url().as_str())
+        .env(
+            "INTERNAL_API_TOKEN",
+            format!("internal-{}", uuid::Uuid::new_v4().simple()),
+        );
+    let mut child = Running::spawn(command);
+    child
+        .wait_for("the app's address", listening_after("app:"))
+        .await;
+    let out = child.stop().await;
+    let logs = format!("{}{}", out.stdout, out.stderr);
+    assert!(
+        logs.contains("database ready"),
+        "the log was captured: {logs}"
+    );
+    assert!(
+        !logs.contains('\u{1b}'),
+        "an escape sequence in a log that is not a terminal: {logs:?}"
+    );
+}
