@@ -4,7 +4,7 @@
 //! an eighth of the warm list's CPU (`docs/perf/`).
 
 use std::collections::HashMap;
-use std::sync::{LazyLock, Mutex};
+use std::sync::{LazyLock, Mutex, PoisonError};
 
 use pymd_domain::{Cursor, Document, DocumentSummary};
 use uuid::Uuid;
@@ -18,14 +18,16 @@ pub(crate) const MAX_PAGE: u32 = 1000;
 /// kept when there was more. Each row's `content` is only the start the list statement read
 /// (`EXCERPT_SOURCE_CHARS`), made into the summary's excerpt here.
 pub(crate) fn page_of(documents: Vec<Document>, limit: u32) -> DocumentPage {
+    let mut kept = EXCERPTS.lock().unwrap_or_else(PoisonError::into_inner);
     let mut documents: Vec<DocumentSummary> = documents
         .into_iter()
         .map(|mut d| {
             let start = std::mem::take(&mut d.content);
-            let excerpt = excerpt_of(d.id.0, d.version, &start);
+            let excerpt = excerpt_of(&mut kept, d.id.0, d.version, &start);
             DocumentSummary::with_excerpt(d, excerpt)
         })
         .collect();
+    drop(kept);
     let limit = usize::try_from(limit).unwrap_or(usize::MAX);
     let next_cursor = if documents.len() > limit {
         documents.truncate(limit);
@@ -49,18 +51,19 @@ static EXCERPTS: LazyLock<Mutex<HashMap<(Uuid, i64), String>>> =
     LazyLock::new(|| Mutex::new(HashMap::new()));
 
 /// The excerpt of version `version` of document `id`, whose content starts with `start`.
-fn excerpt_of(id: Uuid, version: i64, start: &str) -> String {
-    if let Ok(kept) = EXCERPTS.lock()
-        && let Some(excerpt) = kept.get(&(id, version))
-    {
+fn excerpt_of(
+    kept: &mut HashMap<(Uuid, i64), String>,
+    id: Uuid,
+    version: i64,
+    start: &str,
+) -> String {
+    if let Some(excerpt) = kept.get(&(id, version)) {
         return excerpt.clone();
     }
     let excerpt = DocumentSummary::excerpt_of(start);
-    if let Ok(mut kept) = EXCERPTS.lock() {
-        if kept.len() >= EXCERPTS_KEPT {
-            kept.clear();
-        }
-        kept.insert((id, version), excerpt.clone());
+    if kept.len() >= EXCERPTS_KEPT {
+        kept.clear();
     }
+    kept.insert((id, version), excerpt.clone());
     excerpt
 }

@@ -310,6 +310,21 @@ impl Conn {
             .or_insert_with(|| numbered_placeholders(sql));
         self.conn.prepare_cached(text)
     }
+
+    /// Runs the query `sql` with `args` and hands its rows to `read`.
+    fn query<T>(
+        &mut self,
+        what: &'static str,
+        sql: &'static str,
+        args: &[Value<'_>],
+        read: impl FnOnce(&mut rusqlite::Rows<'_>) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let mut statement = self.prepare(sql).map_err(|e| map_rusqlite(what, e))?;
+        let mut rows = statement
+            .query(rusqlite::params_from_iter(args))
+            .map_err(|e| map_rusqlite(what, e))?;
+        read(&mut rows)
+    }
 }
 
 /// Rewrites PostgreSQL-style `$n` placeholders as SQLite's explicitly numbered `?n` (SQLite
@@ -356,14 +371,12 @@ impl Executor for SqliteStore {
     ) -> Result<Option<T>, StoreError> {
         self.pool
             .run(what, sql, |conn| {
-                let mut statement = conn.prepare(sql).map_err(|e| map_rusqlite(what, e))?;
-                let mut rows = statement
-                    .query(rusqlite::params_from_iter(args))
-                    .map_err(|e| map_rusqlite(what, e))?;
-                match rows.next().map_err(|e| map_rusqlite(what, e))? {
-                    Some(row) => map(&SqliteColumns(row)).map(Some),
-                    None => Ok(None),
-                }
+                conn.query(what, sql, args, |rows| {
+                    match rows.next().map_err(|e| map_rusqlite(what, e))? {
+                        Some(row) => map(&SqliteColumns(row)).map(Some),
+                        None => Ok(None),
+                    }
+                })
             })
             .await
     }
@@ -377,15 +390,13 @@ impl Executor for SqliteStore {
     ) -> Result<Vec<T>, StoreError> {
         self.pool
             .run(what, sql, |conn| {
-                let mut statement = conn.prepare(sql).map_err(|e| map_rusqlite(what, e))?;
-                let mut rows = statement
-                    .query(rusqlite::params_from_iter(args))
-                    .map_err(|e| map_rusqlite(what, e))?;
-                let mut out = Vec::new();
-                while let Some(row) = rows.next().map_err(|e| map_rusqlite(what, e))? {
-                    out.push(map(&SqliteColumns(row))?);
-                }
-                Ok(out)
+                conn.query(what, sql, args, |rows| {
+                    let mut out = Vec::new();
+                    while let Some(row) = rows.next().map_err(|e| map_rusqlite(what, e))? {
+                        out.push(map(&SqliteColumns(row))?);
+                    }
+                    Ok(out)
+                })
             })
             .await
     }

@@ -123,33 +123,64 @@ pub async fn main(args: &[String]) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The processes a soak runs, each started on a free port of 127.0.0.1.
+struct Stack {
+    pg: Postgres,
+    redis: Redis,
+    idp: Pymd,
+    app: Pymd,
+    app_base: String,
+    pid: u32,
+}
+
+impl Stack {
+    /// Starts PostgreSQL, Redis, the dev tenant and `pymd serve` on them, in that order.
+    async fn start(pymd: &Path, dir: &Path, http: &reqwest::Client) -> anyhow::Result<Stack> {
+        let pg = Postgres::init(&dir.join("pg")).await?;
+        pg.start().await.context("starting PostgreSQL")?;
+        let mut redis = Redis::new(dir)?;
+        redis.start().await.context("starting Redis")?;
+        let app_port = free_port()?;
+        let app_base = format!("http://127.0.0.1:{app_port}");
+        let internal_token = format!("soak-internal-{}", uuid::Uuid::new_v4().simple());
+        let tenant_port = free_port()?;
+        let mut idp = Pymd::dev_tenant(pymd, dir, tenant_port, &app_base, &internal_token);
+        idp.start(http).await.context("starting the dev tenant")?;
+        let env = app_env(
+            dir,
+            app_port,
+            &idp.base(),
+            &internal_token,
+            &pg.url(),
+            &redis.url(),
+        );
+        let mut app = Pymd::serve(pymd, dir, app_port, env);
+        app.start(http).await.context("starting pymd serve")?;
+        let pid = app.pid().context("pymd serve's PID")?;
+        Ok(Stack {
+            pg,
+            redis,
+            idp,
+            app,
+            app_base,
+            pid,
+        })
+    }
+}
+
 /// Starts everything, runs the load and the schedule, checks the writes and prints the report;
 /// returns whether the soak passed.
 async fn run(options: &Options, pymd: &Path, dir: &Path) -> anyhow::Result<bool> {
     let http = load::client()?;
     println!("fault soak: work directory {}", dir.display());
-
-    let pg = Postgres::init(&dir.join("pg")).await?;
-    pg.start().await.context("starting PostgreSQL")?;
-    let mut redis = Redis::new(dir)?;
-    redis.start().await.context("starting Redis")?;
-    let app_port = free_port()?;
-    let app_base = format!("http://127.0.0.1:{app_port}");
-    let internal_token = format!("soak-internal-{}", uuid::Uuid::new_v4().simple());
-    let tenant_port = free_port()?;
-    let mut idp = Pymd::dev_tenant(pymd, dir, tenant_port, &app_base, &internal_token);
-    idp.start(&http).await.context("starting the dev tenant")?;
-    let env = app_env(
-        dir,
-        app_port,
-        &idp.base(),
-        &internal_token,
-        &pg.url(),
-        &redis.url(),
-    );
-    let mut app = Pymd::serve(pymd, dir, app_port, env);
-    app.start(&http).await.context("starting pymd serve")?;
-    let pid = app.pid().context("pymd serve's PID")?;
+    let Stack {
+        pg,
+        mut redis,
+        mut idp,
+        mut app,
+        app_base,
+        pid,
+    } = Stack::start(pymd, dir, &http).await?;
 
     let mut tokens = Vec::new();
     for w in 0..options.api_workers {

@@ -272,34 +272,6 @@ fn transaction_jar(
     out.add(cookie)
 }
 
-/// When this process last counted the live sessions (unix seconds).
-static LAST_SESSION_COUNT: std::sync::atomic::AtomicI64 = std::sync::atomic::AtomicI64::new(0);
-
-/// How often a sign-in or logout may count the live sessions: the count reads the whole
-/// sessions table, and doing it on every sign-in was over half the sign-in's CPU once the table
-/// held a few thousand rows (`docs/perf/`). The sweeper also counts every minute.
-const SESSION_COUNT_EVERY_SECS: i64 = 5;
-
-/// Sets `pymd_active_sessions` from the store (best effort), at most every few seconds.
-pub(super) async fn update_active_sessions_gauge(state: &AppState) {
-    use std::sync::atomic::Ordering;
-    let now = pymd_domain::now();
-    let (secs, last) = (
-        now.unix_timestamp(),
-        LAST_SESSION_COUNT.load(Ordering::Relaxed),
-    );
-    if secs.saturating_sub(last) < SESSION_COUNT_EVERY_SECS
-        || LAST_SESSION_COUNT
-            .compare_exchange(last, secs, Ordering::Relaxed, Ordering::Relaxed)
-            .is_err()
-    {
-        return;
-    }
-    if let Ok(n) = state.store.count_active_sessions(now).await {
-        metrics::gauge!("pymd_active_sessions").set(n as f64);
-    }
-}
-
 /// `GET /auth/logout`: ends the session here, then at the IdP. A cross-site request only gets a
 /// confirmation page (logout CSRF).
 pub async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Response {
@@ -359,7 +331,6 @@ async fn end_session(state: &AppState, s: &SessionUser) -> Result<(), PageError>
     revoke_refresh_token(state, &s.session);
     let subject = Some(s.user.auth0_id.as_str());
     crate::audit::record(state, crate::audit::Event::LoggedOut, subject).await;
-    update_active_sessions_gauge(state).await;
     Ok(())
 }
 

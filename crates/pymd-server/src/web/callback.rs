@@ -521,5 +521,4 @@ async fn record_success(state: &AppState, user: &User, tx: &Transaction) {
     let elapsed = Duration::from_millis(auth::now_millis().saturating_sub(tx.t));
     let ip = crate::request_meta::current().and_then(|m| m.ip);
     service::login::record_success(state, user, ip, elapsed).await;
-    auth::update_active_sessions_gauge(state).await;
 }

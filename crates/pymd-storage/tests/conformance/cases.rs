@@ -1102,3 +1102,35 @@ pub async fn a_list_carries_a_short_excerpt_not_the_content(db: &TestDb) {
         "the same as from the whole content"
     );
 }
+
+pub async fn a_listed_excerpt_follows_each_new_version(db: &TestDb) {
+    let alice = user(&db.store, "auth0|alice").await;
+    let doc = db
+        .store
+        .create_document(alice.id, &draft("Notes", "The *first* text."))
+        .await
+        .expect("create");
+    let excerpt_now = || async {
+        let listed = db
+            .store
+            .list_documents(alice.id, page(10, None))
+            .await
+            .expect("list");
+        listed.documents[0].excerpt.clone()
+    };
+    assert_eq!(excerpt_now().await, "The first text.");
+    // Listed twice: the second answer may be remembered, and must still be this version's.
+    assert_eq!(excerpt_now().await, "The first text.");
+    let updated = db
+        .store
+        .update_document(
+            doc.id,
+            alice.id,
+            &draft("Notes", "A **second** text."),
+            Some(1),
+        )
+        .await
+        .expect("update");
+    assert_eq!(updated.version, 2);
+    assert_eq!(excerpt_now().await, "A second text.");
+}

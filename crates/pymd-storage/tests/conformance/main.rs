@@ -105,6 +105,7 @@ conformance_tests! {
         audit_events_are_filtered_by_subject_event_time_and_id,
         audit_limit_is_clamped_to_1_through_1000,
         a_list_carries_a_short_excerpt_not_the_content,
+        a_listed_excerpt_follows_each_new_version,
     ],
     durable: [
         documents_created_in_the_same_microsecond_page_by_id,
